@@ -1,0 +1,390 @@
+//! The registry of finding codes: one entry per code, read by detection, `explain`, JSON and
+//! SARIF alike. Codes are stable: never renumber or reuse one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// How serious a finding is. Ordered: `Note < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Information worth knowing; nothing is wrong.
+    Note,
+    /// Probably a mistake, or a setting that will hurt in production.
+    Warning,
+    /// Invalid input, or a setting that will make requests fail.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name, as printed and as accepted by `--fail-on`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a registry entry says about one code.
+#[derive(Debug)]
+pub struct CodeInfo {
+    /// The code, e.g. `ST101`.
+    pub id: &'static str,
+    /// A short kebab-case name, e.g. `unknown-field`.
+    pub name: &'static str,
+    /// The severity findings of this code have.
+    pub severity: Severity,
+    /// One line: what the code is about.
+    pub summary: &'static str,
+    /// The long explanation printed by `sidecar-tuner explain`: what the sidecar does, why
+    /// it matters, and an example with its fix.
+    pub explanation: &'static str,
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($id:literal, $name:literal, $severity:ident, $summary:literal, $explanation:literal), )*) => {
+        /// A stable finding code. `ST1xx`: input; `ST2xx`: rule lints.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The registry entry of this code.
+            pub fn info(self) -> &'static CodeInfo {
+                match self {
+                    $( Code::$variant => &CodeInfo {
+                        id: $id,
+                        name: $name,
+                        severity: Severity::$severity,
+                        summary: $summary,
+                        explanation: $explanation,
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// The code as printed, e.g. `ST101`.
+    pub fn as_str(self) -> &'static str {
+        self.info().id
+    }
+
+    /// The severity of findings with this code.
+    pub fn severity(self) -> Severity {
+        self.info().severity
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The text given was not a known code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown code `{0}` (codes look like ST101; `sidecar-tuner explain --list` lists them)")]
+pub struct UnknownCode(pub String);
+
+impl FromStr for Code {
+    type Err = UnknownCode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()) || c.info().name == s.trim())
+            .ok_or_else(|| UnknownCode(s.to_owned()))
+    }
+}
+
+codes! {
+    /// The input could not be read as YAML text.
+    YamlSyntax = ("ST100", "unreadable-input", Error,
+        "the input is not readable YAML",
+        "What it does: reports input that cannot be parsed at all: malformed YAML, a file that is not \
+UTF-8 text, an empty file, a file over the size cap, or a stream that exceeds the parser's budgets \
+(alias bombs, very deep nesting).\n\n\
+Why is this bad: nothing in the file can be checked, and `kubectl apply` would reject it too.\n\n\
+Example:\n\n    spec:\n      host: reviews\n      trafficPolicy: {connectionPool: {tcp: {maxConnections: 100}}\n\n\
+The flow mapping is not closed. Fixed:\n\n    spec:\n      host: reviews\n      trafficPolicy: {connectionPool: {tcp: {maxConnections: 100}}}\n"),
+    /// A field the DestinationRule schema does not have.
+    UnknownField = ("ST101", "unknown-field", Error,
+        "a field the DestinationRule schema does not know",
+        "What it does: reports a key that Istio's published DestinationRule schema does not define, \
+with the closest known field as a suggestion.\n\n\
+Why is this bad: the Kubernetes API server prunes unknown fields without a word, so a typo such as \
+`maxConnection` silently leaves the limit unset: the sidecar then allows 4294967295 connections, and \
+the client tuned against the typo is aligned with nothing.\n\n\
+Example:\n\n    connectionPool:\n      tcp:\n        maxConnection: 100\n\n\
+Fixed:\n\n    connectionPool:\n      tcp:\n        maxConnections: 100\n"),
+    /// A value of the wrong YAML type.
+    WrongType = ("ST102", "wrong-type", Error,
+        "a value of the wrong type",
+        "What it does: reports a value whose YAML type is not the one the schema requires: a string \
+where an integer is expected, a list where a mapping is expected, an unquoted number as a label value.\n\n\
+Why is this bad: the API server rejects the object, or (for quoted numbers) Istio reads a different \
+value from the one intended.\n\n\
+Example:\n\n    http:\n      http1MaxPendingRequests: \"10\"\n\n\
+Fixed:\n\n    http:\n      http1MaxPendingRequests: 10\n"),
+    /// A number outside the range its field accepts.
+    OutOfRange = ("ST103", "out-of-range", Error,
+        "a number outside the range its field accepts",
+        "What it does: reports negative limits, numbers that overflow the field's int32 or uint32 \
+type, and percentages outside 0..100, as Istio's validation does.\n\n\
+Why is this bad: Istio rejects the rule (`max connections must be non-negative`), or the value \
+wraps around in a 32-bit field and means something else.\n\n\
+Example:\n\n    tcp:\n      maxConnections: -1\n\n\
+Fixed (leave it out for unlimited, or give the real bound):\n\n    tcp:\n      maxConnections: 100\n"),
+    /// A duration that is malformed or too small.
+    InvalidDuration = ("ST104", "invalid-duration", Error,
+        "a duration that is malformed, below 1ms, or finer than a millisecond",
+        "What it does: checks Go-style durations (`30ms`, `1.5s`, `1h30m`) as Istio does: the text \
+must parse, be at least 1ms, and (for the fields Istio's webhook checks) be whole milliseconds.\n\n\
+Why is this bad: Istio rejects the rule with `must be a valid duration greater than 1ms`.\n\n\
+Example:\n\n    http:\n      idleTimeout: 30 seconds\n\n\
+Fixed:\n\n    http:\n      idleTimeout: 30s\n"),
+    /// A value that is not one of the values an enum field accepts.
+    InvalidEnum = ("ST105", "invalid-enum", Error,
+        "a value that is not one its field accepts",
+        "What it does: reports a value outside a field's enumeration, such as a TLS mode or a load \
+balancer, with the closest accepted value as a suggestion.\n\n\
+Why is this bad: the API server rejects the object.\n\n\
+Example:\n\n    tls:\n      mode: ISTIO_MTLS\n\n\
+Fixed:\n\n    tls:\n      mode: ISTIO_MUTUAL\n"),
+    /// A required field is missing.
+    MissingField = ("ST106", "missing-field", Error,
+        "a required field is missing",
+        "What it does: reports a field the schema requires: `spec.host`, `metadata.name`, a subset's \
+`name`, a port-level entry's `port`, a tunnel's `targetHost`.\n\n\
+Why is this bad: the API server or Istio's webhook rejects the object.\n\n\
+Example:\n\n    subsets:\n    - labels: {version: v1}\n\n\
+Fixed:\n\n    subsets:\n    - name: v1\n      labels: {version: v1}\n"),
+    /// The host is empty or not a valid (wildcard) domain name.
+    InvalidHost = ("ST107", "invalid-host", Error,
+        "the host is empty or not a valid domain name",
+        "What it does: checks `spec.host` as Istio's `ValidateWildcardDomain` does: not empty, at most \
+255 characters, DNS labels of letters, digits and dashes, and a wildcard only as the whole first label.\n\n\
+Why is this bad: Istio rejects the rule, so none of its limits reach the sidecar.\n\n\
+Example:\n\n    spec:\n      host: reviews_v2.prod.svc.cluster.local\n\n\
+Fixed:\n\n    spec:\n      host: reviews-v2.prod.svc.cluster.local\n"),
+    /// Two subsets share a name.
+    DuplicateSubset = ("ST108", "duplicate-subset", Error,
+        "two subsets share a name",
+        "What it does: reports a subset name used twice in one rule.\n\n\
+Why is this bad: Istio rejects the rule (`duplicate subset names`); a VirtualService routing to the \
+subset could not tell which one is meant.\n\n\
+Example:\n\n    subsets:\n    - name: v1\n      labels: {version: v1}\n    - name: v1\n      labels: {version: v2}\n\n\
+Fixed: give the second subset its own name, `v2`.\n"),
+    /// Fields that must not be set together, or a combination Istio rejects.
+    ConflictingFields = ("ST109", "conflicting-fields", Error,
+        "fields that must not be set together",
+        "What it does: reports combinations Istio's schema or webhook rejects: more than one load \
+balancer kind, `useClientProtocol` with `h2UpgradePolicy: UPGRADE`, `tunnel` with `proxyProtocol`, \
+`consecutiveLocalOriginFailures` without `splitExternalLocalOriginErrors`, a maglev table size that \
+is not a prime below 5000011, `http2KeepAlive` without its interval or timeout.\n\n\
+Why is this bad: the rule is rejected at admission, or one of the settings is ignored.\n\n\
+Example:\n\n    http:\n      h2UpgradePolicy: UPGRADE\n      useClientProtocol: true\n\n\
+Fixed: keep one of them.\n"),
+    /// A traffic policy or connection pool with no field set.
+    EmptyPolicy = ("ST110", "empty-policy", Error,
+        "a traffic policy or connection pool with no field set",
+        "What it does: reports `trafficPolicy: {}`, `connectionPool: {}` and port-level entries that \
+set nothing, which Istio's webhook rejects (`traffic policy must have at least one field`).\n\n\
+Why is this bad: the rule is rejected, and an empty block usually means the intended limits were \
+written at the wrong indentation.\n\n\
+Example:\n\n    trafficPolicy:\n      connectionPool: {}\n\n\
+Fixed:\n\n    trafficPolicy:\n      connectionPool:\n        tcp:\n          maxConnections: 100\n"),
+    /// A document that is not a DestinationRule.
+    NotADestinationRule = ("ST111", "not-a-destination-rule", Note,
+        "a document that is not a DestinationRule, skipped",
+        "What it does: notes documents of other kinds (VirtualService, Service, Deployment, ...) that \
+the tool skips.\n\n\
+Why is this bad: it is not; the note tells you the document was seen and left alone, so a rule \
+mislabelled with another `kind` does not go unnoticed.\n\n\
+Example:\n\n    apiVersion: networking.istio.io/v1\n    kind: VirtualService\n"),
+    /// A DestinationRule with an apiVersion Istio does not serve.
+    UnsupportedApiVersion = ("ST112", "unsupported-api-version", Error,
+        "a DestinationRule with an apiVersion Istio does not serve",
+        "What it does: accepts `networking.istio.io/v1`, `v1beta1` and `v1alpha3` and reports any other \
+apiVersion on a DestinationRule.\n\n\
+Why is this bad: the API server rejects the object.\n\n\
+Example:\n\n    apiVersion: networking.istio.io/v2\n\n\
+Fixed:\n\n    apiVersion: networking.istio.io/v1\n"),
+    /// An invalid label, selector or exportTo entry.
+    InvalidSelector = ("ST113", "invalid-selector", Error,
+        "an invalid label, workload selector or exportTo entry",
+        "What it does: checks subset labels, `workloadSelector.matchLabels` and `exportTo` as Istio \
+does: no wildcard or empty key in selectors, valid label keys and values, no duplicate or \
+contradictory exportTo entries, and a rule with a workload selector exported to its own namespace only.\n\n\
+Why is this bad: Istio rejects the rule.\n\n\
+Example:\n\n    workloadSelector:\n      matchLabels:\n        app: \"*\"\n\n\
+Fixed: name the workload: `app: reviews`.\n"),
+    /// A pending queue limit with no connection limit.
+    PendingWithoutConnectionLimit = ("ST201", "pending-without-connection-limit", Warning,
+        "a pending-request limit without a connection limit",
+        "What it does: reports `http.http1MaxPendingRequests` set while `tcp.maxConnections` is unset.\n\n\
+Why is this bad: Envoy queues a request as pending only while it waits for a connection. With \
+unlimited connections it opens a new one instead, so the pending limit almost never applies and \
+the upstream takes whatever burst arrives; the limit gives a false sense of protection.\n\n\
+Example:\n\n    connectionPool:\n      http:\n        http1MaxPendingRequests: 10\n\n\
+Fixed:\n\n    connectionPool:\n      tcp:\n        maxConnections: 100\n      http:\n        http1MaxPendingRequests: 10\n"),
+    /// `maxRequestsPerConnection: 1` turns off upstream keep-alive.
+    UpstreamKeepAliveDisabled = ("ST202", "upstream-keepalive-disabled", Warning,
+        "`maxRequestsPerConnection: 1` turns off keep-alive to the upstream",
+        "What it does: reports `http.maxRequestsPerConnection: 1`.\n\n\
+Why is this bad: the sidecar opens a new upstream connection for every request. Each request then \
+waits for a connect, counts as pending meanwhile, and holds a connection slot in TIME_WAIT; with a \
+small `maxConnections` the sidecar overflows (503, `UO`) at a fraction of the load it could carry. \
+It does not change the application's own connection to the sidecar.\n\n\
+Example:\n\n    http:\n      maxRequestsPerConnection: 1\n\n\
+Fixed: leave it unset (unlimited), or allow many requests per connection:\n\n    http:\n      maxRequestsPerConnection: 1000\n"),
+    /// Outlier detection that may eject every host.
+    OutlierCanEjectAll = ("ST203", "outlier-can-eject-all", Warning,
+        "outlier detection may eject every host",
+        "What it does: reports `outlierDetection.maxEjectionPercent: 100`.\n\n\
+Why is this bad: when every endpoint fails at once (a bad deploy, a dependency outage) all of them \
+are ejected and, with `minHealthPercent` at its default of 0, the sidecar has no endpoint left: every \
+request fails fast with 503 `UH` until the ejections expire, even after the endpoints recover.\n\n\
+Example:\n\n    outlierDetection:\n      consecutive5xxErrors: 5\n      maxEjectionPercent: 100\n\n\
+Fixed:\n\n    outlierDetection:\n      consecutive5xxErrors: 5\n      maxEjectionPercent: 50\n"),
+    /// HTTP/2 upgrade with HTTP/1 pending limits.
+    H2UpgradeWithHttp1Limits = ("ST204", "h2-upgrade-with-http1-limits", Warning,
+        "an HTTP/2 upgrade while HTTP/1 pending limits are set",
+        "What it does: reports `h2UpgradePolicy: UPGRADE` together with `http1MaxPendingRequests`.\n\n\
+Why is this bad: with the upstream upgraded to HTTP/2, requests are multiplexed on few connections \
+and `http2MaxRequests` becomes the bound that matters; the HTTP/1 pending limit no longer describes \
+the sidecar's admission, and clients sized from it are sized wrong.\n\n\
+Example:\n\n    http:\n      h2UpgradePolicy: UPGRADE\n      http1MaxPendingRequests: 10\n\n\
+Fixed: bound `http2MaxRequests` instead, or do not upgrade.\n"),
+    /// A subset or port-level policy that drops a top-level limit.
+    PolicyDropsLimit = ("ST205", "policy-drops-limit", Warning,
+        "a subset or port-level policy silently drops a top-level setting",
+        "What it does: reports a `portLevelSettings` entry or a subset `trafficPolicy` that replaces a \
+group (connectionPool, outlierDetection, ...) without restating what the top level set in it.\n\n\
+Why is this bad: Istio replaces groups whole, it never merges them field by field. A port-level \
+entry that sets only `http` limits drops the top-level `tcp.maxConnections` for that port, which \
+falls back to unlimited; a port-level entry without a `connectionPool` drops the top-level pool \
+entirely.\n\n\
+Example:\n\n    trafficPolicy:\n      connectionPool:\n        tcp: {maxConnections: 100}\n      portLevelSettings:\n      - port: {number: 8080}\n        connectionPool:\n          http: {http1MaxPendingRequests: 10}\n\n\
+Fixed: repeat the top-level `tcp` block inside the port-level `connectionPool`.\n"),
+    /// Several rules for one host.
+    ConflictingRules = ("ST206", "conflicting-rules", Warning,
+        "several rules for the same host",
+        "What it does: reports two or more DestinationRules for the same host, visible from the same \
+namespace and without workload selectors.\n\n\
+Why is this bad: Istio uses the traffic policy of only one of them (the oldest), so the limits of the \
+other are silently ignored; which one wins depends on creation time, not on the file.\n\n\
+Example: `reviews-a` and `reviews-b` in namespace `prod`, both with `host: reviews`.\n\n\
+Fixed: merge them into one rule.\n"),
+    /// TLS turned off for traffic inside the mesh.
+    TlsDisabled = ("ST207", "tls-disabled", Warning,
+        "mutual TLS turned off for a mesh destination",
+        "What it does: reports `tls.mode: DISABLE` for a host inside the cluster (`*.svc.cluster.local` \
+or a short name).\n\n\
+Why is this bad: it turns off Istio's automatic mutual TLS for the destination; with a STRICT \
+PeerAuthentication on the server side every request fails with a connection reset, and without it \
+traffic travels in plain text.\n\n\
+Example:\n\n    trafficPolicy:\n      tls:\n        mode: DISABLE\n\n\
+Fixed:\n\n    trafficPolicy:\n      tls:\n        mode: ISTIO_MUTUAL\n"),
+    /// Which rule a destination resolved to.
+    RuleResolution = ("ST208", "rule-resolution", Note,
+        "which rule applies to a destination, and which were passed over",
+        "What it does: for each `--host`, names the DestinationRule whose policy the sidecar applies, \
+and every other rule that matched and why it was passed over (a less specific host, not exported to \
+the client's namespace, a workload selector).\n\n\
+Why is this bad: it is not; it shows what Istio will do, which is often not what the author of the \
+second rule expected.\n\n\
+Example: `reviews.prod.svc.cluster.local` resolves to `prod/reviews` (exact host); `prod/catch-all` \
+(`*.prod.svc.cluster.local`) was passed over.\n"),
+    /// No rule applies to a destination.
+    NoMatchingRule = ("ST209", "no-matching-rule", Warning,
+        "no DestinationRule applies to a destination",
+        "What it does: reports a `--host` that no loaded rule matches.\n\n\
+Why is this bad: the sidecar then applies Istio's defaults, 4294967295 for every circuit-breaker \
+threshold (or a MeshConfig `defaultTrafficPolicy`, which the tool does not read): there is no bound \
+to align the client with, and a misspelt host in the rule is the usual cause.\n\n\
+Example: `--host ratings` while the rule says `host: rating`.\n\n\
+Fixed: correct the host in the rule or on the command line.\n"),
+    /// A policy group left to mesh-wide defaults.
+    MeshDefaultApplies = ("ST210", "mesh-default-applies", Note,
+        "a connection pool or outlier detection left to mesh-wide defaults",
+        "What it does: notes that the effective policy of a destination has no `connectionPool` (or \
+no `outlierDetection`).\n\n\
+Why is this bad: it is not necessarily; the sidecar then uses MeshConfig's `defaultTrafficPolicy` \
+when the mesh sets one, else Istio's defaults (unlimited). The tool does not read MeshConfig, so \
+its plan assumes the defaults.\n\n\
+Example: a rule with only `tls` and `loadBalancer` settings.\n"),
+    /// A deprecated field.
+    DeprecatedField = ("ST211", "deprecated-field", Warning,
+        "a deprecated field",
+        "What it does: reports fields Istio still accepts but ignores or will remove: \
+`outlierDetection.consecutiveErrors` (ignored by Istio's cluster builder) and \
+`consistentHash.minimumRingSize`.\n\n\
+Why is this bad: the setting has no effect, so the outlier detection you think you have is off.\n\n\
+Example:\n\n    outlierDetection:\n      consecutiveErrors: 5\n\n\
+Fixed:\n\n    outlierDetection:\n      consecutive5xxErrors: 5\n"),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let info = code.info();
+            assert!(seen.insert(info.id), "duplicate {}", info.id);
+            assert!(seen.insert(info.name), "duplicate name {}", info.name);
+            assert!(
+                info.id.starts_with("ST") && info.id.len() == 5,
+                "{}",
+                info.id
+            );
+            let first = info.summary.chars().next().unwrap();
+            assert!(
+                !first.is_uppercase(),
+                "{}: summary starts lowercase",
+                info.id
+            );
+            assert!(!info.summary.ends_with('.'), "{}: no final period", info.id);
+            assert!(info.explanation.contains("What it does:"), "{}", info.id);
+            assert!(info.explanation.contains("Why is this bad:"), "{}", info.id);
+            assert!(info.explanation.contains("Example"), "{}", info.id);
+        }
+    }
+
+    #[test]
+    fn codes_parse_by_id_and_name() {
+        assert_eq!("st101".parse::<Code>(), Ok(Code::UnknownField));
+        assert_eq!(
+            "policy-drops-limit".parse::<Code>(),
+            Ok(Code::PolicyDropsLimit)
+        );
+        assert!("ST999".parse::<Code>().is_err());
+    }
+}

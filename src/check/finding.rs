@@ -1,0 +1,135 @@
+//! Findings: what detection yields, as data. Only `report` turns them into text.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::codes::{Code, Severity};
+use crate::istio::yaml::Pos;
+
+/// A place in an input: file (or `-` for standard input), line and column.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// The file as the user named it.
+    pub file: Arc<str>,
+    /// Line and column (1-based); `0:0` when the problem concerns the whole file.
+    pub pos: Pos,
+}
+
+impl Location {
+    /// A location in `file` at `pos`.
+    pub fn new(file: &Arc<str>, pos: Pos) -> Self {
+        Self {
+            file: Arc::clone(file),
+            pos,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pos.line == 0 {
+            f.write_str(&self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)
+        }
+    }
+}
+
+/// A secondary place a finding refers to, with what it has to do with the finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub location: Location,
+    /// What is there, e.g. "the top-level limit is set here".
+    pub message: String,
+}
+
+/// One problem or observation, with the place it points at and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The stable code.
+    pub code: Code,
+    /// The severity (the code's, unless overridden).
+    pub severity: Severity,
+    /// One line: what is wrong, lowercase, no final period.
+    pub message: String,
+    /// Where it is.
+    pub location: Location,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// Other places involved.
+    pub labels: Vec<Label>,
+}
+
+impl Finding {
+    /// A finding of `code` at `location`, with the code's severity.
+    pub fn new(code: Code, location: Location, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            location,
+            help: None,
+            labels: Vec::new(),
+        }
+    }
+
+    /// Adds the `help:` line.
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a secondary label.
+    #[must_use]
+    pub fn label(mut self, location: Location, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            location,
+            message: message.into(),
+        });
+        self
+    }
+}
+
+/// Counts of findings by severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Findings of severity error.
+    pub errors: usize,
+    /// Findings of severity warning.
+    pub warnings: usize,
+    /// Findings of severity note.
+    pub notes: usize,
+}
+
+impl Summary {
+    /// Counts `findings`.
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
+        findings.into_iter().fold(Self::default(), |mut s, f| {
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Note => s.notes += 1,
+            }
+            s
+        })
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn plural(n: usize, word: &str) -> String {
+            format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+        }
+        write!(
+            f,
+            "{}, {}, {}",
+            plural(self.errors, "error"),
+            plural(self.warnings, "warning"),
+            plural(self.notes, "note")
+        )
+    }
+}

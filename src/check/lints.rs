@@ -1,0 +1,383 @@
+//! The rule lints (`ST2xx`) and the findings that describe a resolution. Pure: no I/O.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Code, Finding, Location};
+use crate::istio::model::{
+    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
+};
+use crate::istio::resolve::{CLUSTER_DOMAIN, Resolution, rule_fqdn};
+use crate::istio::yaml::Pos;
+
+/// The lints of every rule, and of rules that conflict with each other.
+pub fn lint_rules(rules: &[DestinationRule]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in rules {
+        let mut lint = RuleLint {
+            rule,
+            findings: &mut findings,
+        };
+        lint.rule();
+    }
+    conflicting_rules(rules, &mut findings);
+    findings
+}
+
+struct RuleLint<'a> {
+    rule: &'a DestinationRule,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl RuleLint<'_> {
+    fn at(&self, pos: Pos) -> Location {
+        Location::new(&self.rule.origin.file, pos)
+    }
+
+    fn push(&mut self, code: Code, pos: Pos, message: String, help: &str) {
+        let finding = Finding::new(code, self.at(pos), message).help(help);
+        self.findings.push(finding);
+    }
+
+    fn rule(&mut self) {
+        let top = self.rule.traffic_policy.as_ref();
+        if let Some(top) = top {
+            self.policy(top, None);
+        }
+        for subset in &self.rule.subsets {
+            if let Some(policy) = &subset.traffic_policy {
+                self.policy(policy, top);
+            }
+        }
+    }
+
+    /// Lints one traffic policy; `parent` is the top-level policy when `policy` is a subset's.
+    fn policy(&mut self, policy: &TrafficPolicy, parent: Option<&TrafficPolicy>) {
+        self.groups(&policy.groups);
+        if let Some(parent) = parent {
+            self.dropped_within_pool(
+                &parent.groups,
+                &policy.groups,
+                "the subset's `connectionPool`",
+            );
+        }
+        let merged;
+        let inherited = match parent {
+            Some(parent) => {
+                merged = replace_groups(&parent.groups, &policy.groups);
+                &merged
+            }
+            None => &policy.groups,
+        };
+        for entry in &policy.port_level_settings {
+            self.groups(&entry.groups);
+            let port = entry
+                .port
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), |p| p.value.to_string());
+            let what = format!("the port {port} settings");
+            for (name, above, here) in [
+                (
+                    "connectionPool",
+                    inherited.connection_pool.as_ref().map(|g| g.pos),
+                    entry.groups.connection_pool.is_some(),
+                ),
+                (
+                    "outlierDetection",
+                    inherited.outlier_detection.as_ref().map(|g| g.pos),
+                    entry.groups.outlier_detection.is_some(),
+                ),
+            ] {
+                if let (Some(above), false) = (above, here) {
+                    let finding = Finding::new(
+                        Code::PolicyDropsLimit,
+                        self.at(entry.pos),
+                        format!("{what} drop the `{name}` set above: port {port} falls back to Istio's defaults for it"),
+                    )
+                    .help(format!("repeat the `{name}` block inside this portLevelSettings entry"))
+                    .label(self.at(above), format!("`{name}` set here does not apply to port {port}"));
+                    self.findings.push(finding);
+                }
+            }
+            self.dropped_within_pool(
+                inherited,
+                &entry.groups,
+                &format!("the `connectionPool` of {what}"),
+            );
+        }
+    }
+
+    /// A replacing `connectionPool` that omits `tcp` or `http` drops those limits.
+    fn dropped_within_pool(&mut self, above: &PolicyGroups, here: &PolicyGroups, what: &str) {
+        let (Some(above), Some(here)) = (&above.connection_pool, &here.connection_pool) else {
+            return;
+        };
+        for (name, above_pos, present) in [
+            ("tcp", above.tcp.as_ref().map(|t| t.pos), here.tcp.is_some()),
+            (
+                "http",
+                above.http.as_ref().map(|h| h.pos),
+                here.http.is_some(),
+            ),
+        ] {
+            if let (Some(above_pos), false) = (above_pos, present) {
+                let finding = Finding::new(
+                    Code::PolicyDropsLimit,
+                    self.at(here.pos),
+                    format!("{what} replaces the pool above whole and drops its `{name}` limits"),
+                )
+                .help(format!(
+                    "repeat the `{name}` block here; Istio never merges a group field by field"
+                ))
+                .label(
+                    self.at(above_pos),
+                    format!("these `{name}` limits are dropped"),
+                );
+                self.findings.push(finding);
+            }
+        }
+    }
+
+    fn groups(&mut self, groups: &PolicyGroups) {
+        if let Some(pool) = &groups.connection_pool {
+            self.pool(pool);
+        }
+        if let Some(outlier) = &groups.outlier_detection
+            && let Some(max) = outlier
+                .max_ejection_percent
+                .as_ref()
+                .filter(|m| m.value >= 100)
+        {
+            self.push(
+                Code::OutlierCanEjectAll,
+                max.pos,
+                format!(
+                    "maxEjectionPercent {} lets outlier detection eject every host",
+                    max.value
+                ),
+                "keep some hosts in rotation: `maxEjectionPercent: 50`",
+            );
+        }
+        if let Some(mode) = groups.tls.as_ref().and_then(|t| t.mode.as_ref())
+            && mode.value == "DISABLE"
+            && is_mesh_host(&self.rule.host.value)
+        {
+            self.push(
+                Code::TlsDisabled,
+                mode.pos,
+                format!("TLS is disabled for mesh host `{}`", self.rule.host.value),
+                "use `mode: ISTIO_MUTUAL`, or leave `tls` out for automatic mutual TLS",
+            );
+        }
+    }
+
+    fn pool(&mut self, pool: &ConnectionPool) {
+        let http = pool.http.as_ref();
+        let pending = http
+            .and_then(|h| h.http1_max_pending_requests.as_ref())
+            .filter(|p| p.value > 0);
+        let connections = pool
+            .tcp
+            .as_ref()
+            .and_then(|t| t.max_connections.as_ref())
+            .filter(|n| n.value > 0);
+        if let (Some(pending), None) = (pending, connections) {
+            self.push(
+                Code::PendingWithoutConnectionLimit,
+                pending.pos,
+                format!("http1MaxPendingRequests {} is set but maxConnections is unlimited", pending.value),
+                "bound `tcp.maxConnections` too; without it Envoy opens connections instead of queueing",
+            );
+        }
+        if let Some(per_conn) = http
+            .and_then(|h| h.max_requests_per_connection.as_ref())
+            .filter(|m| m.value == 1)
+        {
+            self.push(
+                Code::UpstreamKeepAliveDisabled,
+                per_conn.pos,
+                "maxRequestsPerConnection 1 opens a new upstream connection for every request"
+                    .into(),
+                "leave it unset, or allow many requests per connection (e.g. 1000)",
+            );
+        }
+        let upgrade = http
+            .and_then(|h| h.h2_upgrade_policy.as_ref())
+            .filter(|u| u.value == H2UpgradePolicy::Upgrade);
+        if let (Some(upgrade), Some(pending)) = (upgrade, pending) {
+            let finding = Finding::new(
+                Code::H2UpgradeWithHttp1Limits,
+                self.at(upgrade.pos),
+                "h2UpgradePolicy UPGRADE makes http1MaxPendingRequests a poor description of the sidecar's admission".to_owned(),
+            )
+            .help("bound `http2MaxRequests` for an HTTP/2 upstream, or do not upgrade")
+            .label(self.at(pending.pos), "HTTP/1 pending limit");
+            self.findings.push(finding);
+        }
+    }
+}
+
+/// What applies to a subset away from its port-level entries: each group it sets replaces the
+/// parent's.
+fn replace_groups(parent: &PolicyGroups, subset: &PolicyGroups) -> PolicyGroups {
+    PolicyGroups {
+        connection_pool: subset
+            .connection_pool
+            .clone()
+            .or_else(|| parent.connection_pool.clone()),
+        outlier_detection: subset
+            .outlier_detection
+            .clone()
+            .or_else(|| parent.outlier_detection.clone()),
+        load_balancer: subset
+            .load_balancer
+            .clone()
+            .or_else(|| parent.load_balancer.clone()),
+        tls: subset.tls.clone().or_else(|| parent.tls.clone()),
+    }
+}
+
+/// A host inside the cluster: a short name, or one under the cluster domain.
+fn is_mesh_host(host: &str) -> bool {
+    !host.contains('.') || host.trim_end_matches('.').ends_with(CLUSTER_DOMAIN)
+}
+
+fn conflicting_rules(rules: &[DestinationRule], findings: &mut Vec<Finding>) {
+    let mut first_by_host: HashMap<(String, String), &DestinationRule> = HashMap::new();
+    for rule in rules.iter().filter(|r| r.workload_selector.is_none()) {
+        let namespace = rule
+            .namespace
+            .as_ref()
+            .map_or("default", |n| n.value.as_str())
+            .to_owned();
+        let key = (namespace.clone(), rule_fqdn(rule, &namespace));
+        match first_by_host.get(&key) {
+            Some(first) => findings.push(
+                Finding::new(
+                    Code::ConflictingRules,
+                    Location::new(&rule.origin.file, rule.host.pos),
+                    format!(
+                        "{} and {} both configure host `{}`",
+                        first.id(),
+                        rule.id(),
+                        key.1
+                    ),
+                )
+                .help("merge the two rules: Istio applies the traffic policy of only one of them")
+                .label(
+                    Location::new(&first.origin.file, first.host.pos),
+                    "first rule for this host",
+                ),
+            ),
+            None => {
+                first_by_host.insert(key, rule);
+            }
+        }
+    }
+}
+
+/// Findings that describe how a destination resolved: the rule used and those passed over
+/// (ST208), and groups left to mesh defaults (ST210).
+pub fn resolution_findings(resolution: &Resolution<'_>) -> Vec<Finding> {
+    let rule = resolution.rule;
+    let file: &Arc<str> = &rule.origin.file;
+    let mut used = Finding::new(
+        Code::RuleResolution,
+        Location::new(file, rule.host.pos),
+        format!(
+            "{} resolves to DestinationRule {}",
+            resolution.destination,
+            rule.id()
+        ),
+    );
+    for passed in &resolution.passed_over {
+        used = used.label(
+            Location::new(&passed.rule.origin.file, passed.rule.host.pos),
+            format!("{} passed over: {}", passed.rule.id(), passed.reason),
+        );
+    }
+    let mut findings = vec![used];
+    let policy_pos = rule
+        .traffic_policy
+        .as_ref()
+        .map_or(rule.host.pos, |p| p.pos);
+    for (group, missing) in [
+        (
+            "connectionPool",
+            resolution.policy.connection_pool.is_none(),
+        ),
+        (
+            "outlierDetection",
+            resolution.policy.outlier_detection.is_none(),
+        ),
+    ] {
+        if missing {
+            findings.push(
+                Finding::new(
+                    Code::MeshDefaultApplies,
+                    Location::new(file, policy_pos),
+                    format!("no `{group}` applies to {}: the mesh default applies", resolution.destination),
+                )
+                .help("the tool assumes Istio's defaults (unlimited); set the group in the rule to be explicit"),
+            );
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::istio::load::{LoadOptions, load_str};
+
+    fn lint(spec: &str) -> Vec<Finding> {
+        let yaml = format!(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: r, namespace: prod}}\nspec:\n  host: reviews\n{spec}"
+        );
+        let loaded = load_str(&yaml, &Arc::from("t.yaml"), &LoadOptions::default());
+        assert!(loaded.findings.is_empty(), "{:?}", loaded.findings);
+        lint_rules(&loaded.rules)
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn pool_lints() {
+        let f = lint(
+            "  trafficPolicy:\n    connectionPool:\n      http: {http1MaxPendingRequests: 10, maxRequestsPerConnection: 1, h2UpgradePolicy: UPGRADE}\n    outlierDetection: {maxEjectionPercent: 100}\n    tls: {mode: DISABLE}\n",
+        );
+        assert_eq!(codes(&f), ["ST201", "ST202", "ST204", "ST203", "ST207"]);
+        assert_eq!(f[0].location.pos, Pos::new(8, 39));
+    }
+
+    #[test]
+    fn dropped_limits() {
+        let f = lint(
+            "  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 100}\n    outlierDetection: {consecutive5xxErrors: 5}\n    portLevelSettings:\n    - port: {number: 8080}\n      connectionPool:\n        http: {http1MaxPendingRequests: 10}\n  subsets:\n  - name: v1\n    trafficPolicy:\n      connectionPool:\n        http: {http2MaxRequests: 10}\n",
+        );
+        assert_eq!(codes(&f), ["ST201", "ST205", "ST205", "ST205"]);
+        assert!(
+            f[1].message.contains("drop the `outlierDetection`"),
+            "{}",
+            f[1].message
+        );
+        assert!(
+            f[2].message.contains("drops its `tcp` limits"),
+            "{}",
+            f[2].message
+        );
+        assert_eq!(f[2].labels[0].location.pos, Pos::new(8, 12));
+        assert!(
+            f[3].message.starts_with("the subset's `connectionPool`"),
+            "{}",
+            f[3].message
+        );
+    }
+
+    #[test]
+    fn clean_rules_have_no_lint() {
+        assert!(lint("  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 100}\n      http: {http1MaxPendingRequests: 10}\n").is_empty());
+    }
+}

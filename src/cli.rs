@@ -1,0 +1,387 @@
+//! The command-line front end: parse, validate, call the library, map outcomes to exit codes
+//! (0 clean, 1 findings at or above `--fail-on`, 2 usage, I/O or input error).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::check::{self, Code, Finding, Location, Severity};
+use crate::error::Error;
+use crate::istio::load::{LoadOptions, Loaded, load_paths};
+use crate::istio::resolve::{Destination, resolve};
+use crate::istio::yaml::Pos;
+use crate::plan::{PlanOptions, derive};
+use crate::report;
+
+const AFTER_HELP: &str = "\
+Examples:
+  sidecar-tuner check deploy/                                  lint every rule under deploy/
+  kubectl get destinationrules -A -o yaml | sidecar-tuner check -
+  sidecar-tuner check deploy/ --host reviews -n prod --format json
+  sidecar-tuner plan deploy/reviews-dr.yaml --host reviews -n prod --port 9080 --subset v2
+  sidecar-tuner explain ST205
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, I/O or input error.";
+
+/// Align HTTP clients with the Istio sidecar that enforces a DestinationRule.
+#[derive(Debug, Parser)]
+#[command(name = "sidecar-tuner", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lint DestinationRules: input errors (ST1xx) and rule lints (ST2xx).
+    #[command(
+        after_help = "Examples:\n  sidecar-tuner check deploy/ samples/dr.yaml\n  kubectl get destinationrules -A -o yaml | sidecar-tuner check - --fail-on warning\n  sidecar-tuner check dr.yaml --host reviews -n prod --format json"
+    )]
+    Check(CheckArgs),
+    /// Derive the client settings for one destination.
+    #[command(
+        after_help = "Examples:\n  sidecar-tuner plan dr.yaml --host reviews\n  sidecar-tuner plan dr.yaml --host reviews -n prod --port 9080 --subset v2 --format json\n  sidecar-tuner plan dr.yaml --host reviews --headroom 0.9"
+    )]
+    Plan(PlanArgs),
+    /// Explain a finding code (e.g. ST101), or list every code.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+struct InputArgs {
+    /// Largest input accepted, in MiB; larger inputs are rejected before they are read whole.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_input_size: u64,
+}
+
+impl InputArgs {
+    fn options(&self) -> LoadOptions {
+        LoadOptions {
+            max_input_bytes: self.max_input_size * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct DestinationArgs {
+    /// The client's namespace: a short host is looked up there, as cluster DNS does.
+    #[arg(short, long, default_value = "default")]
+    namespace: String,
+    /// The destination port, which selects `portLevelSettings`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65535))]
+    port: Option<u32>,
+    /// The subset, as a VirtualService route names it.
+    #[arg(long)]
+    subset: Option<String>,
+}
+
+impl DestinationArgs {
+    fn destination(&self, host: &str) -> Destination {
+        Destination {
+            host: host.to_owned(),
+            namespace: self.namespace.clone(),
+            port: self.port,
+            subset: self.subset.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Note,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Self {
+        match f {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Note => Severity::Note,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Files, folders (searched for *.yaml and *.yml) or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Also resolve these destinations and report which rule applies (repeatable).
+    #[arg(long = "host", value_name = "HOST")]
+    hosts: Vec<String>,
+    #[command(flatten)]
+    destination: DestinationArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit with 1 when a finding has at least this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// A file, a folder or `-` for standard input.
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// The destination host: short (`reviews`) or fully qualified.
+    #[arg(long)]
+    host: String,
+    #[command(flatten)]
+    destination: DestinationArgs,
+    /// The share of the sidecar's limits the client may use.
+    #[arg(long, default_value_t = crate::plan::DEFAULT_HEADROOM)]
+    headroom: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    /// The code, e.g. ST101, or its name, e.g. unknown-field.
+    #[arg(required_unless_present = "list")]
+    code: Option<String>,
+    /// List every code with its one-line summary.
+    #[arg(long)]
+    list: bool,
+}
+
+/// Runs the CLI with the process arguments and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let stdout = io::stdout();
+    match run(cli, &mut stdout.lock()) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Io(e)) => {
+            eprintln!("error: cannot write output: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Lib(e)) => {
+            eprintln!("error: {e}");
+            if let Some(help) = e.help() {
+                eprintln!("  = help: {help}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Why a command could not finish.
+#[derive(Debug)]
+pub enum Failure {
+    /// Output could not be written.
+    Io(io::Error),
+    /// The library reported an error.
+    Lib(Error),
+    /// The arguments are wrong in a way clap cannot see.
+    Usage(String),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Lib(e)
+    }
+}
+
+/// Runs a parsed command, writing its output to `out`; returns the exit code.
+///
+/// # Errors
+/// Output that cannot be written, or a library error (exit code 2 for the caller).
+pub fn run(cli: Cli, out: &mut impl Write) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Check(args) => check(&args, out),
+        Command::Plan(args) => plan(&args, out),
+        Command::Explain(args) => explain(&args, out),
+    }
+}
+
+fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
+    let loaded = load_paths(&args.paths, &args.input.options())?;
+    let mut findings = loaded.findings.clone();
+    findings.extend(check::lint_rules(&loaded.rules));
+    for host in &args.hosts {
+        let destination = args.destination.destination(host);
+        match resolve(&loaded.rules, &destination) {
+            Ok(resolution) => findings.extend(check::resolution_findings(&resolution)),
+            Err(Error::NoMatchingRule { host, namespace }) => findings.push(
+                Finding::new(
+                    Code::NoMatchingRule,
+                    Location::new(&"--host".into(), Pos::default()),
+                    format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
+                )
+                .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, `--host` and `--namespace`"),
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    sort(&mut findings);
+    match args.format {
+        Format::Text => report::findings_text(out, &findings)?,
+        Format::Json => {
+            report::findings_json(out, &findings, loaded.files.len(), loaded.rules.len())?
+        }
+    }
+    Ok(exit_code(&loaded, &findings, args.fail_on.into()))
+}
+
+/// Findings in reading order: by file, then position; stable for equal positions.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.location.cmp(&b.location));
+}
+
+fn exit_code(loaded: &Loaded, findings: &[Finding], fail_on: Severity) -> u8 {
+    if loaded.has_unreadable_input() {
+        2
+    } else if findings.iter().any(|f| f.severity >= fail_on) {
+        1
+    } else {
+        0
+    }
+}
+
+fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
+    let loaded = load_paths(std::slice::from_ref(&args.path), &args.input.options())?;
+    let errors: Vec<&Finding> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    if let Some(first) = errors.first() {
+        let mut stderr = io::stderr().lock();
+        let owned: Vec<Finding> = errors.iter().map(|f| (*f).clone()).collect();
+        report::findings_text(&mut stderr, &owned)?;
+        return Err(Error::Input {
+            location: first.location.to_string(),
+            message: format!(
+                "the input has {} error(s); fix them before planning",
+                errors.len()
+            ),
+            help: Some("`sidecar-tuner check` lists them all".into()),
+        }
+        .into());
+    }
+    let destination = args.destination.destination(&args.host);
+    let resolution = resolve(&loaded.rules, &destination)?;
+    let plan = derive(
+        &resolution.policy,
+        &PlanOptions {
+            headroom: args.headroom,
+        },
+    )?;
+    match args.format {
+        Format::Text => report::plan_text(out, &resolution.destination, resolution.rule, &plan)?,
+        Format::Json => report::plan_json(out, &resolution.destination, resolution.rule, &plan)?,
+    }
+    Ok(0)
+}
+
+fn explain(args: &ExplainArgs, out: &mut impl Write) -> Result<u8, Failure> {
+    if args.list {
+        for code in Code::ALL {
+            let info = code.info();
+            writeln!(
+                out,
+                "{}  {:<8} {:<34} {}",
+                info.id, info.severity, info.name, info.summary
+            )?;
+        }
+        return Ok(0);
+    }
+    let text = args.code.as_deref().unwrap_or_default();
+    match text.parse::<Code>() {
+        Ok(code) => {
+            let info = code.info();
+            writeln!(
+                out,
+                "{} ({}, {}): {}\n",
+                info.id, info.name, info.severity, info.summary
+            )?;
+            write!(out, "{}", info.explanation)?;
+            Ok(0)
+        }
+        Err(e) => Err(Failure::Usage(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from([
+            "sidecar-tuner",
+            "check",
+            "-",
+            "--host",
+            "a",
+            "--host",
+            "b",
+            "--fail-on",
+            "warning",
+        ])
+        .unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.hosts, ["a", "b"]);
+        assert!(matches!(args.fail_on, FailOn::Warning));
+        assert!(
+            Cli::try_parse_from(["sidecar-tuner", "plan", "x.yaml"]).is_err(),
+            "--host is required"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "sidecar-tuner",
+                "plan",
+                "x",
+                "--host",
+                "a",
+                "--port",
+                "70000"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["sidecar-tuner", "check", "x", "--max-input-size", "0"]).is_err()
+        );
+    }
+}

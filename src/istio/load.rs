@@ -1,0 +1,390 @@
+//! Reading DestinationRules: files, folders (recursively, `*.yaml` and `*.yml`) and standard
+//! input; multi-document streams; `kind: List` as `kubectl get -o yaml` prints it. Other kinds
+//! are noted and skipped. Every problem becomes a finding with its position.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::model::{DestinationRule, Origin};
+use super::validate::Validator;
+use super::yaml::{self, Node, Pos, Value};
+use crate::check::{Code, Finding, Location};
+use crate::error::Error;
+
+/// The default input cap: 64 MiB.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How inputs are read.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Inputs larger than this are rejected before they are read whole. Default 64 MiB.
+    pub max_input_bytes: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+}
+
+/// What loading found: the rules, and the findings about the input.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    /// The DestinationRules, in input order.
+    pub rules: Vec<DestinationRule>,
+    /// ST1xx findings: syntax, unknown fields, types, ranges, skipped kinds.
+    pub findings: Vec<Finding>,
+    /// The files read.
+    pub files: Vec<Arc<str>>,
+}
+
+impl Loaded {
+    /// Whether some input could not be read at all (a finding of code ST100).
+    pub fn has_unreadable_input(&self) -> bool {
+        self.findings.iter().any(|f| f.code == Code::YamlSyntax)
+    }
+
+    fn extend(&mut self, other: Loaded) {
+        self.rules.extend(other.rules);
+        self.findings.extend(other.findings);
+        self.files.extend(other.files);
+    }
+}
+
+/// Loads every path: a file, a folder (searched recursively for `*.yaml` and `*.yml`), or `-`
+/// for standard input.
+///
+/// # Errors
+/// A path that does not exist or cannot be listed, or a folder without YAML files. Problems
+/// inside a file (syntax, size, encoding) are findings instead, so that one bad file does not
+/// hide the findings of the others.
+pub fn load_paths<P: AsRef<Path>>(paths: &[P], options: &LoadOptions) -> Result<Loaded, Error> {
+    let mut loaded = Loaded::default();
+    for path in paths {
+        let path = path.as_ref();
+        if path == Path::new("-") {
+            loaded.extend(load_reader(std::io::stdin().lock(), "-", options));
+            continue;
+        }
+        let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            let mut files = Vec::new();
+            collect_yaml_files(path, &mut files, 0)?;
+            if files.is_empty() {
+                return Err(Error::Input {
+                    location: path.display().to_string(),
+                    message: "folder has no *.yaml or *.yml file".into(),
+                    help: Some(
+                        "name a file, a folder with YAML files, or `-` for standard input".into(),
+                    ),
+                });
+            }
+            for file in files {
+                loaded.extend(load_file(&file, options)?);
+            }
+        } else {
+            loaded.extend(load_file(path, options)?);
+        }
+    }
+    Ok(loaded)
+}
+
+/// Folders are searched at most this deep, and symbolic links to folders are not followed.
+const MAX_FOLDER_DEPTH: usize = 32;
+
+fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io)?;
+        if kind.is_dir() && depth < MAX_FOLDER_DEPTH {
+            collect_yaml_files(&path, out, depth + 1)?;
+        } else if !kind.is_dir() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads one file.
+///
+/// # Errors
+/// The file cannot be opened or read.
+pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, Error> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > options.max_input_bytes {
+        return Ok(unreadable(
+            &name,
+            Pos::default(),
+            too_large(size, options),
+            Some(raise_cap_help()),
+        ));
+    }
+    Ok(load_reader(file, &name, options))
+}
+
+/// Loads a stream from a reader (standard input, a file), reading at most the input cap.
+pub fn load_reader(reader: impl Read, name: &str, options: &LoadOptions) -> Loaded {
+    let name: Arc<str> = Arc::from(name);
+    let mut bytes = Vec::new();
+    let read = reader
+        .take(options.max_input_bytes.saturating_add(1))
+        .read_to_end(&mut bytes);
+    match read {
+        Err(e) => unreadable(&name, Pos::default(), format!("cannot read: {e}"), None),
+        Ok(n) if n as u64 > options.max_input_bytes => unreadable(
+            &name,
+            Pos::default(),
+            format!(
+                "input is larger than the {} cap",
+                human_bytes(options.max_input_bytes)
+            ),
+            Some(raise_cap_help()),
+        ),
+        Ok(_) => load_bytes(&bytes, &name, options),
+    }
+}
+
+/// Loads a stream held in memory.
+pub fn load_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptions) -> Loaded {
+    if bytes.len() as u64 > options.max_input_bytes {
+        return unreadable(
+            name,
+            Pos::default(),
+            too_large(bytes.len() as u64, options),
+            Some(raise_cap_help()),
+        );
+    }
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        return unreadable(
+            name,
+            pos_of(bytes, at),
+            "binary data (a NUL byte), not YAML text".into(),
+            None,
+        );
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
+        Err(e) => {
+            return unreadable(
+                name,
+                pos_of(bytes, e.valid_up_to()),
+                "not UTF-8 text".into(),
+                Some("save the file as UTF-8".into()),
+            );
+        }
+    };
+    load_str(text, name, options)
+}
+
+/// Loads a YAML stream held as text.
+pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
+    if text.trim().is_empty() {
+        return unreadable(
+            name,
+            Pos::default(),
+            "empty input: no YAML document".into(),
+            Some("pass a file with DestinationRules".into()),
+        );
+    }
+    let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
+    let per_document = yaml::map_documents(text, cap, |doc| {
+        let root = doc.root?;
+        let mut out = Loaded::default();
+        object(&root, name, &mut out, true);
+        Some(out)
+    });
+    match per_document.map(|parts| parts.into_iter().flatten().collect::<Vec<_>>()) {
+        Ok(parts) if parts.is_empty() => unreadable(
+            name,
+            Pos::default(),
+            "no YAML document, only comments or separators".into(),
+            Some("pass a file with DestinationRules".into()),
+        ),
+        Ok(parts) => {
+            let mut loaded = Loaded {
+                files: vec![Arc::clone(name)],
+                ..Loaded::default()
+            };
+            for part in parts {
+                loaded.extend(part);
+            }
+            loaded
+        }
+        Err(e) => unreadable(name, e.pos.unwrap_or_default(), e.message, None),
+    }
+}
+
+fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
+    let at = |pos| Location::new(file, pos);
+    if node.as_map().is_none() {
+        let what = if top_level {
+            "a YAML document"
+        } else {
+            "an item of a List"
+        };
+        let message = format!(
+            "{what} must be a Kubernetes object (a mapping), found {}",
+            node.value.kind()
+        );
+        out.findings
+            .push(Finding::new(Code::WrongType, at(node.pos), message));
+        return;
+    }
+    match node.get("kind").map(|k| &k.value) {
+        Some(Value::Str(kind)) if kind == "DestinationRule" => {
+            Validator::new(file, &mut out.findings).destination_rule(node);
+            let origin = Origin {
+                file: Arc::clone(file),
+                pos: node.pos,
+            };
+            out.rules.extend(DestinationRule::from_node(node, origin));
+        }
+        Some(Value::Str(kind))
+            if kind == "List" || kind.ends_with("List") && node.get("items").is_some() =>
+        {
+            match node.get("items").map(|i| &i.value) {
+                Some(Value::Seq(items)) => {
+                    items.iter().for_each(|item| object(item, file, out, false))
+                }
+                None => {}
+                Some(other) => out.findings.push(Finding::new(
+                    Code::WrongType,
+                    at(node.get("items").map_or(node.pos, |n| n.pos)),
+                    format!("`items` of a List must be a list, found {}", other.kind()),
+                )),
+            }
+        }
+        Some(Value::Str(kind)) => {
+            let name = node
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Node::as_str)
+                .unwrap_or("(unnamed)");
+            let message = format!(
+                "skipped {kind} `{}`: not a DestinationRule",
+                super::schema::truncate(name)
+            );
+            out.findings.push(Finding::new(
+                Code::NotADestinationRule,
+                at(node.pos),
+                message,
+            ));
+        }
+        _ => out.findings.push(
+            Finding::new(
+                Code::MissingField,
+                at(node.pos),
+                "document has no `kind`, so it is not a Kubernetes object",
+            )
+            .help("add `apiVersion: networking.istio.io/v1` and `kind: DestinationRule`"),
+        ),
+    }
+}
+
+fn unreadable(name: &Arc<str>, pos: Pos, message: String, help: Option<String>) -> Loaded {
+    let mut finding = Finding::new(Code::YamlSyntax, Location::new(name, pos), message);
+    finding.help = help;
+    Loaded {
+        rules: Vec::new(),
+        findings: vec![finding],
+        files: vec![Arc::clone(name)],
+    }
+}
+
+fn too_large(size: u64, options: &LoadOptions) -> String {
+    format!(
+        "input is {}, larger than the {} cap",
+        human_bytes(size),
+        human_bytes(options.max_input_bytes)
+    )
+}
+
+fn raise_cap_help() -> String {
+    "split the input, or raise the cap with `--max-input-size` (in MiB)".into()
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The line and column of byte offset `at`.
+fn pos_of(bytes: &[u8], at: usize) -> Pos {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = at
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    Pos::new(
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Loaded {
+        load_str(text, &Arc::from("t.yaml"), &LoadOptions::default())
+    }
+
+    #[test]
+    fn lists_other_kinds_and_positions() {
+        let loaded = load(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: networking.istio.io/v1beta1\n  kind: DestinationRule\n  metadata: {name: r, namespace: prod}\n  spec:\n    host: reviews\n- apiVersion: v1\n  kind: Service\n  metadata: {name: reviews}\n",
+        );
+        assert_eq!(loaded.rules.len(), 1);
+        assert_eq!(loaded.rules[0].host.pos, Pos::new(8, 11));
+        assert_eq!(loaded.rules[0].id(), "prod/r");
+        let codes: Vec<_> = loaded.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["ST111"]);
+        assert_eq!(loaded.findings[0].location.pos, Pos::new(9, 3));
+    }
+
+    #[test]
+    fn unreadable_inputs_are_findings_with_positions() {
+        let name: Arc<str> = Arc::from("b.yaml");
+        let opts = LoadOptions::default();
+        let nul = load_bytes(b"a: 1\nb: \0", &name, &opts);
+        assert_eq!(nul.findings[0].location.pos, Pos::new(2, 4));
+        let latin1 = load_bytes(b"a: caf\xe9\n", &name, &opts);
+        assert_eq!(latin1.findings[0].message, "not UTF-8 text");
+        assert!(load(" \n# nothing\n").has_unreadable_input());
+        let small = LoadOptions { max_input_bytes: 8 };
+        let big = load_reader(&b"apiVersion: v1\n"[..], "-", &small);
+        assert!(
+            big.findings[0]
+                .message
+                .contains("larger than the 8 bytes cap"),
+            "{:?}",
+            big.findings
+        );
+    }
+}

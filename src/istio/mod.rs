@@ -1,0 +1,14 @@
+//! Istio's DestinationRule: the YAML layer, the model, loading with validation, and
+//! resolution of the policy that applies to one destination.
+
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod resolve;
+pub mod schema;
+mod validate;
+pub mod yaml;
+
+pub use load::{LoadOptions, Loaded, load_paths};
+pub use model::{DestinationRule, Located};
+pub use validate::{API_VERSIONS, validate_wildcard_domain};

@@ -1,0 +1,488 @@
+//! The DestinationRule model: the fields that decide how the sidecar admits traffic, each with
+//! the position it was read from.
+//!
+//! The model is built from a YAML tree that [`super::validate`] has checked; a value of the
+//! wrong type is left out here (its finding was reported there).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::duration;
+use super::yaml::{Node, Pos, Value};
+
+/// A value with the position it was read from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub pos: Pos,
+}
+
+impl<T> Located<T> {
+    /// `value` at `pos`.
+    pub fn new(value: T, pos: Pos) -> Self {
+        Self { value, pos }
+    }
+}
+
+/// Where a rule came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file as the user named it (`-` for standard input).
+    pub file: Arc<str>,
+    /// The position of the rule object.
+    pub pos: Pos,
+}
+
+/// A DestinationRule (`networking.istio.io/v1`, `v1beta1` or `v1alpha3`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DestinationRule {
+    /// The `apiVersion`, e.g. `networking.istio.io/v1`.
+    pub api_version: String,
+    /// `metadata.name`.
+    pub name: Located<String>,
+    /// `metadata.namespace`, when the rule names one.
+    pub namespace: Option<Located<String>>,
+    /// `spec.host`, as written.
+    pub host: Located<String>,
+    /// `spec.trafficPolicy`.
+    pub traffic_policy: Option<TrafficPolicy>,
+    /// `spec.subsets`.
+    pub subsets: Vec<Subset>,
+    /// `spec.exportTo`; empty means exported to every namespace.
+    pub export_to: Vec<Located<String>>,
+    /// `spec.workloadSelector.matchLabels`, when the rule has a selector.
+    pub workload_selector: Option<Located<BTreeMap<String, String>>>,
+    /// Where the rule was read.
+    pub origin: Origin,
+}
+
+impl DestinationRule {
+    /// `namespace/name`, with `default` for a rule that names no namespace.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}",
+            self.namespace
+                .as_ref()
+                .map_or("default", |n| n.value.as_str()),
+            self.name.value
+        )
+    }
+}
+
+/// A traffic policy, top-level or a subset's.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TrafficPolicy {
+    /// Where the policy starts.
+    pub pos: Pos,
+    /// The policy groups it sets.
+    pub groups: PolicyGroups,
+    /// `portLevelSettings`.
+    pub port_level_settings: Vec<PortTrafficPolicy>,
+    /// `tunnel`, when set (kept as written).
+    pub tunnel: Option<Located<()>>,
+    /// `proxyProtocol`, when set.
+    pub proxy_protocol: Option<Located<()>>,
+    /// `retryBudget`, when set.
+    pub retry_budget: Option<RetryBudget>,
+}
+
+/// The four groups a port-level entry can set, which Istio replaces whole.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PolicyGroups {
+    /// `connectionPool`.
+    pub connection_pool: Option<ConnectionPool>,
+    /// `outlierDetection`.
+    pub outlier_detection: Option<OutlierDetection>,
+    /// `loadBalancer`.
+    pub load_balancer: Option<LoadBalancer>,
+    /// `tls`.
+    pub tls: Option<ClientTls>,
+}
+
+/// A `portLevelSettings` entry.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PortTrafficPolicy {
+    /// Where the entry starts.
+    pub pos: Pos,
+    /// `port.number`.
+    pub port: Option<Located<u32>>,
+    /// The groups the entry sets.
+    pub groups: PolicyGroups,
+}
+
+/// `connectionPool`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ConnectionPool {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `tcp`.
+    pub tcp: Option<TcpSettings>,
+    /// `http`.
+    pub http: Option<HttpSettings>,
+}
+
+/// `connectionPool.tcp`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TcpSettings {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `maxConnections`.
+    pub max_connections: Option<Located<i64>>,
+    /// `connectTimeout`.
+    pub connect_timeout: Option<Located<Duration>>,
+    /// `tcpKeepalive`.
+    pub tcp_keepalive: Option<TcpKeepalive>,
+    /// `maxConnectionDuration`.
+    pub max_connection_duration: Option<Located<Duration>>,
+    /// `idleTimeout`.
+    pub idle_timeout: Option<Located<Duration>>,
+}
+
+/// `connectionPool.tcp.tcpKeepalive`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TcpKeepalive {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `probes`.
+    pub probes: Option<Located<i64>>,
+    /// `time`.
+    pub time: Option<Located<Duration>>,
+    /// `interval`.
+    pub interval: Option<Located<Duration>>,
+}
+
+/// `connectionPool.http.h2UpgradePolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum H2UpgradePolicy {
+    /// `DEFAULT`: the mesh-wide setting.
+    Default,
+    /// `DO_NOT_UPGRADE`.
+    DoNotUpgrade,
+    /// `UPGRADE`: the sidecar speaks HTTP/2 to the upstream.
+    Upgrade,
+}
+
+/// `connectionPool.http`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct HttpSettings {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `http1MaxPendingRequests`.
+    pub http1_max_pending_requests: Option<Located<i64>>,
+    /// `http2MaxRequests`.
+    pub http2_max_requests: Option<Located<i64>>,
+    /// `maxRequestsPerConnection`.
+    pub max_requests_per_connection: Option<Located<i64>>,
+    /// `maxRetries`.
+    pub max_retries: Option<Located<i64>>,
+    /// `idleTimeout`.
+    pub idle_timeout: Option<Located<Duration>>,
+    /// `h2UpgradePolicy`.
+    pub h2_upgrade_policy: Option<Located<H2UpgradePolicy>>,
+    /// `useClientProtocol`.
+    pub use_client_protocol: Option<Located<bool>>,
+    /// `maxConcurrentStreams`.
+    pub max_concurrent_streams: Option<Located<i64>>,
+    /// `http2KeepAlive` is set.
+    pub http2_keep_alive: Option<Located<()>>,
+}
+
+/// `outlierDetection`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OutlierDetection {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `consecutiveErrors` (deprecated and ignored by Istio).
+    pub consecutive_errors: Option<Located<i64>>,
+    /// `consecutive5xxErrors`.
+    pub consecutive_5xx_errors: Option<Located<i64>>,
+    /// `consecutiveGatewayErrors`.
+    pub consecutive_gateway_errors: Option<Located<i64>>,
+    /// `consecutiveLocalOriginFailures`.
+    pub consecutive_local_origin_failures: Option<Located<i64>>,
+    /// `splitExternalLocalOriginErrors`.
+    pub split_external_local_origin_errors: Option<Located<bool>>,
+    /// `interval`.
+    pub interval: Option<Located<Duration>>,
+    /// `baseEjectionTime`.
+    pub base_ejection_time: Option<Located<Duration>>,
+    /// `maxEjectionPercent`.
+    pub max_ejection_percent: Option<Located<i64>>,
+    /// `minHealthPercent`.
+    pub min_health_percent: Option<Located<i64>>,
+}
+
+/// `loadBalancer`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LoadBalancer {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `simple`, e.g. `LEAST_REQUEST`.
+    pub simple: Option<Located<String>>,
+    /// `consistentHash` is set.
+    pub consistent_hash: Option<Located<()>>,
+}
+
+/// `tls` (client TLS settings of the sidecar towards the destination).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ClientTls {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `mode`: `DISABLE`, `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
+    pub mode: Option<Located<String>>,
+    /// `sni`.
+    pub sni: Option<Located<String>>,
+    /// `credentialName`.
+    pub credential_name: Option<Located<String>>,
+}
+
+/// `retryBudget`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RetryBudget {
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `percent` of active requests that may be retries (a percentage: 0.3 means 0.3%).
+    pub percent: Option<Located<f64>>,
+    /// `minRetryConcurrency`.
+    pub min_retry_concurrency: Option<Located<i64>>,
+    /// `budgetInterval`.
+    pub budget_interval: Option<Located<Duration>>,
+}
+
+/// A subset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subset {
+    /// `name`.
+    pub name: Located<String>,
+    /// `labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `trafficPolicy`.
+    pub traffic_policy: Option<TrafficPolicy>,
+}
+
+// ---- building the model from a checked tree -------------------------------------------------
+
+fn located<T>(node: &Node, f: impl FnOnce(&Value) -> Option<T>) -> Option<Located<T>> {
+    f(&node.value).map(|v| Located::new(v, node.pos))
+}
+
+fn int(node: Option<&Node>) -> Option<Located<i64>> {
+    located(node?, |v| match v {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    })
+}
+
+fn boolean(node: Option<&Node>) -> Option<Located<bool>> {
+    located(node?, |v| match v {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    })
+}
+
+fn string(node: Option<&Node>) -> Option<Located<String>> {
+    located(node?, |v| match v {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+fn number(node: Option<&Node>) -> Option<Located<f64>> {
+    located(node?, |v| match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    })
+}
+
+fn dur(node: Option<&Node>) -> Option<Located<Duration>> {
+    located(node?, |v| match v {
+        Value::Str(s) => duration::parse(s.trim()).ok()?.to_std(),
+        _ => None,
+    })
+}
+
+fn present(node: Option<&Node>) -> Option<Located<()>> {
+    node.map(|n| Located::new((), n.pos))
+}
+
+fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> Option<T> {
+    node.filter(|n| n.as_map().is_some()).map(build)
+}
+
+fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+        .collect()
+}
+
+impl PolicyGroups {
+    fn from_node(n: &Node) -> Self {
+        Self {
+            connection_pool: block(n.get("connectionPool"), ConnectionPool::from_node),
+            outlier_detection: block(n.get("outlierDetection"), OutlierDetection::from_node),
+            load_balancer: block(n.get("loadBalancer"), |lb| LoadBalancer {
+                pos: lb.pos,
+                simple: string(lb.get("simple")),
+                consistent_hash: present(lb.get("consistentHash")),
+            }),
+            tls: block(n.get("tls"), |t| ClientTls {
+                pos: t.pos,
+                mode: string(t.get("mode")),
+                sni: string(t.get("sni")),
+                credential_name: string(t.get("credentialName")),
+            }),
+        }
+    }
+
+    /// Whether no group is set.
+    pub fn is_empty(&self) -> bool {
+        self.connection_pool.is_none()
+            && self.outlier_detection.is_none()
+            && self.load_balancer.is_none()
+            && self.tls.is_none()
+    }
+}
+
+impl TrafficPolicy {
+    pub(crate) fn from_node(n: &Node) -> Self {
+        let port_level_settings = n
+            .get("portLevelSettings")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.as_map().is_some())
+            .map(|p| PortTrafficPolicy {
+                pos: p.pos,
+                port: p.get("port").and_then(|port| {
+                    let number = int(port.get("number"))?;
+                    Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
+                }),
+                groups: PolicyGroups::from_node(p),
+            })
+            .collect();
+        Self {
+            pos: n.pos,
+            groups: PolicyGroups::from_node(n),
+            port_level_settings,
+            tunnel: present(n.get("tunnel")),
+            proxy_protocol: present(n.get("proxyProtocol")),
+            retry_budget: block(n.get("retryBudget"), |r| RetryBudget {
+                pos: r.pos,
+                percent: number(r.get("percent")),
+                min_retry_concurrency: int(r.get("minRetryConcurrency")),
+                budget_interval: dur(r.get("budgetInterval")),
+            }),
+        }
+    }
+}
+
+impl ConnectionPool {
+    fn from_node(n: &Node) -> Self {
+        Self {
+            pos: n.pos,
+            tcp: block(n.get("tcp"), |t| TcpSettings {
+                pos: t.pos,
+                max_connections: int(t.get("maxConnections")),
+                connect_timeout: dur(t.get("connectTimeout")),
+                tcp_keepalive: block(t.get("tcpKeepalive"), |k| TcpKeepalive {
+                    pos: k.pos,
+                    probes: int(k.get("probes")),
+                    time: dur(k.get("time")),
+                    interval: dur(k.get("interval")),
+                }),
+                max_connection_duration: dur(t.get("maxConnectionDuration")),
+                idle_timeout: dur(t.get("idleTimeout")),
+            }),
+            http: block(n.get("http"), |h| HttpSettings {
+                pos: h.pos,
+                http1_max_pending_requests: int(h.get("http1MaxPendingRequests")),
+                http2_max_requests: int(h.get("http2MaxRequests")),
+                max_requests_per_connection: int(h.get("maxRequestsPerConnection")),
+                max_retries: int(h.get("maxRetries")),
+                idle_timeout: dur(h.get("idleTimeout")),
+                h2_upgrade_policy: h.get("h2UpgradePolicy").and_then(|p| {
+                    located(p, |v| match v {
+                        Value::Str(s) if s == "DEFAULT" => Some(H2UpgradePolicy::Default),
+                        Value::Str(s) if s == "DO_NOT_UPGRADE" => {
+                            Some(H2UpgradePolicy::DoNotUpgrade)
+                        }
+                        Value::Str(s) if s == "UPGRADE" => Some(H2UpgradePolicy::Upgrade),
+                        _ => None,
+                    })
+                }),
+                use_client_protocol: boolean(h.get("useClientProtocol")),
+                max_concurrent_streams: int(h.get("maxConcurrentStreams")),
+                http2_keep_alive: present(h.get("http2KeepAlive")),
+            }),
+        }
+    }
+}
+
+impl OutlierDetection {
+    fn from_node(n: &Node) -> Self {
+        Self {
+            pos: n.pos,
+            consecutive_errors: int(n.get("consecutiveErrors")),
+            consecutive_5xx_errors: int(n.get("consecutive5xxErrors")),
+            consecutive_gateway_errors: int(n.get("consecutiveGatewayErrors")),
+            consecutive_local_origin_failures: int(n.get("consecutiveLocalOriginFailures")),
+            split_external_local_origin_errors: boolean(n.get("splitExternalLocalOriginErrors")),
+            interval: dur(n.get("interval")),
+            base_ejection_time: dur(n.get("baseEjectionTime")),
+            max_ejection_percent: int(n.get("maxEjectionPercent")),
+            min_health_percent: int(n.get("minHealthPercent")),
+        }
+    }
+}
+
+impl DestinationRule {
+    /// Builds the model of a checked DestinationRule object. Returns `None` when the object
+    /// lacks what every rule needs (a `spec.host` string).
+    pub(crate) fn from_node(object: &Node, origin: Origin) -> Option<Self> {
+        let metadata = object.get("metadata");
+        let spec = object.get("spec")?;
+        Some(Self {
+            api_version: object
+                .get("apiVersion")
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            name: string(metadata.and_then(|m| m.get("name")))
+                .unwrap_or_else(|| Located::new(String::new(), object.pos)),
+            namespace: string(metadata.and_then(|m| m.get("namespace")))
+                .filter(|n| !n.value.is_empty()),
+            host: string(spec.get("host"))?,
+            traffic_policy: block(spec.get("trafficPolicy"), TrafficPolicy::from_node),
+            subsets: spec
+                .get("subsets")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| {
+                    Some(Subset {
+                        name: string(s.get("name"))?,
+                        labels: string_map(s.get("labels")),
+                        traffic_policy: block(s.get("trafficPolicy"), TrafficPolicy::from_node),
+                    })
+                })
+                .collect(),
+            export_to: spec
+                .get("exportTo")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| string(Some(e)))
+                .collect(),
+            workload_selector: spec
+                .get("workloadSelector")
+                .map(|w| Located::new(string_map(w.get("matchLabels")), w.pos)),
+            origin,
+        })
+    }
+}

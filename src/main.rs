@@ -1,0 +1,5 @@
+//! The `sidecar-tuner` command.
+
+fn main() -> std::process::ExitCode {
+    sidecar_tuner::cli::main()
+}

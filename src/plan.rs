@@ -1,0 +1,495 @@
+//! Deriving the client settings (`ClientPlan`) from the policy the sidecar enforces. Pure: no I/O.
+//!
+//! | sidecar (from the rule)                 | client                                                  |
+//! |-----------------------------------------|---------------------------------------------------------|
+//! | `tcp.maxConnections` = N                | `pool_max_idle_per_host = max(1, floor(h·N))`           |
+//! | N, `http1MaxPendingRequests` = P, `http2MaxRequests` = R | `max_in_flight = max(1, floor(h·min(N+P, R)))` when finite, else unbounded |
+//! | —                                       | `http1_only = true`                                     |
+//! | idle timeout (http, else tcp, else 1h)  | `pool_idle_timeout = min(90s, 0.9·idle, 0.9·maxConnectionDuration)` |
+//! | `tcp.connectTimeout` (mesh default 10s) | `connect_timeout`, the same                             |
+//! | `tcp.tcpKeepalive`                      | `tcp_keepalive` and its interval and probes             |
+//!
+//! Istio writes every circuit-breaker threshold explicitly: unset or 0 means 4294967295.
+
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::error::Error;
+use crate::istio::model::{H2UpgradePolicy, HttpSettings, Located, TcpSettings};
+use crate::istio::resolve::EffectivePolicy;
+use crate::istio::yaml::Pos;
+
+/// The value Istio gives an unset circuit-breaker threshold: unlimited.
+pub const UNLIMITED: u32 = u32::MAX;
+/// The mesh's default connect timeout, used when the rule sets none.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Envoy's default idle timeout for upstream HTTP connections.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest client idle timeout the plan ever proposes.
+pub const MAX_CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// The keep-alive time Envoy (and Linux) use when `tcpKeepalive` sets none.
+pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(7200);
+/// The default headroom.
+pub const DEFAULT_HEADROOM: f64 = 0.95;
+
+/// Options of the derivation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanOptions {
+    /// The share of the sidecar's limits the client may use, from 0.5 to 1.0. Default 0.95.
+    pub headroom: f64,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            headroom: DEFAULT_HEADROOM,
+        }
+    }
+}
+
+fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// What the sidecar enforces for the destination, Istio's defaults filled in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SidecarLimits {
+    /// `max_connections` circuit breaker (N).
+    pub max_connections: u32,
+    /// `max_pending_requests` circuit breaker (P).
+    pub max_pending_requests: u32,
+    /// `max_requests` circuit breaker (R); Envoy applies it to HTTP/1.1 too.
+    pub max_requests: u32,
+    /// `max_retries` circuit breaker.
+    pub max_retries: u32,
+    /// Requests per upstream connection; `None` is unlimited.
+    pub max_requests_per_connection: Option<u32>,
+    /// The upstream idle timeout.
+    #[serde(rename = "idle_timeout_ms", serialize_with = "ms")]
+    pub idle_timeout: Duration,
+    /// The upstream connect timeout.
+    #[serde(rename = "connect_timeout_ms", serialize_with = "ms")]
+    pub connect_timeout: Duration,
+    /// The longest an upstream connection lives; `None` is unlimited.
+    #[serde(skip)]
+    pub max_connection_duration: Option<Duration>,
+    /// Whether the sidecar upgrades the upstream to HTTP/2.
+    #[serde(skip)]
+    pub h2_upgrade: bool,
+}
+
+/// The client settings aligned with the sidecar.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClientPlan {
+    /// Idle connections kept per host: `max(1, floor(h·N))`, never 0 (0 turns pooling off).
+    pub pool_max_idle_per_host: usize,
+    /// The ceiling on requests in flight: `max(1, floor(h·min(N+P, R)))`; `None` is unbounded.
+    pub max_in_flight: Option<usize>,
+    /// The adaptive limit's starting point: `max(1, floor(h·P))`, or the ceiling when P is
+    /// unlimited.
+    #[serde(skip)]
+    pub initial_in_flight: Option<usize>,
+    /// Always `true`: the sidecar's HTTP/1 admission is what the plan sizes.
+    pub http1_only: bool,
+    /// How long an idle pooled connection is kept.
+    #[serde(rename = "pool_idle_timeout_ms", serialize_with = "ms")]
+    pub pool_idle_timeout: Duration,
+    /// The connect timeout.
+    #[serde(rename = "connect_timeout_ms", serialize_with = "ms")]
+    pub connect_timeout: Duration,
+    /// TCP keep-alive idle time; `None` leaves keep-alive off, as the rule does.
+    #[serde(rename = "tcp_keepalive_ms", serialize_with = "opt_ms")]
+    pub tcp_keepalive: Option<Duration>,
+    /// TCP keep-alive probe interval, when the rule sets one.
+    #[serde(skip)]
+    pub tcp_keepalive_interval: Option<Duration>,
+    /// TCP keep-alive probes, when the rule sets them.
+    #[serde(skip)]
+    pub tcp_keepalive_retries: Option<u32>,
+}
+
+/// How one client setting was derived, and from which lines of the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Derivation {
+    /// The setting, e.g. `max_in_flight`.
+    pub setting: &'static str,
+    /// The arithmetic, e.g. `104 = floor(0.95 x min(100 + 10, 4294967295))`.
+    pub explanation: String,
+    /// Where the inputs were written.
+    pub sources: Vec<Pos>,
+}
+
+/// The sidecar's limits, the client plan, and how each setting was derived.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// What the sidecar enforces.
+    pub sidecar: SidecarLimits,
+    /// What the client should do.
+    pub client: ClientPlan,
+    /// How each client setting was derived.
+    pub derivations: Vec<Derivation>,
+}
+
+fn threshold(v: Option<&Located<i64>>) -> u32 {
+    v.and_then(|l| u32::try_from(l.value).ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(UNLIMITED)
+}
+
+fn show(n: u32) -> String {
+    if n == UNLIMITED {
+        "unlimited".into()
+    } else {
+        n.to_string()
+    }
+}
+
+/// `max(1, floor(h·x))`.
+fn scaled(h: f64, x: f64) -> usize {
+    ((h * x).floor() as usize).max(1)
+}
+
+/// Derives the plan from the effective policy.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] when the headroom is outside 0.5..=1.0.
+pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Plan, Error> {
+    let h = options.headroom;
+    if !(0.5..=1.0).contains(&h) {
+        return Err(Error::InvalidSetting {
+            setting: "headroom",
+            value: h.to_string(),
+            range: "0.5 to 1.0",
+        });
+    }
+    let pool = policy.connection_pool.as_ref().map(|p| p.value);
+    let tcp: Option<&TcpSettings> = pool.and_then(|p| p.tcp.as_ref());
+    let http: Option<&HttpSettings> = pool.and_then(|p| p.http.as_ref());
+    let pos = |v: Option<&Located<i64>>| v.map(|l| l.pos);
+    let n_src = tcp.and_then(|t| t.max_connections.as_ref());
+    let p_src = http.and_then(|h| h.http1_max_pending_requests.as_ref());
+    let r_src = http.and_then(|h| h.http2_max_requests.as_ref());
+    let (n, p, r) = (threshold(n_src), threshold(p_src), threshold(r_src));
+    let idle_src = http
+        .and_then(|h| h.idle_timeout.as_ref())
+        .or_else(|| tcp.and_then(|t| t.idle_timeout.as_ref()));
+    let duration_src = tcp.and_then(|t| t.max_connection_duration.as_ref());
+    let connect_src = tcp.and_then(|t| t.connect_timeout.as_ref());
+    let keepalive = tcp.and_then(|t| t.tcp_keepalive.as_ref());
+    let sidecar = SidecarLimits {
+        max_connections: n,
+        max_pending_requests: p,
+        max_requests: r,
+        max_retries: threshold(http.and_then(|h| h.max_retries.as_ref())),
+        max_requests_per_connection: http
+            .and_then(|h| h.max_requests_per_connection.as_ref())
+            .and_then(|m| u32::try_from(m.value).ok())
+            .filter(|m| *m > 0),
+        idle_timeout: idle_src.map_or(DEFAULT_IDLE_TIMEOUT, |l| l.value),
+        connect_timeout: connect_src.map_or(DEFAULT_CONNECT_TIMEOUT, |l| l.value),
+        max_connection_duration: duration_src.map(|l| l.value),
+        h2_upgrade: http
+            .and_then(|h| h.h2_upgrade_policy.as_ref())
+            .is_some_and(|u| u.value == H2UpgradePolicy::Upgrade),
+    };
+
+    let mut derivations = Vec::new();
+    let idle = scaled(h, f64::from(n));
+    derivations.push(Derivation {
+        setting: "pool_max_idle_per_host",
+        explanation: format!("{idle} = max(1, floor({h} x {}))", show(n)),
+        sources: pos(n_src).into_iter().collect(),
+    });
+
+    let admission = match (n, p) {
+        (UNLIMITED, _) | (_, UNLIMITED) => None,
+        (n, p) => Some(u64::from(n) + u64::from(p)),
+    };
+    let bound = match (admission, r) {
+        (None, UNLIMITED) => None,
+        (None, r) => Some(u64::from(r)),
+        (Some(a), UNLIMITED) => Some(a),
+        (Some(a), r) => Some(a.min(u64::from(r))),
+    };
+    let max_in_flight = bound.map(|b| scaled(h, b as f64));
+    derivations.push(Derivation {
+        setting: "max_in_flight",
+        explanation: match max_in_flight {
+            Some(m) => format!("{m} = max(1, floor({h} x min({} + {}, {})))", show(n), show(p), show(r)),
+            None => format!(
+                "unbounded: min({} + {}, {}) is unlimited, so the sidecar never overflows on concurrency",
+                show(n),
+                show(p),
+                show(r)
+            ),
+        },
+        sources: [pos(n_src), pos(p_src), pos(r_src)].into_iter().flatten().collect(),
+    });
+    let initial_in_flight = max_in_flight.map(|ceiling| match p {
+        UNLIMITED => ceiling,
+        p => scaled(h, f64::from(p)).min(ceiling),
+    });
+
+    let mut pool_idle_timeout = MAX_CLIENT_IDLE_TIMEOUT.min(sidecar.idle_timeout.mul_f64(0.9));
+    if let Some(d) = sidecar.max_connection_duration {
+        pool_idle_timeout = pool_idle_timeout.min(d.mul_f64(0.9));
+    }
+    // Whole milliseconds: what a client file or a Go transport can state exactly.
+    pool_idle_timeout = Duration::from_millis(
+        u64::try_from(pool_idle_timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1),
+    );
+    derivations.push(Derivation {
+        setting: "pool_idle_timeout",
+        explanation: format!(
+            "{} = min(90s, 0.9 x idle timeout {}{})",
+            fmt_duration(pool_idle_timeout),
+            fmt_duration(sidecar.idle_timeout),
+            sidecar
+                .max_connection_duration
+                .map_or(String::new(), |d| format!(
+                    ", 0.9 x max connection duration {}",
+                    fmt_duration(d)
+                ))
+        ),
+        sources: [idle_src.map(|l| l.pos), duration_src.map(|l| l.pos)]
+            .into_iter()
+            .flatten()
+            .collect(),
+    });
+    derivations.push(Derivation {
+        setting: "connect_timeout",
+        explanation: format!(
+            "{} = {}",
+            fmt_duration(sidecar.connect_timeout),
+            if connect_src.is_some() {
+                "the rule's connectTimeout"
+            } else {
+                "the mesh default (the rule sets none)"
+            }
+        ),
+        sources: connect_src.map(|l| l.pos).into_iter().collect(),
+    });
+    let tcp_keepalive = keepalive.map(|k| {
+        k.time
+            .as_ref()
+            .map_or(DEFAULT_KEEPALIVE_TIME, |t| whole_seconds(t.value))
+    });
+    if let (Some(k), Some(time)) = (keepalive, tcp_keepalive) {
+        derivations.push(Derivation {
+            setting: "tcp_keepalive",
+            explanation: format!(
+                "{} = the rule's tcpKeepalive time, in whole seconds as Envoy sets it",
+                fmt_duration(time)
+            ),
+            sources: vec![k.time.as_ref().map_or(k.pos, |t| t.pos)],
+        });
+    }
+    let client = ClientPlan {
+        pool_max_idle_per_host: idle,
+        max_in_flight,
+        initial_in_flight,
+        http1_only: true,
+        pool_idle_timeout,
+        connect_timeout: sidecar.connect_timeout,
+        tcp_keepalive,
+        tcp_keepalive_interval: keepalive
+            .and_then(|k| k.interval.as_ref())
+            .map(|i| whole_seconds(i.value)),
+        tcp_keepalive_retries: keepalive
+            .and_then(|k| k.probes.as_ref())
+            .and_then(|p| u32::try_from(p.value).ok())
+            .filter(|p| *p > 0),
+    };
+    Ok(Plan {
+        sidecar,
+        client,
+        derivations,
+    })
+}
+
+/// Envoy takes keep-alive times in whole seconds, truncated.
+fn whole_seconds(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+/// A duration as a Go duration string (`1m30s`, `250ms`).
+pub fn fmt_duration(d: Duration) -> String {
+    crate::istio::duration::GoDuration::from_std(d).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::istio::load::{LoadOptions, load_str};
+    use crate::istio::resolve::{Destination, resolve};
+    use proptest::prelude::*;
+
+    fn plan_for(pool: &str, headroom: f64) -> Plan {
+        let yaml = format!(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: r}}\nspec:\n  host: svc\n  trafficPolicy:\n    connectionPool:\n{pool}"
+        );
+        let loaded = load_str(
+            &yaml,
+            &std::sync::Arc::from("t.yaml"),
+            &LoadOptions::default(),
+        );
+        let resolution = resolve(&loaded.rules, &Destination::new("svc")).unwrap();
+        derive(&resolution.policy, &PlanOptions { headroom }).unwrap()
+    }
+
+    #[test]
+    fn the_reference_rules() {
+        let p = plan_for(
+            "      tcp: {maxConnections: 100}\n      http: {http1MaxPendingRequests: 10}\n",
+            0.95,
+        );
+        assert_eq!(p.client.pool_max_idle_per_host, 95);
+        assert_eq!(p.client.max_in_flight, Some(104));
+        assert_eq!(p.client.initial_in_flight, Some(9));
+        assert_eq!(
+            p.derivations[1].explanation,
+            "104 = max(1, floor(0.95 x min(100 + 10, unlimited)))"
+        );
+        let task = plan_for(
+            "      tcp: {maxConnections: 1}\n      http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}\n",
+            0.95,
+        );
+        assert_eq!(
+            (
+                task.client.pool_max_idle_per_host,
+                task.client.max_in_flight
+            ),
+            (1, Some(1))
+        );
+        assert_eq!(task.sidecar.max_requests_per_connection, Some(1));
+        let r_binds = plan_for(
+            "      tcp: {maxConnections: 10}\n      http: {http1MaxPendingRequests: 100, http2MaxRequests: 2}\n",
+            0.95,
+        );
+        assert_eq!(r_binds.client.max_in_flight, Some(1));
+        let full = plan_for(
+            "      tcp: {maxConnections: 20}\n      http: {http1MaxPendingRequests: 5}\n",
+            1.0,
+        );
+        assert_eq!(full.client.max_in_flight, Some(25));
+    }
+
+    #[test]
+    fn unset_and_zero_are_unlimited() {
+        let p = plan_for(
+            "      tcp: {maxConnections: 0}\n      http: {http1MaxPendingRequests: 10}\n",
+            0.95,
+        );
+        assert_eq!(p.sidecar.max_connections, UNLIMITED);
+        assert_eq!(p.client.max_in_flight, None);
+        assert_eq!(p.client.pool_max_idle_per_host, 4_080_218_930);
+        let r_only = plan_for("      http: {http2MaxRequests: 40}\n", 0.95);
+        assert_eq!(r_only.client.max_in_flight, Some(38));
+    }
+
+    #[test]
+    fn timeouts_and_keepalive() {
+        let p = plan_for(
+            "      tcp: {connectTimeout: 250ms, maxConnectionDuration: 60s, tcpKeepalive: {time: 30.9s, interval: 5s, probes: 3}}\n      http: {idleTimeout: 30s}\n",
+            0.95,
+        );
+        assert_eq!(p.client.pool_idle_timeout, Duration::from_secs(27));
+        assert_eq!(p.client.connect_timeout, Duration::from_millis(250));
+        assert_eq!(p.client.tcp_keepalive, Some(Duration::from_secs(30)));
+        assert_eq!(
+            p.client.tcp_keepalive_interval,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(p.client.tcp_keepalive_retries, Some(3));
+        let d = plan_for(
+            "      tcp: {idleTimeout: 20m, maxConnectionDuration: 50s}\n",
+            0.95,
+        );
+        assert_eq!(
+            d.sidecar.idle_timeout,
+            Duration::from_secs(1200),
+            "tcp.idleTimeout applies when http sets none"
+        );
+        assert_eq!(d.client.pool_idle_timeout, Duration::from_secs(45));
+        let defaults = plan_for("      tcp: {tcpKeepalive: {}}\n", 0.95);
+        assert_eq!(defaults.client.pool_idle_timeout, MAX_CLIENT_IDLE_TIMEOUT);
+        assert_eq!(defaults.client.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(defaults.client.tcp_keepalive, Some(DEFAULT_KEEPALIVE_TIME));
+    }
+
+    #[test]
+    fn headroom_outside_its_range_is_an_error() {
+        let policy = EffectivePolicy::default();
+        for h in [0.49, 1.01, f64::NAN] {
+            assert!(
+                derive(&policy, &PlanOptions { headroom: h }).is_err(),
+                "{h}"
+            );
+        }
+    }
+
+    fn limits() -> impl Strategy<Value = (u32, u32, u32)> {
+        let t = prop_oneof![Just(UNLIMITED), 1u32..2000, 1u32..=u32::MAX];
+        (t.clone(), t.clone(), t)
+    }
+
+    fn plan_with(n: u32, p: u32, r: u32, h: f64) -> ClientPlan {
+        let tcp = TcpSettings {
+            max_connections: Some(Located::new(i64::from(n), Pos::default())),
+            ..Default::default()
+        };
+        let http = HttpSettings {
+            http1_max_pending_requests: Some(Located::new(i64::from(p), Pos::default())),
+            http2_max_requests: Some(Located::new(i64::from(r), Pos::default())),
+            ..Default::default()
+        };
+        let pool = crate::istio::model::ConnectionPool {
+            tcp: Some(tcp),
+            http: Some(http),
+            ..Default::default()
+        };
+        let policy = EffectivePolicy {
+            connection_pool: Some(crate::istio::resolve::Sourced {
+                value: &pool,
+                source: crate::istio::resolve::PolicySource::TopLevel,
+            }),
+            ..Default::default()
+        };
+        derive(&policy, &PlanOptions { headroom: h })
+            .unwrap()
+            .client
+    }
+
+    proptest! {
+        #[test]
+        fn plan_invariants((n, p, r) in limits(), h in 0.5f64..=1.0, dh in 0.0f64..0.5) {
+            let plan = plan_with(n, p, r, h);
+            prop_assert!(plan.pool_max_idle_per_host >= 1);
+            prop_assert!(plan.pool_max_idle_per_host as u64 <= u64::from(n));
+            let finite = |x: u32| x != UNLIMITED;
+            match plan.max_in_flight {
+                Some(m) => {
+                    prop_assert!(m >= 1);
+                    if finite(n) && finite(p) { prop_assert!(m as u64 <= u64::from(n) + u64::from(p)); }
+                    if finite(r) { prop_assert!(m as u64 <= u64::from(r)); }
+                    let start = plan.initial_in_flight.unwrap();
+                    prop_assert!(start >= 1 && start <= m);
+                }
+                None => prop_assert!(!(finite(r) || finite(n) && finite(p)), "unbounded only when R and N+P are unlimited"),
+            }
+            let higher = plan_with(n, p, r, (h + dh).min(1.0));
+            prop_assert!(higher.pool_max_idle_per_host >= plan.pool_max_idle_per_host);
+            prop_assert!(higher.max_in_flight >= plan.max_in_flight);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Rendering: findings and plans as text for people and JSON for machines. The only module
+//! that turns findings into text.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::check::{Finding, Summary};
+use crate::istio::model::DestinationRule;
+use crate::istio::resolve::Destination;
+use crate::plan::{Plan, UNLIMITED};
+
+/// Writes findings as a compiler would print them, then the summary line.
+pub fn findings_text(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    for f in findings {
+        writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message)?;
+        writeln!(out, "  --> {}", f.location)?;
+        for label in &f.labels {
+            writeln!(out, "  = note: {}: {}", label.location, label.message)?;
+        }
+        if let Some(help) = &f.help {
+            writeln!(out, "  = help: {help}")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", Summary::of(findings))
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    code: &'static str,
+    severity: &'static str,
+    message: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    help: Option<&'a str>,
+    related: Vec<serde_json::Value>,
+}
+
+fn json_finding(f: &Finding) -> JsonFinding<'_> {
+    JsonFinding {
+        code: f.code.as_str(),
+        severity: f.severity.as_str(),
+        message: &f.message,
+        file: &f.location.file,
+        line: f.location.pos.line,
+        column: f.location.pos.column,
+        help: f.help.as_deref(),
+        related: f
+            .labels
+            .iter()
+            .map(|l| json!({"file": &*l.location.file, "line": l.location.pos.line, "column": l.location.pos.column, "message": l.message}))
+            .collect(),
+    }
+}
+
+/// Writes findings as `{"findings": [...], "summary": {...}}`.
+pub fn findings_json(
+    out: &mut impl Write,
+    findings: &[Finding],
+    files: usize,
+    rules: usize,
+) -> io::Result<()> {
+    let summary = Summary::of(findings);
+    let doc = json!({
+        "findings": findings.iter().map(json_finding).collect::<Vec<_>>(),
+        "summary": {
+            "errors": summary.errors,
+            "warnings": summary.warnings,
+            "notes": summary.notes,
+            "files": files,
+            "rules": rules,
+        },
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn threshold(n: u32) -> String {
+    if n == UNLIMITED {
+        format!("{n} (unlimited)")
+    } else {
+        n.to_string()
+    }
+}
+
+/// Writes a plan for people: the destination, the rule, the sidecar's limits and the client
+/// settings with how each was derived.
+pub fn plan_text(
+    out: &mut impl Write,
+    destination: &Destination,
+    rule: &DestinationRule,
+    plan: &Plan,
+) -> io::Result<()> {
+    let s = &plan.sidecar;
+    let c = &plan.client;
+    let file = &rule.origin.file;
+    writeln!(out, "destination  {destination}")?;
+    writeln!(
+        out,
+        "rule         {} ({file}:{})",
+        rule.id(),
+        rule.origin.pos
+    )?;
+    writeln!(out)?;
+    writeln!(out, "sidecar (what Envoy enforces)")?;
+    writeln!(
+        out,
+        "  max_connections              {}",
+        threshold(s.max_connections)
+    )?;
+    writeln!(
+        out,
+        "  max_pending_requests         {}",
+        threshold(s.max_pending_requests)
+    )?;
+    writeln!(
+        out,
+        "  max_requests                 {}",
+        threshold(s.max_requests)
+    )?;
+    writeln!(
+        out,
+        "  max_retries                  {}",
+        threshold(s.max_retries)
+    )?;
+    let per_conn = s
+        .max_requests_per_connection
+        .map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+    writeln!(out, "  max_requests_per_connection  {per_conn}")?;
+    writeln!(
+        out,
+        "  idle_timeout                 {}",
+        crate::plan::fmt_duration(s.idle_timeout)
+    )?;
+    writeln!(
+        out,
+        "  connect_timeout              {}",
+        crate::plan::fmt_duration(s.connect_timeout)
+    )?;
+    writeln!(out)?;
+    writeln!(out, "client (what to configure)")?;
+    writeln!(
+        out,
+        "  pool_max_idle_per_host       {}",
+        c.pool_max_idle_per_host
+    )?;
+    let in_flight = c
+        .max_in_flight
+        .map_or_else(|| "unbounded".to_owned(), |n| n.to_string());
+    writeln!(out, "  max_in_flight                {in_flight}")?;
+    writeln!(out, "  http1_only                   {}", c.http1_only)?;
+    writeln!(
+        out,
+        "  pool_idle_timeout            {}",
+        crate::plan::fmt_duration(c.pool_idle_timeout)
+    )?;
+    writeln!(
+        out,
+        "  connect_timeout              {}",
+        crate::plan::fmt_duration(c.connect_timeout)
+    )?;
+    let keepalive = c.tcp_keepalive.map_or_else(
+        || "off (the rule sets none)".to_owned(),
+        crate::plan::fmt_duration,
+    );
+    writeln!(out, "  tcp_keepalive                {keepalive}")?;
+    writeln!(out)?;
+    writeln!(out, "derivation")?;
+    for d in &plan.derivations {
+        let lines: Vec<String> = d.sources.iter().map(|p| format!("{file}:{p}")).collect();
+        let from = if lines.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", lines.join(", "))
+        };
+        writeln!(out, "  {:<28} {}{from}", d.setting, d.explanation)?;
+    }
+    Ok(())
+}
+
+/// Writes a plan as JSON: `destination`, `rule`, `sidecar` and `client`.
+pub fn plan_json(
+    out: &mut impl Write,
+    destination: &Destination,
+    rule: &DestinationRule,
+    plan: &Plan,
+) -> io::Result<()> {
+    let doc = json!({
+        "destination": {
+            "host": destination.host,
+            "namespace": destination.namespace,
+            "port": destination.port,
+            "subset": destination.subset,
+        },
+        "rule": {
+            "name": rule.name.value,
+            "namespace": rule.namespace.as_ref().map_or("default", |n| n.value.as_str()),
+            "file": &*rule.origin.file,
+            "line": rule.origin.pos.line,
+        },
+        "sidecar": plan.sidecar,
+        "client": plan.client,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
