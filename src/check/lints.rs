@@ -107,35 +107,40 @@ impl RuleLint<'_> {
         }
     }
 
-    /// A replacing `connectionPool` that omits `tcp` or `http` drops those limits.
+    /// A replacing `connectionPool` drops every field of the pool above that it does not restate.
     fn dropped_within_pool(&mut self, above: &PolicyGroups, here: &PolicyGroups, what: &str) {
         let (Some(above), Some(here)) = (&above.connection_pool, &here.connection_pool) else {
             return;
         };
-        for (name, above_pos, present) in [
-            ("tcp", above.tcp.as_ref().map(|t| t.pos), here.tcp.is_some()),
-            (
-                "http",
-                above.http.as_ref().map(|h| h.pos),
-                here.http.is_some(),
+        let kept: Vec<&str> = pool_fields(here)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let dropped: Vec<(&str, Pos)> = pool_fields(above)
+            .into_iter()
+            .filter(|(name, _)| !kept.contains(name))
+            .collect();
+        let Some((_, first)) = dropped.first() else {
+            return;
+        };
+        let names: Vec<String> = dropped
+            .iter()
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        let finding = Finding::new(
+            Code::PolicyDropsLimit,
+            self.at(here.pos),
+            format!(
+                "{what} replaces the pool above whole and drops {}",
+                names.join(", ")
             ),
-        ] {
-            if let (Some(above_pos), false) = (above_pos, present) {
-                let finding = Finding::new(
-                    Code::PolicyDropsLimit,
-                    self.at(here.pos),
-                    format!("{what} replaces the pool above whole and drops its `{name}` limits"),
-                )
-                .help(format!(
-                    "repeat the `{name}` block here; Istio never merges a group field by field"
-                ))
-                .label(
-                    self.at(above_pos),
-                    format!("these `{name}` limits are dropped"),
-                );
-                self.findings.push(finding);
-            }
-        }
+        )
+        .help("restate those fields here; Istio never merges a group field by field")
+        .label(
+            self.at(*first),
+            "set here, not applied under the replacing pool",
+        );
+        self.findings.push(finding);
     }
 
     fn groups(&mut self, groups: &PolicyGroups) {
@@ -235,6 +240,50 @@ fn replace_groups(parent: &PolicyGroups, subset: &PolicyGroups) -> PolicyGroups 
             .or_else(|| parent.load_balancer.clone()),
         tls: subset.tls.clone().or_else(|| parent.tls.clone()),
     }
+}
+
+fn located_pos<T>(value: &Option<crate::istio::Located<T>>) -> Option<Pos> {
+    value.as_ref().map(|v| v.pos)
+}
+
+/// The fields a connection pool sets, by their path inside the pool, with their positions.
+fn pool_fields(pool: &ConnectionPool) -> Vec<(&'static str, Pos)> {
+    let mut fields = Vec::new();
+    let mut add = |name, pos: Option<Pos>| fields.extend(pos.map(|p| (name, p)));
+    if let Some(t) = &pool.tcp {
+        add("tcp.maxConnections", located_pos(&t.max_connections));
+        add("tcp.connectTimeout", located_pos(&t.connect_timeout));
+        add("tcp.tcpKeepalive", t.tcp_keepalive.as_ref().map(|k| k.pos));
+        add(
+            "tcp.maxConnectionDuration",
+            located_pos(&t.max_connection_duration),
+        );
+        add("tcp.idleTimeout", located_pos(&t.idle_timeout));
+    }
+    if let Some(h) = &pool.http {
+        add(
+            "http.http1MaxPendingRequests",
+            located_pos(&h.http1_max_pending_requests),
+        );
+        add("http.http2MaxRequests", located_pos(&h.http2_max_requests));
+        add(
+            "http.maxRequestsPerConnection",
+            located_pos(&h.max_requests_per_connection),
+        );
+        add("http.maxRetries", located_pos(&h.max_retries));
+        add("http.idleTimeout", located_pos(&h.idle_timeout));
+        add("http.h2UpgradePolicy", located_pos(&h.h2_upgrade_policy));
+        add(
+            "http.useClientProtocol",
+            located_pos(&h.use_client_protocol),
+        );
+        add(
+            "http.maxConcurrentStreams",
+            located_pos(&h.max_concurrent_streams),
+        );
+        add("http.http2KeepAlive", located_pos(&h.http2_keep_alive));
+    }
+    fields
 }
 
 /// A host inside the cluster: a short name, or one under the cluster domain.
@@ -364,11 +413,11 @@ mod tests {
             f[1].message
         );
         assert!(
-            f[2].message.contains("drops its `tcp` limits"),
+            f[2].message.ends_with("drops `tcp.maxConnections`"),
             "{}",
             f[2].message
         );
-        assert_eq!(f[2].labels[0].location.pos, Pos::new(8, 12));
+        assert_eq!(f[2].labels[0].location.pos, Pos::new(8, 29));
         assert!(
             f[3].message.starts_with("the subset's `connectionPool`"),
             "{}",

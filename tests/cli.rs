@@ -1,0 +1,449 @@
+//! The command line over the fixtures: golden text and JSON, exit codes, bad input.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn run(args: &[&str]) -> Output {
+    Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+fn run_stdin(args: &[&str], stdin: Vec<u8>) -> Output {
+    Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .write_stdin(stdin)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// One snapshot of a run: the command, the exit code, stdout and stderr.
+fn transcript(args: &[&str], out: &Output) -> String {
+    format!(
+        "$ sidecar-tuner {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn snapshot(name: &str, args: &[&str]) -> Output {
+    let out = run(args);
+    insta::assert_snapshot!(name, transcript(args, &out));
+    out
+}
+
+fn codes_in(out: &Output) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn each_code_fixture_yields_its_code() {
+    let mut fixtures: Vec<_> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codes"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 20, "one fixture per code");
+    for path in fixtures {
+        let code = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let rel = format!("fixtures/codes/{code}.yaml");
+        let args = [
+            "check",
+            rel.as_str(),
+            "--host",
+            "reviews",
+            "-n",
+            "prod",
+            "--format",
+            "json",
+        ];
+        let out = run(&args);
+        assert!(
+            codes_in(&out).contains(&code),
+            "{rel} should yield {code}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let text_args = ["check", rel.as_str(), "--host", "reviews", "-n", "prod"];
+        snapshot(&format!("code_{code}"), &text_args);
+    }
+}
+
+#[test]
+fn golden_check_of_the_bundled_example() {
+    let out = snapshot(
+        "check_reviews_text",
+        &[
+            "check",
+            "fixtures/reviews.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "bookinfo",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    snapshot(
+        "check_reviews_json",
+        &[
+            "check",
+            "fixtures/reviews.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "bookinfo",
+            "--format",
+            "json",
+        ],
+    );
+}
+
+#[test]
+fn golden_plans() {
+    snapshot(
+        "plan_reviews_text",
+        &[
+            "plan",
+            "fixtures/reviews.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "bookinfo",
+        ],
+    );
+    let out = snapshot(
+        "plan_reviews_v2_json",
+        &[
+            "plan",
+            "fixtures/reviews.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "bookinfo",
+            "--subset",
+            "v2",
+            "--format",
+            "json",
+        ],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["client"]["max_in_flight"], 28,
+        "floor(0.95 x min(40 + 4, 30))"
+    );
+}
+
+#[test]
+fn plan_numbers_for_port_and_subset() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let base = [
+        "plan",
+        "fixtures/reviews.yaml",
+        "--host",
+        "reviews.bookinfo.svc.cluster.local",
+        "--format",
+        "json",
+    ];
+    let top = json(&base);
+    assert_eq!(top["client"]["pool_max_idle_per_host"], 95);
+    assert_eq!(top["client"]["max_in_flight"], 104);
+    assert_eq!(top["client"]["pool_idle_timeout_ms"], 27_000);
+    assert_eq!(top["client"]["connect_timeout_ms"], 2_000);
+    assert_eq!(top["client"]["tcp_keepalive_ms"], 300_000);
+    assert_eq!(top["sidecar"]["max_requests"], 1000);
+    assert_eq!(top["rule"]["line"], 3);
+    let port = json(&[&base[..], &["--port", "9443"]].concat());
+    assert_eq!(
+        port["client"]["max_in_flight"], 23,
+        "floor(0.95 x (20 + 5))"
+    );
+    assert_eq!(
+        port["sidecar"]["connect_timeout_ms"], 10_000,
+        "the port-level pool has no connectTimeout"
+    );
+    assert_eq!(port["client"]["tcp_keepalive_ms"], serde_json::Value::Null);
+    let v2 = json(&[&base[..], &["--subset", "v2"]].concat());
+    assert_eq!(
+        v2["client"]["max_in_flight"], 28,
+        "floor(0.95 x min(40 + 4, 30))"
+    );
+    assert_eq!(v2["client"]["pool_max_idle_per_host"], 38);
+    let task = json(&[
+        "plan",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(task["client"]["max_in_flight"], 1);
+    assert_eq!(task["sidecar"]["max_requests_per_connection"], 1);
+    assert_eq!(task["sidecar"]["max_requests"], 4_294_967_295u64);
+    let tight = json(&[
+        "plan",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+        "--headroom",
+        "1.0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(tight["client"]["max_in_flight"], 2);
+}
+
+#[test]
+fn kubectl_list_on_stdin_resolves_the_most_specific_rule() {
+    let yaml =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubectl-list.yaml"))
+            .unwrap();
+    let args = [
+        "check", "-", "--host", "ratings", "-n", "bookinfo", "--format", "json",
+    ];
+    let out = run_stdin(&args, yaml.clone());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["rules"], 3);
+    let resolution = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "ST208")
+        .unwrap();
+    assert!(
+        resolution["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("resolves to DestinationRule bookinfo/ratings")
+    );
+    let related: Vec<&str> = resolution["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(related.len(), 2, "{related:?}");
+    assert!(
+        related[0].starts_with("other/ratings-private passed over: it is not exported"),
+        "{related:?}"
+    );
+    assert!(
+        related[1].starts_with("bookinfo/catch-all passed over: its host"),
+        "{related:?}"
+    );
+    let plan = run_stdin(
+        &[
+            "plan", "-", "--host", "ratings", "-n", "bookinfo", "--format", "json",
+        ],
+        yaml,
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["client"]["max_in_flight"], 23);
+}
+
+#[test]
+fn the_istio_corpus_loads_without_input_errors() {
+    let corpus = ["fixtures/istio-corpus", "../shared/corpus"];
+    for dir in corpus
+        .iter()
+        .filter(|d| Path::new(env!("CARGO_MANIFEST_DIR")).join(d).is_dir())
+    {
+        let out = run(&["check", dir, "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let input_errors: Vec<_> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"].as_str().unwrap().starts_with("ST1") && f["severity"] == "error")
+            .collect();
+        assert!(input_errors.is_empty(), "{dir}: {input_errors:#?}");
+        assert!(json["summary"]["rules"].as_u64().unwrap() >= 10, "{dir}");
+        assert_eq!(out.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    assert_eq!(
+        run(&["check", "fixtures/codes/ST201.yaml"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["check", "fixtures/codes/ST201.yaml", "--fail-on", "warning"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["check", "fixtures/codes/ST111.yaml", "--fail-on", "warning"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["check", "fixtures/codes/ST111.yaml", "--fail-on", "note"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["check", "fixtures/codes/ST101.yaml"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["check", "fixtures/codes/ST100.yaml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["check"]).status.code(), Some(2), "usage");
+    assert_eq!(
+        run(&["plan", "fixtures/reviews.yaml", "--host", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&[
+            "plan",
+            "fixtures/reviews.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "bookinfo",
+            "--headroom",
+            "1.3"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn bad_input_gets_one_clear_error_and_exit_2() {
+    snapshot(
+        "bad_inputs",
+        &[
+            "check",
+            "fixtures/bad/malformed.yaml",
+            "fixtures/bad/binary.yaml",
+            "fixtures/bad/empty.yaml",
+            "fixtures/bad/alias-bomb.yaml",
+        ],
+    );
+    let missing = snapshot("missing_path", &["check", "fixtures/does-not-exist.yaml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let folder = snapshot("folder_without_yaml", &["check", "fixtures/bad/no-yaml"]);
+    assert_eq!(folder.status.code(), Some(2));
+    let plan = snapshot(
+        "plan_of_invalid_input",
+        &[
+            "plan",
+            "fixtures/codes/ST101.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "prod",
+        ],
+    );
+    assert_eq!(plan.status.code(), Some(2));
+}
+
+#[test]
+fn hostile_input_ends_quickly() {
+    let dir = std::env::temp_dir().join(format!("sidecar-tuner-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let huge = dir.join("huge.yaml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(200 * 1024 * 1024)
+        .unwrap();
+    let deep = dir.join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    let deep_block = format!("{}x\n", "- ".repeat(100_000));
+    let deep_block_path = dir.join("deep-block.yaml");
+    std::fs::write(&deep_block_path, deep_block).unwrap();
+    let cases = [
+        (&huge, "larger than the 64.0 MiB cap"),
+        (&deep, "recursion limit exceeded"),
+        (&deep_block_path, "safety budget"),
+    ];
+    for (path, expect) in cases {
+        let started = Instant::now();
+        let out = run(&["check", path.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{}: {stdout}", path.display());
+        assert!(
+            stdout.contains("error[ST100]") && stdout.contains(expect),
+            "{stdout}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} took {:?}",
+            path.display(),
+            started.elapsed()
+        );
+    }
+    let over_cap = run_stdin(
+        &["check", "-", "--max-input-size", "1"],
+        vec![b'#'; 2 * 1024 * 1024],
+    );
+    assert_eq!(over_cap.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&over_cap.stdout).contains("larger than the 1.0 MiB cap"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explain_every_code() {
+    let list = run(&["explain", "--list"]);
+    let listed = String::from_utf8_lossy(&list.stdout).lines().count();
+    assert!(listed >= 25, "{listed}");
+    for line in String::from_utf8_lossy(&list.stdout).lines() {
+        let code = line.split_whitespace().next().unwrap();
+        let out = run(&["explain", code]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            text.starts_with(code) && text.contains("Why is this bad:"),
+            "{text}"
+        );
+    }
+    snapshot("explain_ST205", &["explain", "ST205"]);
+    assert_eq!(run(&["explain", "ST999"]).status.code(), Some(2));
+}
