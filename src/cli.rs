@@ -273,15 +273,14 @@ fn exit_code(loaded: &Loaded, findings: &[Finding], fail_on: Severity) -> u8 {
 
 fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_paths(std::slice::from_ref(&args.path), &args.input.options())?;
-    let errors: Vec<&Finding> = loaded
+    let errors: Vec<Finding> = loaded
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
+        .cloned()
         .collect();
     if let Some(first) = errors.first() {
-        let mut stderr = io::stderr().lock();
-        let owned: Vec<Finding> = errors.iter().map(|f| (*f).clone()).collect();
-        report::findings_text(&mut stderr, &owned)?;
+        report::findings_text(&mut io::stderr().lock(), &errors)?;
         return Err(Error::Input {
             location: first.location.to_string(),
             message: format!(

@@ -74,7 +74,6 @@ impl Error {
             Error::NoMatchingRule { .. } => {
                 Some("check `spec.host` in the rules, `--host` and `--namespace`")
             }
-            Error::InvalidSetting { .. } => None,
             _ => None,
         }
     }

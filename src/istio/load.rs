@@ -356,6 +356,60 @@ fn pos_of(bytes: &[u8], at: usize) -> Pos {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "apiVersion: networking.istio.io/v1\n",
+        "kind: DestinationRule\n",
+        "kind: List\nitems:\n",
+        "metadata: {name: a}\n",
+        "spec:\n",
+        "  host: reviews\n",
+        "  trafficPolicy:\n",
+        "    connectionPool:\n",
+        "      tcp: {maxConnections: 1}\n",
+        "      http: {idleTimeout: 1x}\n",
+        "  subsets:\n",
+        "  - name: v1\n",
+        "- ",
+        "---\n",
+        "&a ",
+        "*a\n",
+        "<<: *a\n",
+        "[",
+        "]",
+        "{",
+        "}",
+        ": ",
+        "\"",
+        "'",
+        "|\n",
+        "#c\n",
+        "\t",
+        "%YAML 1.2\n",
+        "? ",
+        "!!str ",
+        "99999999999999999999\n",
+        "  ",
+        "\n",
+        "-1\n",
+        "1e999\n",
+        "~\n",
+        "\u{feff}",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Whatever the input, loading ends with findings, never a panic.
+        #[test]
+        fn loading_never_panics(pieces in proptest::collection::vec(0..PIECES.len(), 0..60)) {
+            let text: String = pieces.iter().map(|i| PIECES[*i]).collect();
+            let loaded = load_str(&text, &Arc::from("p.yaml"), &LoadOptions::default());
+            for f in &loaded.findings {
+                prop_assert!(!f.message.is_empty());
+            }
+        }
+    }
 
     fn load(text: &str) -> Loaded {
         load_str(text, &Arc::from("t.yaml"), &LoadOptions::default())

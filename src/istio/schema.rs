@@ -637,3 +637,85 @@ mod tests {
         assert_eq!(suggest("banana", known.into_iter()), None);
     }
 }
+
+#[cfg(test)]
+mod model_paths {
+    use super::Schema;
+
+    /// The schema paths the typed model reads: each must exist in Istio's schema, so that a
+    /// misspelt field in the model cannot silently read nothing.
+    const MODEL_PATHS: &[&str] = &[
+        "spec.host",
+        "spec.exportTo",
+        "spec.workloadSelector.matchLabels",
+        "spec.subsets[].name",
+        "spec.subsets[].labels",
+        "spec.subsets[].trafficPolicy",
+        "spec.trafficPolicy.connectionPool.tcp.maxConnections",
+        "spec.trafficPolicy.connectionPool.tcp.connectTimeout",
+        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes",
+        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time",
+        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval",
+        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
+        "spec.trafficPolicy.connectionPool.tcp.idleTimeout",
+        "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
+        "spec.trafficPolicy.connectionPool.http.http2MaxRequests",
+        "spec.trafficPolicy.connectionPool.http.maxRequestsPerConnection",
+        "spec.trafficPolicy.connectionPool.http.maxRetries",
+        "spec.trafficPolicy.connectionPool.http.idleTimeout",
+        "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy",
+        "spec.trafficPolicy.connectionPool.http.useClientProtocol",
+        "spec.trafficPolicy.connectionPool.http.maxConcurrentStreams",
+        "spec.trafficPolicy.connectionPool.http.http2KeepAlive",
+        "spec.trafficPolicy.outlierDetection.consecutiveErrors",
+        "spec.trafficPolicy.outlierDetection.consecutive5xxErrors",
+        "spec.trafficPolicy.outlierDetection.consecutiveGatewayErrors",
+        "spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures",
+        "spec.trafficPolicy.outlierDetection.splitExternalLocalOriginErrors",
+        "spec.trafficPolicy.outlierDetection.interval",
+        "spec.trafficPolicy.outlierDetection.baseEjectionTime",
+        "spec.trafficPolicy.outlierDetection.maxEjectionPercent",
+        "spec.trafficPolicy.outlierDetection.minHealthPercent",
+        "spec.trafficPolicy.loadBalancer.simple",
+        "spec.trafficPolicy.loadBalancer.consistentHash",
+        "spec.trafficPolicy.tls.mode",
+        "spec.trafficPolicy.tls.sni",
+        "spec.trafficPolicy.tls.credentialName",
+        "spec.trafficPolicy.portLevelSettings[].port.number",
+        "spec.trafficPolicy.portLevelSettings[].connectionPool",
+        "spec.trafficPolicy.tunnel",
+        "spec.trafficPolicy.proxyProtocol",
+        "spec.trafficPolicy.retryBudget.percent",
+        "spec.trafficPolicy.retryBudget.minRetryConcurrency",
+        "spec.trafficPolicy.retryBudget.budgetInterval",
+    ];
+
+    #[test]
+    fn the_model_reads_only_schema_fields() {
+        let paths = Schema::destination_rule().paths();
+        for path in MODEL_PATHS {
+            assert!(
+                paths.iter().any(|p| p == path),
+                "{path} is not in Istio's schema"
+            );
+        }
+        assert!(
+            paths.len() > 300,
+            "the schema has its ~400 paths: {}",
+            paths.len()
+        );
+    }
+
+    #[test]
+    fn the_embedded_schema_is_the_published_one() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/istio-schema/destinationrule.schema.yaml");
+        if let Ok(published) = std::fs::read_to_string(shared) {
+            assert_eq!(
+                published,
+                super::SCHEMA_YAML,
+                "schema/ drifted from ../shared/istio-schema/"
+            );
+        }
+    }
+}

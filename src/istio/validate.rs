@@ -182,23 +182,17 @@ impl<'a> Validator<'a> {
     }
 
     fn spec(&mut self, spec: &Node) {
-        match spec.get("host").and_then(Node::as_str) {
-            Some(host) => {
-                if let Err(why) = validate_wildcard_domain(host) {
-                    let node = spec.get("host").expect("host is present");
-                    self.report(Code::InvalidHost, node, why, Some("use a service name such as `reviews` or `reviews.prod.svc.cluster.local`, or `*.example.com`"));
-                }
-            }
-            None => {
-                if let Some(key) = spec.key("host") {
-                    self.report(
-                        Code::InvalidHost,
-                        key,
-                        "`spec.host` is empty",
-                        Some("name the destination service: `host: reviews`"),
-                    );
-                }
-            }
+        // A missing or null host is reported by the schema's `required`.
+        if let Some(host) = spec.get("host")
+            && let Some(text) = host.as_str()
+            && let Err(why) = validate_wildcard_domain(text)
+        {
+            self.report(
+                Code::InvalidHost,
+                host,
+                why,
+                Some("use a service name such as `reviews` or `reviews.prod.svc.cluster.local`, or `*.example.com`"),
+            );
         }
         if let Some(policy) = spec.get("trafficPolicy") {
             self.traffic_policy(policy, "spec.trafficPolicy");
