@@ -300,8 +300,8 @@ fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
         },
     )?;
     match args.format {
-        Format::Text => report::plan_text(out, &resolution.destination, resolution.rule, &plan)?,
-        Format::Json => report::plan_json(out, &resolution.destination, resolution.rule, &plan)?,
+        Format::Text => report::plan_text(out, &resolution, &plan)?,
+        Format::Json => report::plan_json(out, &resolution, &plan)?,
     }
     Ok(0)
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::check::{Finding, Summary};
 use crate::istio::model::DestinationRule;
-use crate::istio::resolve::Destination;
+use crate::istio::resolve::{Destination, Resolution};
 use crate::plan::{Plan, UNLIMITED};
 
 /// Writes findings as a compiler would print them, then the summary line.
@@ -86,24 +86,23 @@ fn threshold(n: u32) -> String {
     }
 }
 
-/// Writes a plan for people: the destination, the rule, the sidecar's limits and the client
-/// settings with how each was derived.
-pub fn plan_text(
-    out: &mut impl Write,
-    destination: &Destination,
-    rule: &DestinationRule,
-    plan: &Plan,
-) -> io::Result<()> {
+/// Writes a plan for people: the destination, the rule (and those passed over), the sidecar's
+/// limits and the client settings with how each was derived.
+pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan) -> io::Result<()> {
     let s = &plan.sidecar;
     let c = &plan.client;
+    let rule = resolution.rule;
     let file = &rule.origin.file;
-    writeln!(out, "destination  {destination}")?;
+    writeln!(out, "destination  {}", resolution.destination)?;
     writeln!(
         out,
         "rule         {} ({file}:{})",
         rule.id(),
         rule.origin.pos
     )?;
+    for passed in &resolution.passed_over {
+        writeln!(out, "passed over  {}: {}", passed.rule.id(), passed.reason)?;
+    }
     writeln!(out)?;
     writeln!(out, "sidecar (what Envoy enforces)")?;
     writeln!(
@@ -181,13 +180,10 @@ pub fn plan_text(
     Ok(())
 }
 
-/// Writes a plan as JSON: `destination`, `rule`, `sidecar` and `client`.
-pub fn plan_json(
-    out: &mut impl Write,
-    destination: &Destination,
-    rule: &DestinationRule,
-    plan: &Plan,
-) -> io::Result<()> {
+/// Writes a plan as JSON: `destination`, `rule`, `passed_over`, `sidecar` and `client`.
+pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan) -> io::Result<()> {
+    let destination: &Destination = &resolution.destination;
+    let rule: &DestinationRule = resolution.rule;
     let doc = json!({
         "destination": {
             "host": destination.host,
@@ -201,6 +197,13 @@ pub fn plan_json(
             "file": &*rule.origin.file,
             "line": rule.origin.pos.line,
         },
+        "passed_over": resolution.passed_over.iter().map(|p| json!({
+            "name": p.rule.name.value,
+            "namespace": p.rule.namespace.as_ref().map_or("default", |n| n.value.as_str()),
+            "file": &*p.rule.origin.file,
+            "line": p.rule.origin.pos.line,
+            "reason": p.reason,
+        })).collect::<Vec<_>>(),
         "sidecar": plan.sidecar,
         "client": plan.client,
     });

@@ -272,6 +272,13 @@ fn kubectl_list_on_stdin_resolves_the_most_specific_rule() {
     );
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(plan["client"]["max_in_flight"], 23);
+    let passed: Vec<&str> = plan["passed_over"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(passed, ["ratings-private", "catch-all"]);
 }
 
 #[test]
