@@ -6,25 +6,20 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("sidecar-tuner")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("sidecar-tuner").unwrap();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    command(args).output().unwrap()
 }
 
 fn run_stdin(args: &[&str], stdin: Vec<u8>) -> Output {
-    Command::cargo_bin("sidecar-tuner")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .write_stdin(stdin)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
+    command(args).write_stdin(stdin).output().unwrap()
 }
 
 /// One snapshot of a run: the command, the exit code, stdout and stderr.

@@ -83,6 +83,13 @@ impl Finding {
         self
     }
 
+    /// Gives the finding `severity` instead of its code's default.
+    #[must_use]
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
     /// Adds a secondary label.
     #[must_use]
     pub fn label(mut self, location: Location, message: impl Into<String>) -> Self {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::duration;
 use super::yaml::{Node, Value};
-use crate::check::{Code, Finding, Location, Severity};
+use crate::check::{Code, Finding, Location};
 
 /// The schema as Istio publishes it (see `schema/destinationrule.schema.yaml`).
 const SCHEMA_YAML: &str = include_str!("../../schema/destinationrule.schema.yaml");
@@ -535,12 +535,6 @@ pub(crate) fn truncate(s: &str) -> String {
     } else {
         format!("{}…", s.chars().take(MAX).collect::<String>())
     }
-}
-
-/// Findings of severity `severity` instead of the code's default.
-pub(crate) fn with_severity(mut finding: Finding, severity: Severity) -> Finding {
-    finding.severity = severity;
-    finding
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::schema::{Schema, Walker, suggest, truncate, with_severity};
+use super::schema::{Schema, Walker, suggest, truncate};
 use super::yaml::{Node, Value};
 use crate::check::{Code, Finding, Location, Severity};
 
@@ -212,9 +212,9 @@ impl<'a> Validator<'a> {
             )
             .help(
                 "add `matchLabels`, or remove `workloadSelector` to apply the rule to every client",
-            );
-            self.findings
-                .push(with_severity(finding, Severity::Warning));
+            )
+            .with_severity(Severity::Warning);
+            self.findings.push(finding);
         }
     }
 
