@@ -37,15 +37,12 @@ spec:
       http:
         http1MaxPendingRequests: {p}
         http2MaxRequests: {r}
-        maxRetries: 3
         idleTimeout: {idle}s
     outlierDetection:
       consecutive5xxErrors: 5
       interval: 10s
       baseEjectionTime: 30s
       maxEjectionPercent: 50
-    loadBalancer:
-      simple: LEAST_REQUEST
     portLevelSettings:
     - port:
         number: 8080
@@ -56,7 +53,6 @@ spec:
           http1MaxPendingRequests: 20
       outlierDetection:
         consecutive5xxErrors: 7
-        interval: 5s
   subsets:
   - name: v1
     labels:
