@@ -211,6 +211,10 @@ impl<'a> Walker<'a> {
             }
             (Value::Str(s), Some("string")) => self.walk_string(node, s, schema),
             (Value::Int(_) | Value::BigInt(_), Some("integer")) => self.walk_integer(node, schema),
+            // A number too large for any integer type is out of range, not of the wrong type.
+            (Value::Float(f), Some("integer")) if !f.is_finite() || f.abs() > i64::MAX as f64 => {
+                self.walk_integer(node, schema)
+            }
             (Value::Int(_) | Value::BigInt(_) | Value::Float(_), Some("number")) => {
                 self.walk_number(node, schema)
             }
@@ -605,6 +609,15 @@ mod tests {
             Some("write the number without quotes: 100")
         );
         assert_eq!(f[4].help.as_deref(), Some("did you mean `UPGRADE`?"));
+    }
+
+    #[test]
+    fn huge_numbers_are_out_of_range() {
+        let f = walk_spec(
+            "host: a\ntrafficPolicy:\n  connectionPool:\n    tcp:\n      maxConnections: 1e400\n    http:\n      http2MaxRequests: 123456789012345678901234567890\n      maxRetries: 9223372036854775808\n",
+        );
+        assert_eq!(codes(&f), ["ST103", "ST103", "ST103"], "{f:?}");
+        assert!(f[0].message.contains("is inf"), "{}", f[0].message);
     }
 
     #[test]

@@ -378,6 +378,8 @@ fn parse_chunk(chunk: &Chunk<'_>, max_bytes: usize) -> Result<Vec<Document>, Syn
             max_total_scalar_bytes: max_bytes.max(1 << 20),
         },
         with_snippet: false,
+        // `1e400` reaches the schema as infinity, to be reported on its field as out of range.
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
     };
     let roots: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(chunk.text, options)
         .map_err(|e| syntax_error(&e, chunk.line_offset))?;
