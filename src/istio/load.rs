@@ -230,13 +230,7 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
             }
             loaded
         }
-        Err(e) if e.message.starts_with("budget breached") => unreadable(
-            name,
-            e.pos.unwrap_or_default(),
-            format!("the YAML exceeds the parser's safety budget ({})", e.message.trim_start_matches("budget breached: ")),
-            Some("aliases that expand into huge trees (an alias bomb) and nesting deeper than 64 levels are refused".into()),
-        ),
-        Err(e) => unreadable(name, e.pos.unwrap_or_default(), e.message, None),
+        Err(e) => unreadable(name, e.pos.unwrap_or_default(), e.message, e.help),
     }
 }
 

@@ -268,8 +268,10 @@ pub struct Document {
 pub struct SyntaxError {
     /// Where the parser stopped, when known.
     pub pos: Option<Pos>,
-    /// What went wrong, in the parser's words.
+    /// What went wrong.
     pub message: String,
+    /// How to fix it, when there is something to say.
+    pub help: Option<String>,
 }
 
 /// Parses a YAML stream into its documents.
@@ -397,6 +399,16 @@ fn parse_chunk(chunk: &Chunk<'_>, max_bytes: usize) -> Result<Vec<Document>, Syn
         .collect())
 }
 
+/// The error under serde-saphyr's snippet and alias wrappers.
+fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match error.without_snippet() {
+            serde_saphyr::Error::AliasError { error: inner, .. } => error = inner,
+            other => return other,
+        }
+    }
+}
+
 fn syntax_error(error: &serde_saphyr::Error, line_offset: u32) -> SyntaxError {
     let pos = error.location().filter(|l| l.line() > 0).map(|l| {
         Pos::new(
@@ -404,12 +416,26 @@ fn syntax_error(error: &serde_saphyr::Error, line_offset: u32) -> SyntaxError {
             saturate(l.column()),
         )
     });
+    if let serde_saphyr::Error::Budget { breach, .. } = innermost(error) {
+        return SyntaxError {
+            pos,
+            message: format!("the YAML exceeds the parser's safety budget ({breach:?})"),
+            help: Some(
+                "aliases that expand into huge trees (an alias bomb) and nesting deeper than 64 levels are refused"
+                    .into(),
+            ),
+        };
+    }
     let mut message = error.without_snippet().to_string();
     // serde-saphyr appends " at line L column C"; the position is reported separately.
     if let Some(cut) = message.find(" at line ") {
         message.truncate(cut);
     }
-    SyntaxError { pos, message }
+    SyntaxError {
+        pos,
+        message,
+        help: None,
+    }
 }
 
 #[cfg(test)]
