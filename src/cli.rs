@@ -273,23 +273,14 @@ fn exit_code(loaded: &Loaded, findings: &[Finding], fail_on: Severity) -> u8 {
 
 fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_paths(std::slice::from_ref(&args.path), &args.input.options())?;
-    let errors: Vec<Finding> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .cloned()
-        .collect();
-    if let Some(first) = errors.first() {
+    if let Err(e) = loaded.ensure_valid() {
+        let errors: Vec<Finding> = loaded
+            .findings
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
         report::findings_text(&mut io::stderr().lock(), &errors)?;
-        return Err(Error::Input {
-            location: first.location.to_string(),
-            message: format!(
-                "the input has {} error(s); fix them before planning",
-                errors.len()
-            ),
-            help: Some("`sidecar-tuner check` lists them all".into()),
-        }
-        .into());
+        return Err(e.into());
     }
     let destination = args.destination.destination(&args.host);
     let resolution = resolve(&loaded.rules, &destination)?;

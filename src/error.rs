@@ -1,6 +1,10 @@
 //! The library's error type.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A boxed error from a transport or an inner service.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything that can go wrong in the library. The CLI maps every variant to exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,34 @@ pub enum Error {
         /// The subsets the rule defines, comma-separated.
         known: String,
     },
+    /// A required setting was not given.
+    #[error("no {setting} set")]
+    MissingSetting {
+        /// The setting, e.g. `host`.
+        setting: &'static str,
+        /// How to give it.
+        help: &'static str,
+    },
+    /// No request slot freed up within `queue_timeout`: the sidecar's admission is full.
+    #[error(
+        "no request slot freed up in {} ms: all {limit} slots the sidecar admits are busy",
+        waited.as_millis()
+    )]
+    Saturated {
+        /// The limit on requests in flight when the wait ended.
+        limit: usize,
+        /// How long the request waited.
+        waited: Duration,
+    },
+    /// The request could not be sent or its response could not be read.
+    #[error("request to {url} failed")]
+    Request {
+        /// The request's URL.
+        url: String,
+        /// The transport's error.
+        #[source]
+        source: BoxError,
+    },
     /// A setting was given a value outside its range.
     #[error("{setting} {value} is outside its range ({range})")]
     InvalidSetting {
@@ -67,6 +99,39 @@ impl Error {
         )
     }
 
+    /// Whether no request slot freed up within `queue_timeout` ([`Error::Saturated`]).
+    pub fn is_saturated(&self) -> bool {
+        matches!(self, Error::Saturated { .. })
+    }
+
+    /// Whether a request, connect or read timed out: a reqwest, hyper or I/O timeout anywhere
+    /// in the `source()` chain.
+    pub fn is_timeout(&self) -> bool {
+        let mut source = std::error::Error::source(self);
+        while let Some(e) = source {
+            let timed_out = e
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
+                || e.downcast_ref::<hyper::Error>()
+                    .is_some_and(hyper::Error::is_timeout)
+                || e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+            if timed_out {
+                return true;
+            }
+            source = e.source();
+        }
+        false
+    }
+
+    /// Wraps a transport error for the request to `url`.
+    pub(crate) fn request(url: impl ToString, source: impl Into<BoxError>) -> Self {
+        Error::Request {
+            url: url.to_string(),
+            source: source.into(),
+        }
+    }
+
     /// The `help:` line for the user, when there is one.
     pub fn help(&self) -> Option<&str> {
         match self {
@@ -74,6 +139,10 @@ impl Error {
             Error::NoMatchingRule { .. } => {
                 Some("check `spec.host` in the rules, `--host` and `--namespace`")
             }
+            Error::MissingSetting { help, .. } => Some(help),
+            Error::Saturated { .. } => Some(
+                "raise queue_timeout, send fewer requests at once, or ask for a larger connection pool",
+            ),
             _ => None,
         }
     }

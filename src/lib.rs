@@ -5,46 +5,53 @@
 //! admits (connections plus pending queue, capped by max requests) gets `503` responses with
 //! `x-envoy-overloaded` although nothing is wrong with the service. This crate reads the
 //! DestinationRule, resolves the policy that applies to one destination exactly as Istio
-//! merges it, and derives the client settings that stay within it.
+//! merges it, derives the client settings that stay within it, and builds the client.
 //!
 //! ```
-//! use sidecar_tuner::istio::{load::{LoadOptions, load_str}, resolve::{Destination, resolve}};
-//! use sidecar_tuner::plan::{PlanOptions, derive};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = sidecar_tuner::upstream::Upstream::start(Default::default()).await?;
+//! # let url = server.url(); // a local server standing in for the reviews service
+//! let tuned = sidecar_tuner::Tuner::from_path("fixtures/reviews.yaml")?
+//!     .host("reviews")
+//!     .namespace("bookinfo")
+//!     .build()?;
+//! // maxConnections 100, http1MaxPendingRequests 10, headroom 0.95:
+//! assert_eq!(tuned.plan.pool_max_idle_per_host, 95);
+//! assert_eq!(tuned.plan.max_in_flight, Some(104));
+//! assert!(tuned.plan.http1_only);
+//! println!("{}", tuned.report); // findings, and each setting with the lines it comes from
 //!
-//! let yaml = r#"
-//! apiVersion: networking.istio.io/v1
-//! kind: DestinationRule
-//! metadata: {name: reviews, namespace: prod}
-//! spec:
-//!   host: reviews
-//!   trafficPolicy:
-//!     connectionPool:
-//!       tcp: {maxConnections: 100}
-//!       http: {http1MaxPendingRequests: 10}
-//! "#;
-//! let loaded = load_str(yaml, &"reviews.yaml".into(), &LoadOptions::default());
-//! let destination = Destination { namespace: "prod".into(), ..Destination::new("reviews") };
-//! let resolution = resolve(&loaded.rules, &destination)?;
-//! let plan = derive(&resolution.policy, &PlanOptions::default())?;
-//! assert_eq!(plan.client.pool_max_idle_per_host, 95);
-//! assert_eq!(plan.client.max_in_flight, Some(104)); // floor(0.95 x (100 + 10))
-//! assert!(plan.client.http1_only);
-//! # Ok::<(), sidecar_tuner::Error>(())
+//! let client = tuned.client; // cheap to clone; every clone shares the limit
+//! let response = client.get(&url).send().await?;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(client.in_flight(), 1); // the slot is held until the body is read
+//! assert_eq!(response.text().await?, "ok");
+//! assert_eq!(client.in_flight(), 0);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Stages, one module each: [`istio::load`] (YAML with positions, validation) →
 //! [`istio::resolve`] (the effective policy) → [`plan`] (client settings) and [`check`]
-//! (findings) → [`report`] (text and JSON).
+//! (findings) → [`client`] (reqwest, hyper-util, [`AlignedClient`], the tower layer) and
+//! [`report`] (text and JSON). [`Tuner`] runs them all; [`upstream`] is a local test server.
 
 #![warn(missing_docs)]
 
 pub mod check;
 pub mod cli;
+pub mod client;
 mod error;
 pub mod istio;
 pub mod plan;
 pub mod report;
+mod tuner;
+pub mod upstream;
 
 pub use check::{Code, Finding, Severity};
-pub use error::Error;
+pub use client::AlignedClient;
+pub use error::{BoxError, Error};
 pub use plan::{ClientPlan, Plan, PlanOptions};
+pub use report::Report;
+pub use tuner::{Tuned, Tuner};

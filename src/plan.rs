@@ -116,6 +116,16 @@ pub struct ClientPlan {
     pub tcp_keepalive_retries: Option<u32>,
 }
 
+impl Default for ClientPlan {
+    /// The plan for a destination whose rule sets no connection pool: Istio's defaults, so
+    /// in flight is unbounded.
+    fn default() -> Self {
+        derive(&EffectivePolicy::default(), &PlanOptions::default())
+            .expect("the default headroom is in range")
+            .client
+    }
+}
+
 /// How one client setting was derived, and from which lines of the rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Derivation {

@@ -1,15 +1,90 @@
 //! Rendering: findings and plans as text for people and JSON for machines. The only module
 //! that turns findings into text.
 
+use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::json;
 
-use crate::check::{Finding, Summary};
+use crate::check::{Finding, Location, Summary};
 use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution};
 use crate::plan::{Plan, UNLIMITED};
+
+/// What [`Tuner::build`](crate::Tuner::build) found: the findings about the input and the
+/// rule that applies, and how each client setting was derived, from which lines.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Findings, in reading order. Warnings and notes do not stop a build.
+    pub findings: Vec<Finding>,
+    /// How each client setting was derived.
+    pub derivations: Vec<DerivedSetting>,
+}
+
+/// One client setting, the arithmetic behind it, and where its inputs are written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DerivedSetting {
+    /// The setting, e.g. `max_in_flight`.
+    pub setting: &'static str,
+    /// The arithmetic, e.g. `104 = max(1, floor(0.95 x min(100 + 10, unlimited)))`.
+    pub explanation: String,
+    /// The rule's lines it was derived from.
+    pub sources: Vec<Location>,
+}
+
+impl Report {
+    /// A report of `findings` and of the plan derived from `rule`.
+    pub fn new(mut findings: Vec<Finding>, plan: &Plan, rule: &DestinationRule) -> Self {
+        findings.sort_by(|a, b| a.location.cmp(&b.location));
+        let derivations = plan
+            .derivations
+            .iter()
+            .map(|d| DerivedSetting {
+                setting: d.setting,
+                explanation: d.explanation.clone(),
+                sources: d
+                    .sources
+                    .iter()
+                    .map(|&pos| Location::new(&rule.origin.file, pos))
+                    .collect(),
+            })
+            .collect();
+        Self {
+            findings,
+            derivations,
+        }
+    }
+
+    /// Counts by severity.
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.findings)
+    }
+}
+
+/// Writes a report: its findings as [`findings_text`] does, then one `note:` per derived
+/// setting with the lines it comes from.
+pub fn report_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    findings_text(out, &report.findings)?;
+    for d in &report.derivations {
+        write!(out, "note: {} {}", d.setting, d.explanation)?;
+        let sources: Vec<String> = d.sources.iter().map(Location::to_string).collect();
+        if sources.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, " (from {})", sources.join(", "))?;
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = Vec::new();
+        report_text(&mut text, self).map_err(|_| fmt::Error)?;
+        f.write_str(&String::from_utf8_lossy(&text))
+    }
+}
 
 /// Writes findings as a compiler would print them, then the summary line.
 pub fn findings_text(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {

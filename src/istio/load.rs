@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::model::{DestinationRule, Origin};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
-use crate::check::{Code, Finding, Location};
+use crate::check::{Code, Finding, Location, Severity};
 use crate::error::Error;
 
 /// The default input cap: 64 MiB.
@@ -45,6 +45,32 @@ impl Loaded {
     /// Whether some input could not be read at all (a finding of code ST100).
     pub fn has_unreadable_input(&self) -> bool {
         self.findings.iter().any(|f| f.code == Code::YamlSyntax)
+    }
+
+    /// Fails on the first error finding: Istio would reject such input, so nothing is planned
+    /// from it.
+    ///
+    /// # Errors
+    /// [`Error::Input`] at the first error, with the count of errors.
+    pub fn ensure_valid(&self) -> Result<(), Error> {
+        let mut errors = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error);
+        match errors.next() {
+            None => Ok(()),
+            Some(first) => Err(Error::Input {
+                location: first.location.to_string(),
+                message: match errors.count() {
+                    0 => format!("{}; fix the input before planning", first.message),
+                    more => format!(
+                        "{} (and {more} more errors); fix the input before planning",
+                        first.message
+                    ),
+                },
+                help: Some("`sidecar-tuner check` lists every finding".into()),
+            }),
+        }
     }
 
     fn extend(&mut self, other: Loaded) {

@@ -1,0 +1,468 @@
+//! Admission shared by [`AlignedClient`](super::AlignedClient) and
+//! [`AlignLayer`](super::AlignLayer): the adaptive limit, the slots it admits, and
+//! the retry of overloaded idempotent requests.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, Method, StatusCode};
+use tokio::sync::Notify;
+
+use super::limit::AdaptiveLimit;
+use crate::error::Error;
+use crate::plan::ClientPlan;
+
+/// The header Envoy adds to a `503` it sends because a circuit breaker overflowed.
+pub const OVERLOADED_HEADER: &str = "x-envoy-overloaded";
+
+/// How admission behaves, beyond the numbers of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlignOptions {
+    /// How long a request may wait for a slot before it fails with [`Error::Saturated`].
+    /// Default is 30 seconds.
+    pub queue_timeout: Duration,
+    /// How many times an idempotent request answered by an overloaded sidecar is sent again.
+    /// Default is 2; never applies to POST or PATCH.
+    pub overload_retries: u32,
+    /// Pin the limit at the plan's ceiling instead of adapting it. Default is `false`.
+    pub fixed_limit: bool,
+}
+
+impl Default for AlignOptions {
+    fn default() -> Self {
+        Self {
+            queue_timeout: Duration::from_secs(30),
+            overload_retries: 2,
+            fixed_limit: false,
+        }
+    }
+}
+
+/// Whether a response is the sidecar's overflow answer: `503` with `x-envoy-overloaded`.
+pub fn is_overload(status: StatusCode, headers: &HeaderMap) -> bool {
+    status == StatusCode::SERVICE_UNAVAILABLE && headers.contains_key(OVERLOADED_HEADER)
+}
+
+/// Whether a request may be sent again without changing the outcome (RFC 9110, 9.2.2).
+pub fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// The pause before overload retry `attempt` (0-based): 25 ms doubled per attempt (at most
+/// 1 s), with ±50% jitter so that clients overloaded together do not return together.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(25)
+        .saturating_mul(1 << attempt.min(6))
+        .min(Duration::from_secs(1));
+    base.mul_f64(0.5 + fastrand::f64())
+}
+
+/// A response that can tell whether it is the sidecar's overflow answer.
+pub(crate) trait OverloadSignal {
+    fn is_overload(&self) -> bool;
+}
+
+impl OverloadSignal for reqwest::Response {
+    fn is_overload(&self) -> bool {
+        is_overload(self.status(), self.headers())
+    }
+}
+
+impl<B> OverloadSignal for http::Response<B> {
+    fn is_overload(&self) -> bool {
+        is_overload(self.status(), self.headers())
+    }
+}
+
+/// The counters and options of an admission, as methods of a type with an `admission` field:
+/// one definition for [`AlignedClient`](super::AlignedClient) and
+/// [`AlignLayer`](super::AlignLayer).
+macro_rules! counters {
+    () => {
+        /// The current limit on requests in flight; `None` when the plan is unbounded.
+        pub fn limit(&self) -> Option<usize> {
+            self.admission.limit()
+        }
+
+        /// Requests holding a slot now: sent, or with a response body not yet read or dropped.
+        pub fn in_flight(&self) -> usize {
+            self.admission.in_flight()
+        }
+
+        /// Requests waiting for a slot now.
+        pub fn queued(&self) -> usize {
+            self.admission.queued()
+        }
+
+        /// Overload answers (`503` + `x-envoy-overloaded`) received so far, retried or not.
+        pub fn overloaded_responses(&self) -> u64 {
+            self.admission.overloaded_responses()
+        }
+
+        /// The admission options.
+        pub fn options(&self) -> &$crate::client::AlignOptions {
+            self.admission.options()
+        }
+    };
+}
+pub(crate) use counters;
+
+/// The admission state of one client or layer; clones share it.
+#[derive(Clone, Debug)]
+pub(crate) struct Admission {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// `None` when the plan is unbounded: requests are counted but never wait.
+    gate: Option<Gate>,
+    /// Slots held. Under a gate, taken only by compare-and-swap below `Gate::limit_now`.
+    in_flight: AtomicUsize,
+    queued: AtomicUsize,
+    overloaded: AtomicU64,
+    options: AlignOptions,
+}
+
+/// The limit, and the queue of requests waiting for a slot.
+///
+/// A request is admitted while `in_flight < limit_now`, so a cut needs no slot revoked: the
+/// requests above the new limit finish, and none is admitted until `in_flight` is below it.
+/// The common path (admit, release) touches only atomics; the lock guards the arithmetic.
+#[derive(Debug)]
+struct Gate {
+    limit: Mutex<AdaptiveLimit>,
+    /// A copy of `limit.current()`, written under the lock.
+    limit_now: AtomicUsize,
+    /// Wakes a waiter when a slot frees up or the limit grows.
+    freed: Notify,
+}
+
+impl Admission {
+    /// Admission for a plan: the adaptive limit under `max_in_flight`, or none when unbounded.
+    pub(crate) fn new(plan: &ClientPlan, options: AlignOptions) -> Self {
+        let gate = plan.max_in_flight.map(|ceiling| {
+            let limit = if options.fixed_limit {
+                AdaptiveLimit::fixed(ceiling)
+            } else {
+                AdaptiveLimit::new(plan.initial_in_flight.unwrap_or(ceiling), ceiling)
+            };
+            Gate {
+                limit_now: AtomicUsize::new(limit.current()),
+                limit: Mutex::new(limit),
+                freed: Notify::new(),
+            }
+        });
+        Self {
+            shared: Arc::new(Shared {
+                gate,
+                in_flight: AtomicUsize::new(0),
+                queued: AtomicUsize::new(0),
+                overloaded: AtomicU64::new(0),
+                options,
+            }),
+        }
+    }
+
+    pub(crate) fn options(&self) -> &AlignOptions {
+        &self.shared.options
+    }
+
+    /// The current limit; `None` when the plan is unbounded.
+    pub(crate) fn limit(&self) -> Option<usize> {
+        let gate = self.shared.gate.as_ref()?;
+        Some(gate.limit_now.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn queued(&self) -> usize {
+        self.shared.queued.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn overloaded_responses(&self) -> u64 {
+        self.shared.overloaded.load(Ordering::Relaxed)
+    }
+
+    /// Waits for a slot, at most `queue_timeout`.
+    ///
+    /// # Errors
+    /// [`Error::Saturated`] when no slot frees up in time.
+    pub(crate) async fn acquire(&self) -> Result<Permit, Error> {
+        let shared = &self.shared;
+        match &shared.gate {
+            None => {
+                shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            }
+            // Nobody waiting and a slot free: the common path, two atomic operations.
+            Some(gate) if shared.queued.load(Ordering::SeqCst) == 0 && shared.try_admit(gate) => {}
+            // Boxed: waiting is the rare path, and its timer would make every request's future
+            // larger (a future is copied whenever an outer one moves it).
+            Some(gate) => Box::pin(self.wait(gate)).await?,
+        }
+        Ok(Permit {
+            shared: Some(Arc::clone(shared)),
+            completed: false,
+        })
+    }
+
+    async fn wait(&self, gate: &Gate) -> Result<(), Error> {
+        let shared = &*self.shared;
+        shared.queued.fetch_add(1, Ordering::SeqCst);
+        // Counts down however the wait ends: slot, timeout, or the caller dropping the future.
+        let _queued = DecrementOnDrop(&shared.queued);
+        let start = Instant::now();
+        let admitted = async {
+            loop {
+                let freed = gate.freed.notified();
+                let mut freed = std::pin::pin!(freed);
+                // Registered before the check, so a release between the two is not missed;
+                // a wake-up this waiter no longer needs passes to the next when it is dropped.
+                freed.as_mut().enable();
+                if shared.try_admit(gate) {
+                    return;
+                }
+                freed.await;
+            }
+        };
+        tokio::time::timeout(shared.options.queue_timeout, admitted)
+            .await
+            .map_err(|_| Error::Saturated {
+                limit: gate.limit_now.load(Ordering::Relaxed),
+                waited: start.elapsed(),
+            })
+    }
+
+    /// Records an overload answer and cuts the limit.
+    pub(crate) fn on_overload(&self) {
+        self.shared.overloaded.fetch_add(1, Ordering::Relaxed);
+        if let Some(gate) = &self.shared.gate {
+            gate.update(AdaptiveLimit::on_overload);
+        }
+    }
+
+    /// Sends `request` through `send`, holding a slot; an overload answer to an idempotent
+    /// request is retried after a backoff, at most `overload_retries` times, each time with a
+    /// fresh slot. `first` is a slot already acquired for the first attempt (tower's
+    /// `poll_ready`). Returns the final response with the slot it holds.
+    pub(crate) async fn send<Req, Res, Fut>(
+        &self,
+        first: Option<Permit>,
+        mut request: Req,
+        idempotent: bool,
+        try_clone: impl Fn(&Req) -> Option<Req>,
+        mut send: impl FnMut(Req) -> Fut,
+    ) -> Result<(Res, Permit), Error>
+    where
+        Res: OverloadSignal,
+        Fut: Future<Output = Result<Res, Error>>,
+    {
+        let retries = if idempotent {
+            self.shared.options.overload_retries
+        } else {
+            0
+        };
+        let mut first = first;
+        let mut attempt = 0;
+        loop {
+            let replay = (attempt < retries).then(|| try_clone(&request)).flatten();
+            let mut permit = match first.take() {
+                Some(permit) => permit,
+                None => self.acquire().await?,
+            };
+            let response = send(request).await?;
+            if !response.is_overload() {
+                permit.completed = true;
+                return Ok((response, permit));
+            }
+            self.on_overload();
+            let Some(next) = replay else {
+                return Ok((response, permit));
+            };
+            drop((response, permit));
+            Box::pin(tokio::time::sleep(backoff(attempt))).await;
+            attempt += 1;
+            request = next;
+        }
+    }
+}
+
+impl Shared {
+    /// Takes a slot if one is free under the limit.
+    fn try_admit(&self, gate: &Gate) -> bool {
+        let mut held = self.in_flight.load(Ordering::SeqCst);
+        loop {
+            if held >= gate.limit_now.load(Ordering::SeqCst) {
+                return false;
+            }
+            match self.in_flight.compare_exchange_weak(
+                held,
+                held + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(now) => held = now,
+            }
+        }
+    }
+}
+
+impl Gate {
+    /// Applies `change` to the limit under the lock; returns how much it grew.
+    fn update(&self, change: impl FnOnce(&mut AdaptiveLimit)) -> usize {
+        // The limit is consistent at every unlock, so a panic elsewhere cannot poison it.
+        let mut limit = self.limit.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = limit.current();
+        change(&mut limit);
+        self.limit_now.store(limit.current(), Ordering::SeqCst);
+        limit.current().saturating_sub(before)
+    }
+}
+
+struct DecrementOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for DecrementOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A slot for one request, held from send until the response body is read to its end, fails,
+/// or is dropped (an HTTP/1.1 connection is busy until then). Dropping it frees the slot.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    shared: Option<Arc<Shared>>,
+    /// The request got an answer other than an overload: its release counts toward growth.
+    completed: bool,
+}
+
+impl Permit {
+    /// Frees the slot now; later calls and the drop do nothing.
+    pub(crate) fn release(&mut self) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        let held = shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let Some(gate) = &shared.gate else {
+            return;
+        };
+        // Completed while every slot was taken: a share of a round trip toward growth.
+        let grew = if self.completed && held >= gate.limit_now.load(Ordering::SeqCst) {
+            gate.update(AdaptiveLimit::on_saturated_rtt)
+        } else {
+            0
+        };
+        if shared.queued.load(Ordering::SeqCst) > 0 {
+            for _ in 0..=grew {
+                gate.freed.notify_one();
+            }
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(ceiling: usize, initial: usize) -> ClientPlan {
+        ClientPlan {
+            max_in_flight: Some(ceiling),
+            initial_in_flight: Some(initial),
+            ..ClientPlan::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_saturated_round_trip_adds_one_slot() {
+        let admission = Admission::new(&plan(10, 2), AlignOptions::default());
+        let mut a = admission.acquire().await.unwrap();
+        let b = admission.acquire().await.unwrap();
+        assert_eq!(admission.in_flight(), 2);
+        a.completed = true;
+        drop(a); // 1 of 2: half a round trip
+        assert_eq!(admission.limit(), Some(2));
+        let mut c = admission.acquire().await.unwrap();
+        c.completed = true;
+        drop(c); // 2 of 2, every slot busy each time: one round trip
+        assert_eq!(admission.limit(), Some(3));
+        drop(b); // never answered (error, cancellation): no growth
+        assert_eq!(admission.limit(), Some(3));
+        assert_eq!(admission.in_flight(), 0);
+        let held: Vec<_> = futures_acquire(&admission, 3).await;
+        assert_eq!(held.len(), 3, "the third slot is real");
+    }
+
+    #[tokio::test]
+    async fn completions_below_the_limit_do_not_grow_it() {
+        let admission = Admission::new(&plan(10, 4), AlignOptions::default());
+        for _ in 0..20 {
+            let mut p = admission.acquire().await.unwrap();
+            p.completed = true;
+        }
+        assert_eq!(admission.limit(), Some(4));
+    }
+
+    #[tokio::test]
+    async fn a_cut_takes_busy_slots_back_as_they_return() {
+        let options = AlignOptions {
+            queue_timeout: Duration::from_millis(20),
+            ..AlignOptions::default()
+        };
+        let admission = Admission::new(&plan(8, 8), options);
+        let held = futures_acquire(&admission, 8).await;
+        admission.on_overload();
+        assert_eq!(admission.limit(), Some(6));
+        drop(held);
+        let again = futures_acquire(&admission, 8).await;
+        assert_eq!(again.len(), 6, "two slots went out of circulation");
+        assert_eq!(admission.overloaded_responses(), 1);
+        let err = admission.acquire().await.unwrap_err();
+        assert!(err.is_saturated(), "{err}");
+    }
+
+    async fn futures_acquire(admission: &Admission, n: usize) -> Vec<Permit> {
+        let mut held = Vec::new();
+        for _ in 0..n {
+            match admission.acquire().await {
+                Ok(p) => held.push(p),
+                Err(_) => break,
+            }
+        }
+        held
+    }
+
+    #[test]
+    fn overload_answers_and_idempotent_methods() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_overload(StatusCode::SERVICE_UNAVAILABLE, &headers));
+        headers.insert(OVERLOADED_HEADER, "true".parse().unwrap());
+        assert!(is_overload(StatusCode::SERVICE_UNAVAILABLE, &headers));
+        assert!(!is_overload(StatusCode::OK, &headers));
+        assert!(is_idempotent(&Method::GET) && is_idempotent(&Method::DELETE));
+        assert!(!is_idempotent(&Method::POST) && !is_idempotent(&Method::PATCH));
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for attempt in 0..10 {
+            let base = 25.0 * f64::from(1u32 << attempt.min(6));
+            let ms = backoff(attempt).as_secs_f64() * 1000.0;
+            let base = base.min(1000.0);
+            assert!(ms >= base * 0.5 && ms <= base * 1.5, "{attempt}: {ms}");
+        }
+    }
+}

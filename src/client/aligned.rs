@@ -1,0 +1,276 @@
+//! [`AlignedClient`]: reqwest with adaptive admission and overload retry.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Version};
+use reqwest::{IntoUrl, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::admission::{Admission, AlignOptions, Permit, is_idempotent};
+use crate::error::Error;
+use crate::plan::ClientPlan;
+
+/// An HTTP client whose requests never overflow the sidecar's admission.
+///
+/// The surface is reqwest's (`get`, `post`, `request`, `execute`); each request waits for a
+/// slot under the adaptive limit (at most `queue_timeout`), holds it until its response body is
+/// read or dropped, and an idempotent request answered `503` + `x-envoy-overloaded` is sent
+/// again after a jittered backoff. Cloning is cheap: clones share the pool and the limit.
+/// Build one with [`Tuner`](crate::Tuner) or [`AlignedClient::new`].
+#[derive(Clone)]
+pub struct AlignedClient {
+    http: reqwest::Client,
+    admission: Admission,
+}
+
+impl fmt::Debug for AlignedClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlignedClient")
+            .field("limit", &self.limit())
+            .field("in_flight", &self.in_flight())
+            .field("queued", &self.queued())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlignedClient {
+    /// Wraps `http` (built, for instance, from [`reqwest_builder`](super::reqwest_builder)) with
+    /// the plan's admission.
+    pub fn new(http: reqwest::Client, plan: &ClientPlan, options: AlignOptions) -> Self {
+        Self {
+            http,
+            admission: Admission::new(plan, options),
+        }
+    }
+
+    /// A `GET` request to `url`.
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A `POST` request to `url` (never retried).
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A `PUT` request to `url`.
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A `DELETE` request to `url`.
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// A request with any method to `url`.
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        RequestBuilder {
+            admission: self.admission.clone(),
+            inner: self.http.request(method, url),
+        }
+    }
+
+    /// Sends a request built elsewhere, under admission.
+    ///
+    /// # Errors
+    /// [`Error::Saturated`] when no slot frees up within `queue_timeout`;
+    /// [`Error::Request`] when the transport fails.
+    pub async fn execute(&self, request: reqwest::Request) -> Result<Response, Error> {
+        execute(&self.http, &self.admission, request).await
+    }
+
+    crate::client::admission::counters!();
+
+    /// The underlying reqwest client (no admission).
+    pub fn reqwest_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// A request being built; [`send`](RequestBuilder::send) it. Mirrors
+/// [`reqwest::RequestBuilder`].
+#[must_use = "a request does nothing until it is sent"]
+#[derive(Debug)]
+pub struct RequestBuilder {
+    admission: Admission,
+    /// Holds the reqwest client, which `send` takes back.
+    inner: reqwest::RequestBuilder,
+}
+
+impl RequestBuilder {
+    /// Adds a header.
+    pub fn header<K, V>(self, key: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        self.map(|b| b.header(key, value))
+    }
+
+    /// Adds headers.
+    pub fn headers(self, headers: HeaderMap) -> Self {
+        self.map(|b| b.headers(headers))
+    }
+
+    /// Sets the body.
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        self.map(|b| b.body(body))
+    }
+
+    /// Sets a JSON body and the `Content-Type: application/json` header.
+    pub fn json<T: Serialize + ?Sized>(self, json: &T) -> Self {
+        self.map(|b| b.json(json))
+    }
+
+    /// Sets a timeout for this request, from send until the body is read; it overrides the
+    /// client's. The wait for a slot has its own bound, `queue_timeout`.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.map(|b| b.timeout(timeout))
+    }
+
+    /// Sets an `Authorization: Bearer` header.
+    pub fn bearer_auth(self, token: impl fmt::Display) -> Self {
+        self.map(|b| b.bearer_auth(token))
+    }
+
+    fn map(self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
+        Self {
+            admission: self.admission,
+            inner: f(self.inner),
+        }
+    }
+
+    /// Builds the request without sending it.
+    ///
+    /// # Errors
+    /// [`Error::Request`] when the URL, a header or the body is invalid.
+    pub fn build(self) -> Result<reqwest::Request, Error> {
+        self.inner.build().map_err(from_reqwest)
+    }
+
+    /// Sends the request under admission.
+    ///
+    /// # Errors
+    /// As [`AlignedClient::execute`], and [`Error::Request`] when the request is invalid.
+    pub fn send(self) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+        // Built before the future, so the future does not also hold the builder.
+        let (http, request) = self.inner.build_split();
+        let admission = self.admission;
+        async move { execute(&http, &admission, request.map_err(from_reqwest)?).await }
+    }
+}
+
+async fn execute(
+    http: &reqwest::Client,
+    admission: &Admission,
+    request: reqwest::Request,
+) -> Result<Response, Error> {
+    let idempotent = is_idempotent(request.method());
+    let (inner, permit) = admission
+        .send(None, request, idempotent, replay, |request| {
+            let sent = http.execute(request);
+            async move { sent.await.map_err(from_reqwest) }
+        })
+        .await?;
+    Ok(Response { inner, permit })
+}
+
+/// A copy of `request` for an overload retry. It copies what `Request::try_clone` copies, but
+/// without a body or timeout it skips re-creating the extensions map, where reqwest keeps
+/// nothing else: the copy made for every idempotent request stays one allocation.
+fn replay(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() || request.timeout().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
+}
+
+/// A reqwest error, with the URL it carries (no copy of the URL is made per request).
+fn from_reqwest(e: reqwest::Error) -> Error {
+    let url = e
+        .url()
+        .map_or_else(|| "an unknown URL".to_owned(), Url::to_string);
+    Error::request(url, e)
+}
+
+/// A response; it holds its request's slot until the body is read to its end or the response
+/// is dropped. Mirrors [`reqwest::Response`].
+#[derive(Debug)]
+pub struct Response {
+    inner: reqwest::Response,
+    permit: Permit,
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.inner.status()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.inner.version()
+    }
+
+    /// The final URL.
+    pub fn url(&self) -> &Url {
+        self.inner.url()
+    }
+
+    /// The body length, when the server announced it.
+    pub fn content_length(&self) -> Option<u64> {
+        self.inner.content_length()
+    }
+
+    /// The whole body; frees the slot.
+    ///
+    /// # Errors
+    /// [`Error::Request`] when reading fails or times out.
+    pub async fn bytes(self) -> Result<Bytes, Error> {
+        self.inner.bytes().await.map_err(from_reqwest)
+    }
+
+    /// The whole body as text (UTF-8, invalid sequences replaced); frees the slot.
+    ///
+    /// # Errors
+    /// As [`Response::bytes`].
+    pub async fn text(self) -> Result<String, Error> {
+        let bytes = self.bytes().await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The whole body as JSON; frees the slot.
+    ///
+    /// # Errors
+    /// As [`Response::bytes`], and [`Error::Request`] when the body is not the JSON expected.
+    pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        self.inner.json().await.map_err(from_reqwest)
+    }
+
+    /// The next chunk of the body, `None` at its end; the slot is freed at the end or on error.
+    ///
+    /// # Errors
+    /// As [`Response::bytes`].
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let chunk = self.inner.chunk().await;
+        if !matches!(chunk, Ok(Some(_))) {
+            self.permit.release();
+        }
+        chunk.map_err(from_reqwest)
+    }
+}

@@ -1,0 +1,426 @@
+//! The clients against a real local server: every setting observed from the wire or the live
+//! socket, admission counted by the server, permits followed through bodies, errors and
+//! cancellations.
+
+use std::time::{Duration, Instant};
+
+use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
+use sidecar_tuner::{AlignedClient, Tuner};
+
+/// A rule for host `svc` with the given `connectionPool` body (YAML flow mappings).
+fn tuner(pool: &str) -> Tuner {
+    let yaml = format!(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: svc}}\nspec:\n  host: svc\n  trafficPolicy:\n    connectionPool: {pool}\n"
+    );
+    Tuner::from_yaml_str(&yaml).unwrap().host("svc")
+}
+
+/// maxConnections 5 + pending 5: `max_in_flight` = floor(0.95 x 10) = 9, starting at 4.
+const NINE_IN_FLIGHT: &str = "{tcp: {maxConnections: 5}, http: {http1MaxPendingRequests: 5}}";
+
+async fn upstream(latency_ms: u64) -> Upstream {
+    Upstream::start(UpstreamOptions {
+        latency: Duration::from_millis(latency_ms),
+        ..UpstreamOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn get_all(client: &AlignedClient, url: &str, n: usize) -> Vec<u16> {
+    let calls = (0..n).map(|_| {
+        let client = client.clone();
+        let url = url.to_owned();
+        async move {
+            let response = client.get(&url).send().await.unwrap();
+            let status = response.status().as_u16();
+            assert_eq!(response.text().await.unwrap(), "ok");
+            status
+        }
+    });
+    join_all(calls.collect()).await
+}
+
+/// Runs the futures at once, each in its own task; their outputs in order.
+async fn join_all<F: std::future::Future + Send + 'static>(futures: Vec<F>) -> Vec<F::Output>
+where
+    F::Output: Send,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_callers_never_put_more_than_nine_in_flight() {
+    let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
+    assert_eq!(tuned.plan.max_in_flight, Some(9));
+    let server = upstream(20).await;
+    let statuses = get_all(&tuned.client, &server.url(), 60).await;
+    assert_eq!(statuses, vec![200; 60]);
+    let stats = server.stats();
+    assert_eq!(stats.requests, 60);
+    assert!(stats.max_concurrent <= 9, "{stats:?}");
+    assert!(
+        stats.max_concurrent > 4,
+        "the limit grew from its start of 4: {stats:?}"
+    );
+    assert_eq!(tuned.client.in_flight(), 0);
+    assert_eq!(tuned.client.queued(), 0);
+    assert_eq!(tuned.client.limit(), Some(9));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_limit_starts_at_the_ceiling() {
+    let tuned = tuner(NINE_IN_FLIGHT).fixed_limit(true).build().unwrap();
+    assert_eq!(tuned.client.limit(), Some(9));
+    let server = upstream(50).await;
+    get_all(&tuned.client, &server.url(), 18).await;
+    assert_eq!(server.stats().max_concurrent, 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unread_body_holds_its_slot_until_dropped() {
+    let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
+    let server = upstream(0).await;
+    let client = tuned.client;
+    let held = client.get(server.url()).send().await.unwrap();
+    let mut streamed = client.get(server.url()).send().await.unwrap();
+    assert_eq!(client.in_flight(), 2);
+    drop(held);
+    assert_eq!(client.in_flight(), 1);
+    assert_eq!(streamed.chunk().await.unwrap().as_deref(), Some(&b"ok"[..]));
+    assert_eq!(streamed.chunk().await.unwrap(), None);
+    assert_eq!(client.in_flight(), 0, "the end of the body frees the slot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_slot_leaks_after_errors_timeouts_or_cancellation() {
+    let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
+    let client = tuned.client;
+    let slow = upstream(2_000).await;
+
+    // Cancelled: the caller drops the future mid-flight.
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(100), client.get(slow.url()).send()).await;
+    assert!(cancelled.is_err());
+    assert_eq!(client.in_flight(), 0);
+
+    // Timed out by the request timeout.
+    let err = client
+        .get(slow.url())
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(client.in_flight(), 0);
+
+    // Refused: nothing listens on the port any more.
+    let closed = {
+        let gone = upstream(0).await;
+        gone.url()
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let err = client.get(&closed).send().await.unwrap_err();
+    assert!(!err.is_saturated() && !err.is_timeout(), "{err:?}");
+    assert!(
+        err.to_string().starts_with("request to http://127.0.0.1"),
+        "{err}"
+    );
+    assert_eq!(client.in_flight(), 0);
+
+    // Cancelled while queued: the queue count comes back too.
+    let holders: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            let url = slow.url();
+            tokio::spawn(async move { client.get(url).send().await })
+        })
+        .collect();
+    while client.in_flight() < 4 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let queued =
+        tokio::time::timeout(Duration::from_millis(50), client.get(slow.url()).send()).await;
+    assert!(queued.is_err());
+    assert_eq!(client.queued(), 0);
+    for holder in &holders {
+        holder.abort();
+    }
+    for holder in holders {
+        let _ = holder.await;
+    }
+    assert_eq!(client.in_flight(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_ends_in_saturated_after_queue_timeout() {
+    let tuned = tuner("{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}")
+        .queue_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    assert_eq!(tuned.plan.max_in_flight, Some(1));
+    let server = upstream(1_000).await;
+    let client = tuned.client;
+    let busy = {
+        let client = client.clone();
+        let url = server.url();
+        tokio::spawn(async move { client.get(url).send().await })
+    };
+    while client.in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let start = Instant::now();
+    let err = client.get(server.url()).send().await.unwrap_err();
+    let waited = start.elapsed();
+    assert!(err.is_saturated(), "{err:?}");
+    assert!(waited < Duration::from_millis(600), "{waited:?}");
+    let message = err.to_string();
+    assert!(message.contains("all 1 slots"), "{message}");
+    let ms: u64 = message
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap();
+    assert!((100..600).contains(&ms), "{message}");
+    busy.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_answers_are_retried_for_get_but_not_for_post() {
+    let overloaded = || {
+        Upstream::start(UpstreamOptions {
+            overloaded_first: 2,
+            ..UpstreamOptions::default()
+        })
+    };
+    let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+
+    let server = overloaded().await.unwrap();
+    let response = client.get(server.url()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.stats().requests, 3);
+    assert_eq!(client.overloaded_responses(), 2);
+    assert_eq!(client.limit(), Some(2), "4 cut to 3, then to 2");
+    drop(response);
+
+    let server = overloaded().await.unwrap();
+    let response = client.post(server.url()).body("x").send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("x-envoy-overloaded"));
+    assert_eq!(server.stats().requests, 1);
+
+    let server = overloaded().await.unwrap();
+    let no_retries = tuner(NINE_IN_FLIGHT).overload_retries(0).build().unwrap();
+    let response = no_retries.client.get(server.url()).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(server.stats().requests, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_speaks_http1_to_a_server_that_offers_h2c() {
+    use hyper_util::server::conn::auto;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let seen = seen_tx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: http::Request<_>| {
+                    seen.send(req.version()).unwrap();
+                    async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+                    }
+                });
+                let _ = auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let url = format!("http://{addr}/");
+    let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
+    tuned
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let hyper_util =
+        Tuner::hyper_util_client::<http_body_util::Empty<bytes::Bytes>>(&tuner(NINE_IN_FLIGHT))
+            .unwrap();
+    hyper_util.get(url.parse().unwrap()).await.unwrap();
+    assert_eq!(seen_rx.recv().await, Some(http::Version::HTTP_11));
+    assert_eq!(seen_rx.recv().await, Some(http::Version::HTTP_11));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_idle_connections_survive_than_the_idle_bound() {
+    // maxConnections 4: idle bound floor(0.95 x 4) = 3.
+    let tuner = tuner("{tcp: {maxConnections: 4}, http: {http1MaxPendingRequests: 100}}");
+    assert_eq!(tuner.plan().unwrap().pool_max_idle_per_host, 3);
+    let client = tuner.reqwest_builder().unwrap().build().unwrap();
+    let server = upstream(100).await;
+    let requests: Vec<_> = (0..8).map(|_| client.get(server.url()).send()).collect();
+    for response in join_all(requests).await {
+        response.unwrap().bytes().await.unwrap();
+    }
+    assert_eq!(server.stats().connections, 8);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.stats().open_connections > 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.stats().open_connections, 3);
+}
+
+async fn get_ok(client: &AlignedClient, server: &Upstream) {
+    let response = client.get(server.url()).send().await.unwrap();
+    response.bytes().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_idle_past_the_pool_idle_timeout_is_not_reused() {
+    // idleTimeout 1s: pool_idle_timeout = 0.9 x 1s.
+    let tuner = tuner("{tcp: {maxConnections: 4}, http: {idleTimeout: 1s}}");
+    assert_eq!(
+        tuner.plan().unwrap().pool_idle_timeout,
+        Duration::from_millis(900)
+    );
+    let client = tuner.build().unwrap().client;
+    let server = upstream(0).await;
+    get_ok(&client, &server).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    get_ok(&client, &server).await;
+    assert_eq!(
+        server.stats().connections,
+        1,
+        "reused within the idle timeout"
+    );
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    get_ok(&client, &server).await;
+    assert_eq!(server.stats().connections, 2, "a new connection after it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_timeout_bounds_a_connect_that_hangs() {
+    // A listener whose accept queue is full drops new SYNs, so connecting hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let connect = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(100), connect).await {
+            fillers.push(stream);
+        }
+    }
+    let tuner = tuner("{tcp: {maxConnections: 4, connectTimeout: 300ms}}");
+    let client = tuner.build().unwrap().client;
+    let start = Instant::now();
+    let err = client
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .unwrap_err();
+    let took = start.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+/// Reads TCP options from the live client socket connected to `port`, found through
+/// `/proc/net/tcp` and this process's file descriptors.
+#[cfg(target_os = "linux")]
+mod socket {
+    use std::os::fd::RawFd;
+
+    pub struct Options {
+        pub nodelay: bool,
+        pub keepalive: bool,
+        pub idle_s: i32,
+        pub interval_s: i32,
+        pub probes: i32,
+    }
+
+    fn inode_of_connection_to(port: u16) -> Option<String> {
+        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        table.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = u16::from_str_radix(fields[2].split(':').nth(1)?, 16).ok()?;
+            // State 01 is ESTABLISHED.
+            (remote_port == port && fields[3] == "01").then(|| fields[9].to_owned())
+        })
+    }
+
+    fn fd_of_inode(inode: &str) -> Option<RawFd> {
+        let wanted = format!("socket:[{inode}]");
+        std::fs::read_dir("/proc/self/fd").ok()?.find_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            (target.to_str()? == wanted).then(|| entry.file_name().to_str()?.parse().ok())?
+        })
+    }
+
+    fn get(fd: RawFd, level: i32, name: i32) -> i32 {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `fd` is an open socket of this process; value and len are valid for writes.
+        let rc =
+            unsafe { libc::getsockopt(fd, level, name, (&raw mut value).cast(), &raw mut len) };
+        assert_eq!(rc, 0, "getsockopt({name})");
+        value
+    }
+
+    pub fn client_options(port: u16) -> Options {
+        let inode = inode_of_connection_to(port).expect("an established connection");
+        let fd = fd_of_inode(&inode).expect("the socket is this process's");
+        Options {
+            nodelay: get(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY) != 0,
+            keepalive: get(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE) != 0,
+            idle_s: get(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE),
+            interval_s: get(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL),
+            probes: get(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_and_nodelay_are_set_on_the_live_socket() {
+    let with =
+        tuner("{tcp: {maxConnections: 4, tcpKeepalive: {time: 300s, interval: 30s, probes: 3}}}");
+    let without = tuner("{tcp: {maxConnections: 4}}");
+    for (tuner, keepalive) in [(with, true), (without, false)] {
+        let expect = |port| {
+            let options = socket::client_options(port);
+            assert!(options.nodelay);
+            assert_eq!(options.keepalive, keepalive);
+            if keepalive {
+                let probes = (options.idle_s, options.interval_s, options.probes);
+                assert_eq!(probes, (300, 30, 3));
+            }
+        };
+        let server = upstream(0).await;
+        let client = tuner.build().unwrap().client;
+        let response = client.get(server.url()).send().await.unwrap();
+        expect(server.addr().port());
+        drop(response);
+
+        let server = upstream(0).await;
+        let hyper_util =
+            Tuner::hyper_util_client::<http_body_util::Empty<bytes::Bytes>>(&tuner).unwrap();
+        hyper_util.get(server.url().parse().unwrap()).await.unwrap();
+        expect(server.addr().port());
+    }
+}
