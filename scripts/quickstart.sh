@@ -9,3 +9,10 @@ echo "== sidecar-tuner check fixtures/reviews.yaml fixtures/circuit-breaker.yaml
 echo
 echo "== sidecar-tuner plan fixtures/reviews.yaml --host reviews -n bookinfo --subset v2"
 "$bin" plan fixtures/reviews.yaml --host reviews -n bookinfo --subset v2
+echo
+echo "== sidecar-tuner check fixtures/reviews.yaml --host reviews -n bookinfo --client fixtures/clients/defaults.go.yaml"
+echo "   (a Go client on http.DefaultTransport; exit code 1: it can overflow the sidecar)"
+"$bin" check fixtures/reviews.yaml --host reviews -n bookinfo --client fixtures/clients/defaults.go.yaml || true
+echo
+echo "== sidecar-tuner plan fixtures/reviews.yaml --host reviews -n bookinfo --emit go"
+"$bin" plan fixtures/reviews.yaml --host reviews -n bookinfo --emit go

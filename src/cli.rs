@@ -1,7 +1,7 @@
 //! The command-line front end: parse, validate, call the library, map outcomes to exit codes
 //! (0 clean, 1 findings at or above `--fail-on`, 2 usage, I/O or input error).
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,18 +9,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, Code, Finding, Location, Severity};
 use crate::error::Error;
-use crate::istio::load::{LoadOptions, Loaded, load_paths};
+use crate::istio::load::{LoadOptions, load_paths};
 use crate::istio::resolve::{Destination, resolve};
 use crate::istio::yaml::Pos;
 use crate::plan::{PlanOptions, derive};
-use crate::report;
+use crate::report::{self, Emit};
+use crate::settings::load_client_file;
 
 const AFTER_HELP: &str = "\
 Examples:
   sidecar-tuner check deploy/                                  lint every rule under deploy/
   kubectl get destinationrules -A -o yaml | sidecar-tuner check -
   sidecar-tuner check deploy/ --host reviews -n prod --format json
+  sidecar-tuner check deploy/ --host reviews -n prod --client client.yaml --format sarif
   sidecar-tuner plan deploy/reviews-dr.yaml --host reviews -n prod --port 9080 --subset v2
+  sidecar-tuner plan deploy/reviews-dr.yaml --host reviews -n prod --emit go
   sidecar-tuner explain ST205
 
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, I/O or input error.";
@@ -35,14 +38,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Lint DestinationRules: input errors (ST1xx) and rule lints (ST2xx).
+    /// Lint DestinationRules (ST1xx input, ST2xx rule lints) and, with --client, the settings a
+    /// client runs against them (ST3xx).
     #[command(
-        after_help = "Examples:\n  sidecar-tuner check deploy/ samples/dr.yaml\n  kubectl get destinationrules -A -o yaml | sidecar-tuner check - --fail-on warning\n  sidecar-tuner check dr.yaml --host reviews -n prod --format json"
+        after_help = "Examples:\n  sidecar-tuner check deploy/ samples/dr.yaml\n  kubectl get destinationrules -A -o yaml | sidecar-tuner check - --fail-on warning\n  sidecar-tuner check dr.yaml --host reviews -n prod --format json\n  sidecar-tuner check dr.yaml --host reviews -n prod --client client.yaml --format sarif"
     )]
     Check(CheckArgs),
     /// Derive the client settings for one destination.
     #[command(
-        after_help = "Examples:\n  sidecar-tuner plan dr.yaml --host reviews\n  sidecar-tuner plan dr.yaml --host reviews -n prod --port 9080 --subset v2 --format json\n  sidecar-tuner plan dr.yaml --host reviews --headroom 0.9"
+        after_help = "Examples:\n  sidecar-tuner plan dr.yaml --host reviews\n  sidecar-tuner plan dr.yaml --host reviews -n prod --port 9080 --subset v2 --format json\n  sidecar-tuner plan dr.yaml --host reviews --headroom 0.9\n  sidecar-tuner plan dr.yaml --host reviews --emit client-yaml > client.yaml"
     )]
     Plan(PlanArgs),
     /// Explain a finding code (e.g. ST101), or list every code.
@@ -95,6 +99,79 @@ enum Format {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    /// As a compiler prints: message, location, source line, help.
+    Text,
+    /// `{"findings": [...], "summary": {...}}`.
+    Json,
+    /// SARIF 2.1.0, for code-scanning services.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EmitArg {
+    /// A client settings file in reqwest's vocabulary, for `check --client`.
+    #[value(alias = "yaml")]
+    ClientYaml,
+    /// A client settings file in Go's vocabulary.
+    GoYaml,
+    /// Rust: a `reqwest::ClientBuilder`.
+    #[value(alias = "rust")]
+    Reqwest,
+    /// Go: an `http.Transport`.
+    Go,
+}
+
+impl From<EmitArg> for Emit {
+    fn from(e: EmitArg) -> Self {
+        match e {
+            EmitArg::ClientYaml => Emit::ClientYaml,
+            EmitArg::GoYaml => Emit::GoYaml,
+            EmitArg::Reqwest => Emit::Reqwest,
+            EmitArg::Go => Emit::Go,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorArg {
+    /// Colour on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Colour even when not on a terminal, unless NO_COLOR is set.
+    Always,
+    /// No colour.
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour standard output. `NO_COLOR` (set and not empty) always wins.
+    fn enabled(self) -> bool {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            _ if no_color => false,
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => io::stdout().is_terminal(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct PlanOptionArgs {
+    /// The share of the sidecar's limits the client may use (0.5 to 1.0).
+    #[arg(long, default_value_t = crate::plan::DEFAULT_HEADROOM)]
+    headroom: f64,
+}
+
+impl PlanOptionArgs {
+    fn options(&self) -> PlanOptions {
+        PlanOptions {
+            headroom: self.headroom,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum FailOn {
     Error,
     Warning,
@@ -121,9 +198,18 @@ struct CheckArgs {
     hosts: Vec<String>,
     #[command(flatten)]
     destination: DestinationArgs,
+    /// The client's settings (YAML, reqwest's or Go's names): report each mismatch with the
+    /// sidecar of every --host (ST3xx).
+    #[arg(long, value_name = "FILE", requires = "hosts")]
+    client: Option<PathBuf>,
+    #[command(flatten)]
+    plan: PlanOptionArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// Colour the text output.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
     /// Exit with 1 when a finding has at least this severity.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
@@ -141,12 +227,14 @@ struct PlanArgs {
     host: String,
     #[command(flatten)]
     destination: DestinationArgs,
-    /// The share of the sidecar's limits the client may use.
-    #[arg(long, default_value_t = crate::plan::DEFAULT_HEADROOM)]
-    headroom: f64,
+    #[command(flatten)]
+    plan: PlanOptionArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Print the settings as a client settings file or as code instead.
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "format")]
+    emit: Option<EmitArg>,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -228,13 +316,31 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<u8, Failure> {
 }
 
 fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
-    let loaded = load_paths(&args.paths, &args.input.options())?;
-    let mut findings = loaded.findings.clone();
+    let options = args.input.options();
+    let mut loaded = load_paths(&args.paths, &options)?;
+    let mut findings = std::mem::take(&mut loaded.findings);
     findings.extend(check::lint_rules(&loaded.rules));
+    let mut files = loaded.files.len();
+    let client = match &args.client {
+        Some(path) => {
+            let file = load_client_file(path, &options)?;
+            findings.extend(file.findings);
+            loaded.sources.extend(file.sources);
+            files += 1;
+            file.settings
+        }
+        None => None,
+    };
     for host in &args.hosts {
         let destination = args.destination.destination(host);
         match resolve(&loaded.rules, &destination) {
-            Ok(resolution) => findings.extend(check::resolution_findings(&resolution)),
+            Ok(resolution) => {
+                findings.extend(check::resolution_findings(&resolution));
+                if let Some(client) = &client {
+                    let plan = derive(&resolution.policy, &args.plan.options())?;
+                    findings.extend(check::client_findings(client, &resolution, &plan));
+                }
+            }
             Err(Error::NoMatchingRule { host, namespace }) => findings.push(
                 Finding::new(
                     Code::NoMatchingRule,
@@ -248,12 +354,13 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
     }
     sort(&mut findings);
     match args.format {
-        Format::Text => report::findings_text(out, &findings)?,
-        Format::Json => {
-            report::findings_json(out, &findings, loaded.files.len(), loaded.rules.len())?
+        CheckFormat::Text => {
+            report::findings_text(out, &findings, &loaded.sources, args.color.enabled())?;
         }
+        CheckFormat::Json => report::findings_json(out, &findings, files, loaded.rules.len())?,
+        CheckFormat::Sarif => report::findings_sarif(out, &findings, &loaded.sources)?,
     }
-    Ok(exit_code(&loaded, &findings, args.fail_on.into()))
+    Ok(exit_code(&findings, args.fail_on.into()))
 }
 
 /// Findings in reading order: by file, then position; stable for equal positions.
@@ -261,8 +368,8 @@ fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| a.location.cmp(&b.location));
 }
 
-fn exit_code(loaded: &Loaded, findings: &[Finding], fail_on: Severity) -> u8 {
-    if loaded.has_unreadable_input() {
+fn exit_code(findings: &[Finding], fail_on: Severity) -> u8 {
+    if findings.iter().any(|f| f.code == Code::YamlSyntax) {
         2
     } else if findings.iter().any(|f| f.severity >= fail_on) {
         1
@@ -279,20 +386,16 @@ fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
             .into_iter()
             .filter(|f| f.severity == Severity::Error)
             .collect();
-        report::findings_text(&mut io::stderr().lock(), &errors)?;
+        report::findings_text(&mut io::stderr().lock(), &errors, &loaded.sources, false)?;
         return Err(e.into());
     }
     let destination = args.destination.destination(&args.host);
     let resolution = resolve(&loaded.rules, &destination)?;
-    let plan = derive(
-        &resolution.policy,
-        &PlanOptions {
-            headroom: args.headroom,
-        },
-    )?;
-    match args.format {
-        Format::Text => report::plan_text(out, &resolution, &plan)?,
-        Format::Json => report::plan_json(out, &resolution, &plan)?,
+    let plan = derive(&resolution.policy, &args.plan.options())?;
+    match (args.emit, args.format) {
+        (Some(kind), _) => report::emit(out, kind.into(), &resolution, &plan)?,
+        (None, Format::Text) => report::plan_text(out, &resolution, &plan)?,
+        (None, Format::Json) => report::plan_json(out, &resolution, &plan)?,
     }
     Ok(0)
 }

@@ -46,6 +46,7 @@ mod error;
 pub mod istio;
 pub mod plan;
 pub mod report;
+pub mod settings;
 mod tuner;
 pub mod upstream;
 

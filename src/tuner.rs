@@ -245,7 +245,12 @@ impl Tuner {
             let mut findings = self.loaded.findings.clone();
             findings.extend(check::lint_rules(std::slice::from_ref(resolution.rule)));
             findings.extend(check::resolution_findings(resolution));
-            let report = Report::new(findings, &plan, resolution.rule);
+            let report = Report::new(
+                findings,
+                &plan,
+                resolution.rule,
+                self.loaded.sources.clone(),
+            );
             (plan.client, report)
         })?;
         let http = self

@@ -53,7 +53,8 @@ pub struct CodeInfo {
 
 macro_rules! codes {
     ($( $(#[$doc:meta])* $variant:ident = ($id:literal, $name:literal, $severity:ident, $summary:literal, $explanation:literal), )*) => {
-        /// A stable finding code. `ST1xx`: input; `ST2xx`: rule lints.
+        /// A stable finding code. `ST1xx`: input; `ST2xx`: rule lints; `ST3xx`: client
+        /// settings that do not match the sidecar.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[non_exhaustive]
         pub enum Code {
@@ -347,6 +348,103 @@ Example: a rule with only `tls` and `loadBalancer` settings.\n"),
 Why is this bad: the setting has no effect, so the outlier detection you think you have is off.\n\n\
 Example:\n\n    outlierDetection:\n      consecutiveErrors: 5\n\n\
 Fixed:\n\n    outlierDetection:\n      consecutive5xxErrors: 5\n"),
+    /// The client keeps more idle connections than the sidecar allows.
+    IdlePoolTooLarge = ("ST301", "idle-pool-too-large", Warning,
+        "the client keeps more idle connections than the sidecar allows",
+        "What it does: compares the client's idle pool per host (`pool_max_idle_per_host`, \
+`MaxIdleConnsPerHost`) with the plan's `max(1, floor(h x maxConnections))`.\n\n\
+Why is this bad: every connection the application opens to its sidecar becomes, once used, an \
+upstream connection counted against `tcp.maxConnections`. An idle pool larger than that limit \
+keeps connections the sidecar cannot back: after a burst the client holds them, the next burst \
+spreads over all of them, and the requests beyond `maxConnections` wait as pending or overflow \
+with 503 `UO`. A pool sized just under the limit reuses warm connections without asking for more.\n\n\
+Example:\n\n    # DestinationRule\n    connectionPool:\n      tcp: {maxConnections: 100}\n    # client\n    pool_max_idle_per_host: 500\n\n\
+Fixed:\n\n    pool_max_idle_per_host: 95\n"),
+    /// The client may speak HTTP/2 to the sidecar.
+    Http2Enabled = ("ST302", "http2-enabled", Warning,
+        "the client may speak HTTP/2 to the sidecar",
+        "What it does: reports a client that sends HTTP/2 to its sidecar: reqwest with \
+`http2: true` (prior knowledge), Go with `ForceAttemptHTTP2` (true in `http.DefaultTransport`).\n\n\
+Why is this bad: the sidecar's admission for HTTP/1.1 is sized in connections and a pending queue; \
+over HTTP/2 the client multiplexes many requests on one connection, so the idle pool and \
+connection bounds no longer bound anything, `http2MaxRequests` alone decides, and one slow stream \
+can hold a whole connection's worth of requests. The plan assumes HTTP/1.1 and so does every \
+number it derives.\n\n\
+Example:\n\n    # client (Go)\n    ForceAttemptHTTP2: true\n\n\
+Fixed:\n\n    ForceAttemptHTTP2: false\n"),
+    /// Requests in flight unbounded, or above the sidecar's admission.
+    ConcurrencyAboveAdmission = ("ST303", "concurrency-above-admission", Error,
+        "requests in flight are unbounded or above the sidecar's admission",
+        "What it does: compares the client's bound on requests in flight (`max_in_flight`, Go's \
+`MaxConnsPerHost`, which bounds HTTP/1.1 requests in flight) with the plan's ceiling \
+`max(1, floor(h x min(maxConnections + http1MaxPendingRequests, http2MaxRequests)))`.\n\n\
+Why is this bad: the sidecar admits at most `maxConnections` requests on connections plus \
+`http1MaxPendingRequests` waiting for one, and at most `http2MaxRequests` at once (Envoy applies \
+it to HTTP/1.1 too). Every request beyond that is answered at once with 503 and \
+`x-envoy-overloaded: true` (flag `UO`), although the service is healthy. An idle-pool limit does \
+not help: it bounds idle connections, not requests in flight. Measured with a real Envoy and \
+Istio's circuit-breaking rule (1 connection, 1 pending), a Go client with `MaxIdleConnsPerHost` \
+near `maxConnections` and HTTP/2 off still got 503 for 178 of 200 requests at 3 workers.\n\n\
+Example:\n\n    # DestinationRule\n    connectionPool:\n      tcp: {maxConnections: 100}\n      http: {http1MaxPendingRequests: 10}\n    # client (Go): MaxConnsPerHost unset, unlimited\n    MaxIdleConnsPerHost: 100\n\n\
+Fixed:\n\n    MaxConnsPerHost: 104\n"),
+    /// The client keeps idle connections as long as the sidecar, or longer.
+    IdleTimeoutNotBelowSidecar = ("ST304", "idle-timeout-not-below-sidecar", Warning,
+        "the client's idle timeout is not below the sidecar's",
+        "What it does: compares the client's idle timeout (`pool_idle_timeout`, `IdleConnTimeout`; \
+none means no limit) with the sidecar's effective idle timeout (`http.idleTimeout`, else \
+`tcp.idleTimeout`, else Envoy's 1h) and `tcp.maxConnectionDuration`.\n\n\
+Why is this bad: the side that closes an idle connection first must be the client. When the \
+sidecar closes it, a request the client sends on it at that moment is lost: the client sees a reset \
+or an empty reply (503 `UC` in the sidecar's log) on a healthy service, typically after a quiet \
+period. The plan keeps the client at 0.9 of the sidecar's timeout, and at most 90s.\n\n\
+Example:\n\n    # DestinationRule\n    http: {idleTimeout: 30s}\n    # client\n    pool_idle_timeout: 90s\n\n\
+Fixed:\n\n    pool_idle_timeout: 27s\n"),
+    /// The client's connect timeout is longer than the sidecar's.
+    ConnectTimeoutAboveSidecar = ("ST305", "connect-timeout-above-sidecar", Note,
+        "the client's connect timeout is longer than the sidecar's",
+        "What it does: compares the client's connect timeout (`connect_timeout`, Go's \
+`DialTimeout`; none means no limit) with `tcp.connectTimeout` (10s by default in the mesh).\n\n\
+Why is this bad: the application connects to its local sidecar, which accepts at once; the \
+connect that can hang is the sidecar's to the upstream, and it gives up after its own timeout \
+with 503 `UF`. A longer client connect timeout never fires and hides the budget the request \
+really has; aligning it keeps the client's timeouts consistent with what the mesh enforces.\n\n\
+Example:\n\n    # DestinationRule\n    tcp: {connectTimeout: 2s}\n    # client (Go)\n    DialTimeout: 30s\n\n\
+Fixed:\n\n    DialTimeout: 2s\n"),
+    /// The client's TCP keep-alive does not match the rule's.
+    KeepAliveOutOfLine = ("ST306", "keepalive-out-of-line", Note,
+        "the client's TCP keep-alive is out of line with the rule's",
+        "What it does: when the rule sets `tcp.tcpKeepalive`, compares the client's keep-alive \
+time (`tcp_keepalive`, Go's `KeepAlive`) with the rule's `time`: off, or longer, is reported.\n\n\
+Why is this bad: a rule sets keep-alive because something between the pods drops quiet \
+connections (a NAT or a firewall with an idle timer). The client's connections idle in its pool \
+as long as the sidecar's; without probes at least as frequent, a pooled connection can be dead \
+when the client reuses it, and the request fails with a reset.\n\n\
+Example:\n\n    # DestinationRule\n    tcp:\n      tcpKeepalive: {time: 300s}\n    # client\n    tcp_keepalive: 2h\n\n\
+Fixed:\n\n    tcp_keepalive: 5m\n"),
+    /// Client retries multiply the sidecar's.
+    RetriesMultiply = ("ST307", "retries-multiply", Warning,
+        "the client's retries multiply the sidecar's",
+        "What it does: reports a client that retries failed requests itself (`retries`, Go's \
+`Retries`) while the sidecar retries too (Istio's default route retries 2 times; \
+`http.maxRetries` bounds retries in flight).\n\n\
+Why is this bad: every client attempt goes through the sidecar, which makes its own attempts, so \
+the upstream sees up to (client retries + 1) x (sidecar retries + 1) requests per call, exactly \
+when it is least able to serve them. Retrying a 503 with `x-envoy-overloaded` at once makes the \
+overload worse: the sidecar refused it to protect the upstream.\n\n\
+Example:\n\n    # client\n    retries: 3\n\n\
+Fixed: `retries: 0`, and leave retries to the mesh; retry overload answers only for idempotent \
+requests, with backoff, as `AlignedClient` does.\n"),
+    /// The client closes its connection after every request.
+    KeepAliveDisabled = ("ST308", "keepalive-disabled", Warning,
+        "the client closes its connection after every request",
+        "What it does: reports Go's `DisableKeepAlives: true` and reqwest's \
+`pool_max_idle_per_host: 0` (which turns pooling off).\n\n\
+Why is this bad: each request opens a new connection to the sidecar and the sidecar's upstream \
+connection is not reused either: a connect per request, sockets in TIME_WAIT, and requests \
+counted as pending while they wait for a connection, so a small `http1MaxPendingRequests` \
+overflows under load far below what the pool could carry.\n\n\
+Example:\n\n    # client (Go)\n    DisableKeepAlives: true\n\n\
+Fixed:\n\n    DisableKeepAlives: false\n    MaxIdleConnsPerHost: 95\n"),
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Findings: what detection yields, as data. Only `report` turns them into text.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -127,16 +128,64 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
+    /// `3 errors, 1 warning`: the counts that are not zero, or `no findings`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn plural(n: usize, word: &str) -> String {
-            format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+        let counts = [
+            (self.errors, "error"),
+            (self.warnings, "warning"),
+            (self.notes, "note"),
+        ];
+        let parts: Vec<String> = counts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, word)| format!("{n} {word}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        if parts.is_empty() {
+            f.write_str("no findings")
+        } else {
+            f.write_str(&parts.join(", "))
         }
-        write!(
-            f,
-            "{}, {}, {}",
-            plural(self.errors, "error"),
-            plural(self.warnings, "warning"),
-            plural(self.notes, "note")
-        )
+    }
+}
+
+/// The text of each input, kept so that reports can show the line a finding points at.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    texts: HashMap<Arc<str>, SourceText>,
+}
+
+#[derive(Clone, Debug)]
+struct SourceText {
+    text: Arc<str>,
+    /// Byte offset of the start of each line.
+    line_starts: Arc<[usize]>,
+}
+
+impl Sources {
+    /// Keeps `text` as the content of `file`.
+    pub fn insert(&mut self, file: &Arc<str>, text: Arc<str>) {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        self.texts
+            .insert(Arc::clone(file), SourceText { text, line_starts });
+    }
+
+    /// Adds the texts of `other`.
+    pub fn extend(&mut self, other: Sources) {
+        self.texts.extend(other.texts);
+    }
+
+    /// The line `location` points at, without its line break; `None` for a whole-file
+    /// location or an unknown file.
+    pub fn line(&self, location: &Location) -> Option<&str> {
+        let source = self.texts.get(&location.file)?;
+        let index = usize::try_from(location.pos.line).ok()?.checked_sub(1)?;
+        let start = *source.line_starts.get(index)?;
+        let end = source
+            .line_starts
+            .get(index + 1)
+            .map_or(source.text.len(), |next| next - 1);
+        Some(source.text[start..end].trim_end_matches('\r'))
     }
 }

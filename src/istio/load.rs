@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::model::{DestinationRule, Origin};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
-use crate::check::{Code, Finding, Location, Severity};
+use crate::check::{Code, Finding, Location, Severity, Sources};
 use crate::error::Error;
 
 /// The default input cap: 64 MiB.
@@ -39,6 +39,8 @@ pub struct Loaded {
     pub findings: Vec<Finding>,
     /// The files read.
     pub files: Vec<Arc<str>>,
+    /// Their text, for source snippets.
+    pub sources: Sources,
 }
 
 impl Loaded {
@@ -77,6 +79,15 @@ impl Loaded {
         self.rules.extend(other.rules);
         self.findings.extend(other.findings);
         self.files.extend(other.files);
+        self.sources.extend(other.sources);
+    }
+
+    fn unreadable(finding: Finding) -> Self {
+        Self {
+            files: vec![Arc::clone(&finding.location.file)],
+            findings: vec![finding],
+            ..Self::default()
+        }
     }
 }
 
@@ -152,85 +163,127 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Resul
 /// The file cannot be opened or read.
 pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, Error> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size > options.max_input_bytes {
-        return Ok(unreadable(
-            &name,
-            Pos::default(),
-            too_large(size, options),
-            Some(raise_cap_help()),
-        ));
-    }
-    Ok(load_reader(file, &name, options))
+    Ok(match open_input(path, &name, options)? {
+        Ok(file) => load_reader(file, &name, options),
+        Err(finding) => Loaded::unreadable(finding),
+    })
 }
 
 /// Loads a stream from a reader (standard input, a file), reading at most the input cap.
 pub fn load_reader(reader: impl Read, name: &str, options: &LoadOptions) -> Loaded {
     let name: Arc<str> = Arc::from(name);
+    match read_input(reader, &name, options) {
+        Ok(bytes) => load_bytes(&bytes, &name, options),
+        Err(finding) => Loaded::unreadable(finding),
+    }
+}
+
+/// Loads a stream held in memory.
+pub fn load_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptions) -> Loaded {
+    match decode(bytes, name, options) {
+        Ok(text) => load_str(text, name, options),
+        Err(finding) => Loaded::unreadable(finding),
+    }
+}
+
+/// Opens an input file, refusing one over the cap before reading it.
+///
+/// # Errors
+/// The file cannot be opened. A file over the cap is the `Err` finding inside.
+pub(crate) fn open_input(
+    path: &Path,
+    name: &Arc<str>,
+    options: &LoadOptions,
+) -> Result<Result<std::fs::File, Finding>, Error> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok(if size > options.max_input_bytes {
+        Err(unreadable(
+            name,
+            Pos::default(),
+            too_large(size, options),
+            Some(raise_cap_help()),
+        ))
+    } else {
+        Ok(file)
+    })
+}
+
+/// Reads an input whole, never more than the cap.
+pub(crate) fn read_input(
+    reader: impl Read,
+    name: &Arc<str>,
+    options: &LoadOptions,
+) -> Result<Vec<u8>, Finding> {
     let mut bytes = Vec::new();
     let read = reader
         .take(options.max_input_bytes.saturating_add(1))
         .read_to_end(&mut bytes);
     match read {
-        Err(e) => unreadable(&name, Pos::default(), format!("cannot read: {e}"), None),
-        Ok(n) if n as u64 > options.max_input_bytes => unreadable(
-            &name,
+        Err(e) => Err(unreadable(
+            name,
+            Pos::default(),
+            format!("cannot read: {e}"),
+            None,
+        )),
+        Ok(n) if n as u64 > options.max_input_bytes => Err(unreadable(
+            name,
             Pos::default(),
             format!(
                 "input is larger than the {} cap",
                 human_bytes(options.max_input_bytes)
             ),
             Some(raise_cap_help()),
-        ),
-        Ok(_) => load_bytes(&bytes, &name, options),
+        )),
+        Ok(_) => Ok(bytes),
     }
 }
 
-/// Loads a stream held in memory.
-pub fn load_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptions) -> Loaded {
+/// The bytes as text: under the cap, no NUL byte, UTF-8 (a byte-order mark is dropped).
+pub(crate) fn decode<'a>(
+    bytes: &'a [u8],
+    name: &Arc<str>,
+    options: &LoadOptions,
+) -> Result<&'a str, Finding> {
     if bytes.len() as u64 > options.max_input_bytes {
-        return unreadable(
+        return Err(unreadable(
             name,
             Pos::default(),
             too_large(bytes.len() as u64, options),
             Some(raise_cap_help()),
-        );
+        ));
     }
     if let Some(at) = bytes.iter().position(|b| *b == 0) {
-        return unreadable(
+        return Err(unreadable(
             name,
             pos_of(bytes, at),
             "binary data (a NUL byte), not YAML text".into(),
             None,
-        );
+        ));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
-        Err(e) => {
-            return unreadable(
-                name,
-                pos_of(bytes, e.valid_up_to()),
-                "not UTF-8 text".into(),
-                Some("save the file as UTF-8".into()),
-            );
-        }
-    };
-    load_str(text, name, options)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(e) => Err(unreadable(
+            name,
+            pos_of(bytes, e.valid_up_to()),
+            "not UTF-8 text".into(),
+            Some("save the file as UTF-8".into()),
+        )),
+    }
 }
 
 /// Loads a YAML stream held as text.
 pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
     if text.trim().is_empty() {
-        return unreadable(
+        return Loaded::unreadable(unreadable(
             name,
             Pos::default(),
             "empty input: no YAML document".into(),
             Some("pass a file with DestinationRules".into()),
-        );
+        ));
     }
     let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
     let per_document = yaml::map_documents(text, cap, |doc| {
@@ -240,23 +293,33 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
         Some(out)
     });
     match per_document.map(|parts| parts.into_iter().flatten().collect::<Vec<_>>()) {
-        Ok(parts) if parts.is_empty() => unreadable(
+        Ok(parts) if parts.is_empty() => Loaded::unreadable(unreadable(
             name,
             Pos::default(),
             "no YAML document, only comments or separators".into(),
             Some("pass a file with DestinationRules".into()),
-        ),
+        )),
         Ok(parts) => {
             let mut loaded = Loaded {
                 files: vec![Arc::clone(name)],
                 ..Loaded::default()
             };
+            loaded.sources.insert(name, Arc::from(text));
             for part in parts {
                 loaded.extend(part);
             }
             loaded
         }
-        Err(e) => unreadable(name, e.pos.unwrap_or_default(), e.message, e.help),
+        Err(e) => {
+            let mut loaded = Loaded::unreadable(unreadable(
+                name,
+                e.pos.unwrap_or_default(),
+                e.message,
+                e.help,
+            ));
+            loaded.sources.insert(name, Arc::from(text));
+            loaded
+        }
     }
 }
 
@@ -327,14 +390,16 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
     }
 }
 
-fn unreadable(name: &Arc<str>, pos: Pos, message: String, help: Option<String>) -> Loaded {
+/// An ST100 finding: the input cannot be read as YAML text.
+pub(crate) fn unreadable(
+    name: &Arc<str>,
+    pos: Pos,
+    message: String,
+    help: Option<String>,
+) -> Finding {
     let mut finding = Finding::new(Code::YamlSyntax, Location::new(name, pos), message);
     finding.help = help;
-    Loaded {
-        rules: Vec::new(),
-        findings: vec![finding],
-        files: vec![Arc::clone(name)],
-    }
+    finding
 }
 
 fn too_large(size: u64, options: &LoadOptions) -> String {

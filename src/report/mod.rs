@@ -1,25 +1,34 @@
 //! Rendering: findings and plans as text for people and JSON for machines. The only module
 //! that turns findings into text.
 
+mod emit;
+mod sarif;
+
 use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::json;
 
-use crate::check::{Finding, Location, Summary};
+use crate::check::{Finding, Location, Severity, Sources, Summary};
 use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution};
+use crate::istio::yaml::Pos;
 use crate::plan::{Plan, UNLIMITED};
+
+pub use emit::{Emit, emit};
+pub use sarif::findings_sarif;
 
 /// What [`Tuner::build`](crate::Tuner::build) found: the findings about the input and the
 /// rule that applies, and how each client setting was derived, from which lines.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Report {
     /// Findings, in reading order. Warnings and notes do not stop a build.
     pub findings: Vec<Finding>,
     /// How each client setting was derived.
     pub derivations: Vec<DerivedSetting>,
+    /// The text of the inputs, for source snippets.
+    pub sources: Sources,
 }
 
 /// One client setting, the arithmetic behind it, and where its inputs are written.
@@ -34,8 +43,14 @@ pub struct DerivedSetting {
 }
 
 impl Report {
-    /// A report of `findings` and of the plan derived from `rule`.
-    pub fn new(mut findings: Vec<Finding>, plan: &Plan, rule: &DestinationRule) -> Self {
+    /// A report of `findings` and of the plan derived from `rule`; `sources` are the inputs'
+    /// text, for snippets.
+    pub fn new(
+        mut findings: Vec<Finding>,
+        plan: &Plan,
+        rule: &DestinationRule,
+        sources: Sources,
+    ) -> Self {
         findings.sort_by(|a, b| a.location.cmp(&b.location));
         let derivations = plan
             .derivations
@@ -53,6 +68,7 @@ impl Report {
         Self {
             findings,
             derivations,
+            sources,
         }
     }
 
@@ -65,7 +81,7 @@ impl Report {
 /// Writes a report: its findings as [`findings_text`] does, then one `note:` per derived
 /// setting with the lines it comes from.
 pub fn report_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    findings_text(out, &report.findings)?;
+    findings_text(out, &report.findings, &report.sources, false)?;
     for d in &report.derivations {
         write!(out, "note: {} {}", d.setting, d.explanation)?;
         let sources: Vec<String> = d.sources.iter().map(Location::to_string).collect();
@@ -86,20 +102,121 @@ impl fmt::Display for Report {
     }
 }
 
-/// Writes findings as a compiler would print them, then the summary line.
-pub fn findings_text(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+/// Writes findings as a compiler would print them: severity and code, message, `-->` location,
+/// the source line with a caret under the value (when `sources` has the file), notes, `help:`;
+/// then the summary line. ANSI colours only when `color` is set.
+pub fn findings_text(
+    out: &mut impl Write,
+    findings: &[Finding],
+    sources: &Sources,
+    color: bool,
+) -> io::Result<()> {
+    let paint = Paint(color);
     for f in findings {
-        writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message)?;
-        writeln!(out, "  --> {}", f.location)?;
+        let severity = match f.severity {
+            Severity::Error => paint.red(&format!("error[{}]", f.code)),
+            Severity::Warning => paint.yellow(&format!("warning[{}]", f.code)),
+            Severity::Note => paint.cyan(&format!("note[{}]", f.code)),
+        };
+        writeln!(out, "{severity}: {}", paint.bold(&f.message))?;
+        writeln!(out, "  {} {}", paint.blue("-->"), f.location)?;
+        if let Some(line) = sources.line(&f.location) {
+            snippet(out, &paint, line, f.location.pos)?;
+        }
         for label in &f.labels {
-            writeln!(out, "  = note: {}: {}", label.location, label.message)?;
+            writeln!(
+                out,
+                "  {} {}: {}",
+                paint.blue("= note:"),
+                label.location,
+                label.message
+            )?;
         }
         if let Some(help) = &f.help {
-            writeln!(out, "  = help: {help}")?;
+            writeln!(out, "  {} {help}", paint.blue("= help:"))?;
         }
         writeln!(out)?;
     }
     writeln!(out, "{}", Summary::of(findings))
+}
+
+/// Longest stretch of a source line shown; longer lines show a window around the column.
+const SNIPPET_WIDTH: usize = 120;
+
+/// The source line, numbered, with carets under the token at `pos` (column 1-based, in
+/// characters).
+fn snippet(out: &mut impl Write, paint: &Paint, line: &str, pos: Pos) -> io::Result<()> {
+    let number = pos.line.to_string();
+    let gutter = " ".repeat(number.len());
+    let bar = paint.blue("|");
+    let chars: Vec<char> = line.chars().collect();
+    let column = usize::try_from(pos.column.max(1) - 1)
+        .unwrap_or(0)
+        .min(chars.len());
+    let start = if chars.len() > SNIPPET_WIDTH {
+        column.saturating_sub(SNIPPET_WIDTH / 3)
+    } else {
+        0
+    };
+    let end = chars.len().min(start + SNIPPET_WIDTH);
+    let (before, after) = (
+        if start > 0 { "…" } else { "" },
+        if end < chars.len() { "…" } else { "" },
+    );
+    let shown: String = chars[start..end].iter().collect();
+    writeln!(out, "{gutter} {bar}")?;
+    writeln!(out, "{} {bar} {before}{shown}{after}", paint.blue(&number))?;
+    // Keep tabs so that the caret lines up under the text.
+    let indent: String = std::iter::repeat_n(' ', before.chars().count())
+        .chain(
+            chars[start..column]
+                .iter()
+                .map(|&c| if c == '\t' { '\t' } else { ' ' }),
+        )
+        .collect();
+    let token = chars[column..end]
+        .iter()
+        .take_while(|c| !matches!(c, ':' | ',' | '}' | ']' | '#') && !c.is_whitespace())
+        .count()
+        .max(1);
+    writeln!(
+        out,
+        "{gutter} {bar} {indent}{}",
+        paint.red(&"^".repeat(token))
+    )
+}
+
+/// ANSI styles, or nothing.
+struct Paint(bool);
+
+impl Paint {
+    fn style(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.style("1", text)
+    }
+
+    fn red(&self, text: &str) -> String {
+        self.style("1;31", text)
+    }
+
+    fn yellow(&self, text: &str) -> String {
+        self.style("1;33", text)
+    }
+
+    fn cyan(&self, text: &str) -> String {
+        self.style("1;36", text)
+    }
+
+    fn blue(&self, text: &str) -> String {
+        self.style("1;34", text)
+    }
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,325 @@
+//! Client mismatches (`ST3xx`): the settings a client runs against the plan for the sidecar in
+//! front of it. Pure: no I/O.
+
+use std::time::Duration;
+
+use super::{Code, Finding, Location};
+use crate::istio::resolve::Resolution;
+use crate::plan::{Plan, UNLIMITED, fmt_duration};
+use crate::settings::{ClientSettings, Field, Setting, Vocabulary};
+
+/// Istio's default route retries: 2 retries, so 3 attempts per request the sidecar receives.
+const SIDECAR_ATTEMPTS: u64 = 3;
+
+/// Every mismatch between `client` and the plan derived for the destination of `resolution`.
+/// A finding points at the client's line for a key the file sets, and at the rule's line for
+/// a key left to the library's default; its help gives the value to set.
+pub fn client_findings(
+    client: &ClientSettings,
+    resolution: &Resolution<'_>,
+    plan: &Plan,
+) -> Vec<Finding> {
+    let check = Check {
+        client,
+        resolution,
+        plan,
+    };
+    let sidecar = &plan.sidecar;
+    let wanted = &plan.client;
+    let mut findings = Vec::new();
+
+    let idle = client.idle_per_host.value;
+    if client.keep_alive.value
+        && sidecar.max_connections != UNLIMITED
+        && idle > wanted.pool_max_idle_per_host
+    {
+        let shown = if idle == usize::MAX {
+            "no limit on".to_owned()
+        } else {
+            format!("up to {idle}")
+        };
+        findings.push(check.finding(
+            Code::IdlePoolTooLarge,
+            &client.idle_per_host,
+            "pool_max_idle_per_host",
+            format!(
+                "the client keeps {shown} idle connections per host; the sidecar allows {} connections",
+                sidecar.max_connections
+            ),
+            Field::IdlePerHost,
+            &wanted.pool_max_idle_per_host.to_string(),
+        ));
+    }
+
+    if client.http2.value {
+        let (field, value) = match client.vocabulary {
+            Vocabulary::Reqwest => (Field::Http1Only, "true"),
+            Vocabulary::Go => (Field::Http2, "false"),
+        };
+        findings.push(check.finding(
+            Code::Http2Enabled,
+            &client.http2,
+            "",
+            "the client may send HTTP/2 to the sidecar, whose admission the plan sizes for HTTP/1.1"
+                .to_owned(),
+            field,
+            value,
+        ));
+    }
+
+    if let Some(ceiling) = wanted.max_in_flight {
+        let admission = format!(
+            "the sidecar admits min({} + {}, {}) = {}",
+            show(sidecar.max_connections),
+            show(sidecar.max_pending_requests),
+            show(sidecar.max_requests),
+            admission(plan)
+        );
+        let message = match client.max_in_flight.value {
+            None => Some(format!("requests in flight are unbounded; {admission}")),
+            Some(bound) if bound > ceiling => Some(format!(
+                "up to {bound} requests in flight, above the plan's {ceiling}: {admission}"
+            )),
+            Some(_) => None,
+        };
+        if let Some(message) = message {
+            findings.push(check.finding(
+                Code::ConcurrencyAboveAdmission,
+                &client.max_in_flight,
+                "max_in_flight",
+                message,
+                Field::MaxInFlight,
+                &ceiling.to_string(),
+            ));
+        }
+    }
+
+    let sidecar_idle = sidecar
+        .max_connection_duration
+        .map_or(sidecar.idle_timeout, |d| d.min(sidecar.idle_timeout));
+    let too_long = |d: Option<Duration>, limit: Duration| d.is_none_or(|d| d >= limit);
+    if client.keep_alive.value && too_long(client.idle_timeout.value, sidecar_idle) {
+        findings.push(check.finding(
+            Code::IdleTimeoutNotBelowSidecar,
+            &client.idle_timeout,
+            "pool_idle_timeout",
+            format!(
+                "the client's idle timeout is {}; the sidecar closes idle connections after {}",
+                shown(client.idle_timeout.value, "none"),
+                fmt_duration(sidecar_idle)
+            ),
+            Field::IdleTimeout,
+            &fmt_duration(wanted.pool_idle_timeout),
+        ));
+    }
+
+    if too_long(client.connect_timeout.value, sidecar.connect_timeout)
+        && client.connect_timeout.value != Some(sidecar.connect_timeout)
+    {
+        findings.push(check.finding(
+            Code::ConnectTimeoutAboveSidecar,
+            &client.connect_timeout,
+            "connect_timeout",
+            format!(
+                "the client's connect timeout is {}; the sidecar gives up on the upstream after {}",
+                shown(client.connect_timeout.value, "none"),
+                fmt_duration(sidecar.connect_timeout)
+            ),
+            Field::ConnectTimeout,
+            &fmt_duration(sidecar.connect_timeout),
+        ));
+    }
+
+    if let Some(rule_time) = wanted.tcp_keepalive
+        && client.tcp_keepalive.value.is_none_or(|t| t > rule_time)
+    {
+        findings.push(check.finding(
+            Code::KeepAliveOutOfLine,
+            &client.tcp_keepalive,
+            "tcp_keepalive",
+            format!(
+                "the client's TCP keep-alive is {}; the rule probes after {}",
+                shown(client.tcp_keepalive.value, "off"),
+                fmt_duration(rule_time)
+            ),
+            Field::TcpKeepalive,
+            &fmt_duration(rule_time),
+        ));
+    }
+
+    let retries = client.retries.value;
+    if retries > 0 {
+        findings.push(check.finding(
+            Code::RetriesMultiply,
+            &client.retries,
+            "",
+            format!(
+                "the client retries {retries} times on top of the sidecar's retries: up to {} attempts reach the upstream per call",
+                (u64::from(retries) + 1) * SIDECAR_ATTEMPTS
+            ),
+            Field::Retries,
+            "0",
+        ));
+    }
+
+    if !client.keep_alive.value {
+        let (field, value) = match client.vocabulary {
+            Vocabulary::Reqwest => (
+                Field::IdlePerHost,
+                wanted.pool_max_idle_per_host.to_string(),
+            ),
+            Vocabulary::Go => (Field::KeepAliveDisabled, "false".to_owned()),
+        };
+        findings.push(check.finding(
+            Code::KeepAliveDisabled,
+            &client.keep_alive,
+            "",
+            "the client opens a new connection for every request".to_owned(),
+            field,
+            &value,
+        ));
+    }
+    findings
+}
+
+fn show(n: u32) -> String {
+    if n == UNLIMITED {
+        "unlimited".into()
+    } else {
+        n.to_string()
+    }
+}
+
+/// `min(N + P, R)`, the requests the sidecar admits at once.
+fn admission(plan: &Plan) -> String {
+    let s = &plan.sidecar;
+    let sum = u64::from(s.max_connections) + u64::from(s.max_pending_requests);
+    let min = sum.min(u64::from(s.max_requests));
+    if s.max_connections == UNLIMITED || s.max_pending_requests == UNLIMITED {
+        show(s.max_requests)
+    } else {
+        min.to_string()
+    }
+}
+
+/// A duration as a Go duration string, or `none` for no duration.
+fn shown(d: Option<Duration>, none: &str) -> String {
+    d.map_or_else(|| none.to_owned(), fmt_duration)
+}
+
+struct Check<'a> {
+    client: &'a ClientSettings,
+    resolution: &'a Resolution<'a>,
+    plan: &'a Plan,
+}
+
+impl Check<'_> {
+    /// A finding at the client's key, or at the rule line behind `derived` when the key is
+    /// left to the library's default; the help names the value to set.
+    fn finding<T>(
+        &self,
+        code: Code,
+        setting: &Setting<T>,
+        derived: &str,
+        message: String,
+        field: Field,
+        value: &str,
+    ) -> Finding {
+        let vocabulary = self.client.vocabulary;
+        let key = vocabulary.key(field);
+        let rule = self.resolution.rule;
+        let rule_pos = self
+            .plan
+            .derivations
+            .iter()
+            .find(|d| d.setting == derived)
+            .and_then(|d| d.sources.first().copied())
+            .unwrap_or(rule.host.pos);
+        let rule_location = Location::new(&rule.origin.file, rule_pos);
+        let help = format!("set `{key}: {value}` in the client settings");
+        match setting.pos {
+            Some(pos) => Finding::new(code, Location::new(&self.client.file, pos), message)
+                .help(help)
+                .label(
+                    rule_location,
+                    format!("the sidecar's policy: DestinationRule {}", rule.id()),
+                ),
+            None => Finding::new(
+                code,
+                rule_location,
+                format!("{message} ({vocabulary}'s default, not set in the client settings)"),
+            )
+            .help(format!("{help} ({})", self.client.file)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::istio::load::{LoadOptions, load_file};
+    use crate::istio::resolve::{Destination, resolve};
+    use crate::plan::{PlanOptions, derive};
+    use crate::settings::client_file_from_bytes;
+    use std::sync::Arc;
+
+    fn findings(client: &str) -> Vec<String> {
+        let loaded = load_file(
+            std::path::Path::new("fixtures/reviews.yaml"),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let destination = Destination {
+            namespace: "bookinfo".into(),
+            ..Destination::new("reviews")
+        };
+        let resolution = resolve(&loaded.rules, &destination).unwrap();
+        let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
+        let file = client_file_from_bytes(
+            client.as_bytes(),
+            &Arc::from("client.yaml"),
+            &LoadOptions::default(),
+        );
+        assert!(file.findings.is_empty(), "{:?}", file.findings);
+        client_findings(&file.settings.unwrap(), &resolution, &plan)
+            .iter()
+            .map(|f| format!("{} {} {}", f.code, f.location, f.help.as_deref().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn go_defaults_point_at_the_rule() {
+        assert_eq!(
+            findings("library: go\n"),
+            [
+                "ST302 fixtures/reviews.yaml:9:9 set `ForceAttemptHTTP2: false` in the client settings (client.yaml)",
+                "ST303 fixtures/reviews.yaml:13:25 set `MaxConnsPerHost: 104` in the client settings (client.yaml)",
+                "ST304 fixtures/reviews.yaml:23:22 set `IdleConnTimeout: 27s` in the client settings (client.yaml)",
+                "ST305 fixtures/reviews.yaml:14:25 set `DialTimeout: 2s` in the client settings (client.yaml)",
+            ]
+        );
+    }
+
+    #[test]
+    fn set_keys_point_at_the_client_file() {
+        assert_eq!(
+            findings(
+                "pool_max_idle_per_host: 200\nmax_in_flight: 500\nhttp2: true\npool_idle_timeout: 30s\nconnect_timeout: 2s\ntcp_keepalive: null\nretries: 2\n"
+            ),
+            [
+                "ST301 client.yaml:1:1 set `pool_max_idle_per_host: 95` in the client settings",
+                "ST302 client.yaml:3:1 set `http1_only: true` in the client settings",
+                "ST303 client.yaml:2:1 set `max_in_flight: 104` in the client settings",
+                "ST304 client.yaml:4:1 set `pool_idle_timeout: 27s` in the client settings",
+                "ST306 client.yaml:6:1 set `tcp_keepalive: 5m0s` in the client settings",
+                "ST307 client.yaml:7:1 set `retries: 0` in the client settings",
+            ]
+        );
+        assert_eq!(
+            findings(
+                "library: go\nDisableKeepAlives: true\nMaxConnsPerHost: 104\nForceAttemptHTTP2: false\nDialTimeout: 2s\n"
+            ),
+            ["ST308 client.yaml:2:1 set `DisableKeepAlives: false` in the client settings"]
+        );
+    }
+}
