@@ -2,7 +2,7 @@
 //! export, side by side with PyYAML's C loader merely loading the same file, and the growth
 //! from 10,000 to 40,000 rules.
 //!
-//! PyYAML comes from the project's venv (`scripts/setup-python.sh`), else from `python3`.
+//! PyYAML comes from the project's venv (`scripts/setup.sh`), else from `python3`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -166,7 +166,7 @@ fn main() {
                     py.as_secs_f64(),
                     py.as_secs_f64() / ours.as_secs_f64()
                 ),
-                None => print!("  (PyYAML not available: run scripts/setup-python.sh)"),
+                None => print!("  (PyYAML not available: run scripts/setup.sh)"),
             }
         }
         println!();

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds sidecar-tuner and runs `check` and `plan` on the bundled example.
+# Sets up (Envoy into .venv), builds sidecar-tuner, and runs it on the bundled examples:
+# check, plan, a client's settings checked against the rule, and the side-by-side bench of a
+# default and the tuned client through a real local Envoy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
+scripts/setup.sh
+cargo build --release --locked --quiet
 bin=target/release/sidecar-tuner
 echo "== sidecar-tuner check fixtures/reviews.yaml fixtures/circuit-breaker.yaml --host reviews -n bookinfo"
 "$bin" check fixtures/reviews.yaml fixtures/circuit-breaker.yaml --host reviews -n bookinfo
@@ -16,3 +19,7 @@ echo "   (a Go client on http.DefaultTransport; exit code 1: it can overflow the
 echo
 echo "== sidecar-tuner plan fixtures/reviews.yaml --host reviews -n bookinfo --emit go"
 "$bin" plan fixtures/reviews.yaml --host reviews -n bookinfo --emit go
+echo
+echo "== sidecar-tuner bench --dr fixtures/circuit-breaker.yaml --host httpbin --concurrency 3 --requests 300"
+echo "   (Istio's circuit-breaking task rule through a real Envoy: 1 connection, 1 pending)"
+"$bin" bench --dr fixtures/circuit-breaker.yaml --host httpbin --concurrency 3 --requests 300

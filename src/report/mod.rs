@@ -402,3 +402,59 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
+
+/// Writes a bench report as a table: per concurrency, the clients side by side.
+pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
+    writeln!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
+    writeln!(
+        out,
+        "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>6} {:>6}",
+        "conc",
+        "client",
+        "requests",
+        "ok",
+        "overflow",
+        "errors",
+        "pending",
+        "active",
+        "goodput/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "conns",
+        "limit"
+    )?;
+    let opt = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    for r in &report.runs {
+        writeln!(
+            out,
+            "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>6}",
+            r.concurrency,
+            r.client.as_str(),
+            r.requests,
+            r.ok,
+            r.overflow_503,
+            r.errors,
+            opt(r.envoy_pending_overflow),
+            opt(r.envoy_active_overflow),
+            r.goodput_rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.max_ms,
+            opt(r.connections_opened),
+            opt(r.final_limit.map(|l| l as u64))
+        )?;
+    }
+    writeln!(
+        out,
+        "overflow: 503 with x-envoy-overloaded seen by the caller; pending/active: Envoy's \
+         upstream_rq_pending_overflow / upstream_rq_active_overflow; conns: connections to the \
+         sidecar; limit: the aligned client's limit at the end"
+    )
+}
+
+/// Writes a bench report as JSON: `{"runs": [...], "envoy_version", "rule"}`.
+pub fn bench_json(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}

@@ -1,0 +1,111 @@
+//! The three-client comparison through a real local Envoy over a grid of rules and
+//! concurrencies: `cargo bench --bench sidecar` (Envoy from `scripts/setup.sh` or ENVOY_BIN).
+//! Prints one table per rule; `-- --quick` runs a smaller grid.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sidecar_tuner::bench::{self, BenchOptions};
+use sidecar_tuner::istio::load::{LoadOptions, load_file};
+use sidecar_tuner::istio::resolve::{Destination, resolve};
+use sidecar_tuner::plan::{PlanOptions, derive};
+use sidecar_tuner::report::bench_text;
+
+struct Case {
+    rule: &'static str,
+    destination: Destination,
+    concurrency: &'static [usize],
+    requests: usize,
+    latency_ms: u64,
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let reviews = Destination {
+        namespace: "bookinfo".into(),
+        ..Destination::new("reviews")
+    };
+    let cases = [
+        Case {
+            rule: "fixtures/circuit-breaker.yaml",
+            destination: Destination::new("httpbin"),
+            concurrency: &[1, 3, 8],
+            requests: 300,
+            latency_ms: 5,
+        },
+        Case {
+            rule: "fixtures/bench/pool-20-5.yaml",
+            destination: Destination::new("backend"),
+            concurrency: &[8, 64],
+            requests: 5000,
+            latency_ms: 5,
+        },
+        Case {
+            rule: "fixtures/bench/max-requests-2.yaml",
+            destination: Destination::new("backend"),
+            concurrency: &[5],
+            requests: 300,
+            latency_ms: 5,
+        },
+        Case {
+            rule: "fixtures/bench/cold-100-10.yaml",
+            destination: Destination::new("backend"),
+            concurrency: &[64, 200],
+            requests: 20_000,
+            latency_ms: 1,
+        },
+        Case {
+            rule: "fixtures/reviews.yaml",
+            destination: Destination {
+                subset: Some("v2".into()),
+                ..reviews.clone()
+            },
+            concurrency: &[64],
+            requests: 6000,
+            latency_ms: 5,
+        },
+        Case {
+            rule: "fixtures/reviews.yaml",
+            destination: Destination {
+                port: Some(9443),
+                ..reviews
+            },
+            concurrency: &[64],
+            requests: 6000,
+            latency_ms: 5,
+        },
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut out = std::io::stdout().lock();
+    for case in &cases {
+        let loaded = load_file(Path::new(case.rule), &LoadOptions::default()).expect("a fixture");
+        let resolution = resolve(&loaded.rules, &case.destination).expect("a destination");
+        let plan = derive(&resolution.policy, &PlanOptions::default()).expect("a plan");
+        let options = BenchOptions {
+            concurrency: case.concurrency.to_vec(),
+            requests: if quick {
+                case.requests / 10
+            } else {
+                case.requests
+            },
+            upstream_latency: Duration::from_millis(case.latency_ms),
+            ..BenchOptions::default()
+        };
+        let report = runtime
+            .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
+            .expect("Envoy runs: see scripts/setup.sh");
+        println!(
+            "\n{} ({}), {} requests per run, upstream {} ms, ceiling {:?}",
+            resolution.destination,
+            case.rule,
+            options.requests,
+            case.latency_ms,
+            plan.client.max_in_flight
+        );
+        bench_text(&mut out, &report).expect("stdout");
+    }
+}

@@ -1,0 +1,459 @@
+//! The side-by-side comparison through a real local sidecar: for each concurrency, three
+//! clients send the same requests through an Envoy configured from the rule, to the same
+//! upstream. `default` is a reqwest client with the plan's idle pool and HTTP/1.1 but no
+//! admission (the usual "95% of maxConnections" advice); `fixed` is the [`AlignedClient`] with
+//! its limit pinned at the plan's ceiling; `tuned` is the adaptive [`AlignedClient`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::client::{self, AlignOptions, AlignedClient, is_overload};
+use crate::envoy::{cluster_name, render};
+use crate::error::Error;
+use crate::istio::resolve::Resolution;
+use crate::plan::ClientPlan;
+use crate::sidecar::{Admin, Envoy, EnvoyStats, envoy_binary, envoy_version};
+use crate::upstream::{Upstream, UpstreamOptions};
+
+/// The clients compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    /// reqwest with the plan's pool and HTTP/1.1, no admission.
+    Default,
+    /// `AlignedClient` with its limit pinned at the plan's ceiling.
+    Fixed,
+    /// The adaptive `AlignedClient`.
+    Tuned,
+}
+
+impl ClientKind {
+    /// All three, in report order.
+    pub const ALL: [ClientKind; 3] = [ClientKind::Default, ClientKind::Fixed, ClientKind::Tuned];
+
+    /// The name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Default => "default",
+            ClientKind::Fixed => "fixed",
+            ClientKind::Tuned => "tuned",
+        }
+    }
+}
+
+/// Which sidecar the bench drives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SidecarChoice {
+    /// Start Envoy (this binary) and the upstream; a fresh Envoy for every run unless `warm`.
+    Local {
+        /// The Envoy binary; `None` looks it up ([`envoy_binary`]).
+        binary: Option<PathBuf>,
+        /// Reuse one Envoy for all runs.
+        warm: bool,
+    },
+    /// Drive an Envoy that is already running; its counters are read when `admin` is given.
+    Running {
+        /// Its outbound listener.
+        listen: SocketAddr,
+        /// Its admin interface.
+        admin: Option<SocketAddr>,
+    },
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Concurrent callers, one set of runs each.
+    pub concurrency: Vec<usize>,
+    /// Requests per run.
+    pub requests: usize,
+    /// How long the upstream takes per request.
+    pub upstream_latency: Duration,
+    /// A run stops after this long even if requests remain.
+    pub time_limit: Duration,
+    /// The clients, in order.
+    pub clients: Vec<ClientKind>,
+    /// The sidecar.
+    pub sidecar: SidecarChoice,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: vec![1, 2, 3, 8, 32],
+            requests: 2000,
+            upstream_latency: Duration::from_millis(5),
+            time_limit: Duration::from_secs(60),
+            clients: ClientKind::ALL.to_vec(),
+            sidecar: SidecarChoice::Local {
+                binary: None,
+                warm: false,
+            },
+        }
+    }
+}
+
+/// One client at one concurrency.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunResult {
+    /// The client.
+    pub client: ClientKind,
+    /// Concurrent callers.
+    pub concurrency: usize,
+    /// Requests sent (fewer than asked when the time limit ended the run).
+    pub requests: usize,
+    /// 2xx answers.
+    pub ok: usize,
+    /// `503` with `x-envoy-overloaded` that reached the caller.
+    pub overflow_503: usize,
+    /// Other failures: other statuses, transport errors, `Error::Saturated`.
+    pub errors: usize,
+    /// Envoy's `upstream_rq_pending_overflow` during the run; `None` without its admin.
+    pub envoy_pending_overflow: Option<u64>,
+    /// Envoy's `upstream_rq_active_overflow` (the `http2MaxRequests` breaker).
+    pub envoy_active_overflow: Option<u64>,
+    /// 2xx per second of wall time.
+    pub goodput_rps: f64,
+    /// Median 2xx latency from the caller's send, admission wait included.
+    pub p50_ms: f64,
+    /// 99th percentile of the same.
+    pub p99_ms: f64,
+    /// The slowest 2xx.
+    pub max_ms: f64,
+    /// Connections the client opened to the sidecar.
+    pub connections_opened: Option<u64>,
+    /// The aligned client's limit at the end of the run (`None` for `default`).
+    pub final_limit: Option<usize>,
+}
+
+/// Every run, with what it ran against.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// The runs, by concurrency then client.
+    pub runs: Vec<RunResult>,
+    /// Envoy's version (`running` for a sidecar the bench did not start).
+    pub envoy_version: String,
+    /// The rule, `namespace/name (file:line)`.
+    pub rule: String,
+}
+
+impl BenchReport {
+    /// The run of `client` at `concurrency`.
+    pub fn run(&self, client: ClientKind, concurrency: usize) -> Option<&RunResult> {
+        self.runs
+            .iter()
+            .find(|r| r.client == client && r.concurrency == concurrency)
+    }
+}
+
+/// A client under test.
+enum Driver {
+    Plain(reqwest::Client),
+    Aligned(AlignedClient),
+}
+
+enum Outcome {
+    Ok,
+    Overflow,
+    Error,
+}
+
+impl Driver {
+    fn new(kind: ClientKind, plan: &ClientPlan) -> Result<Self, Error> {
+        let http = client::reqwest_builder(plan)
+            .no_proxy()
+            .build()
+            .map_err(|e| Error::request("(client builder)", e))?;
+        Ok(match kind {
+            ClientKind::Default => Driver::Plain(http),
+            ClientKind::Fixed | ClientKind::Tuned => {
+                let options = AlignOptions {
+                    fixed_limit: kind == ClientKind::Fixed,
+                    ..AlignOptions::default()
+                };
+                Driver::Aligned(AlignedClient::new(http, plan, options))
+            }
+        })
+    }
+
+    async fn get(&self, url: &str) -> Outcome {
+        let classify = |status: http::StatusCode, headers: &http::HeaderMap| {
+            if status.is_success() {
+                Outcome::Ok
+            } else if is_overload(status, headers) {
+                Outcome::Overflow
+            } else {
+                Outcome::Error
+            }
+        };
+        // The body is read to its end: the connection (and the aligned client's slot) is busy
+        // until then.
+        let read =
+            |outcome: Outcome, body_read: bool| if body_read { outcome } else { Outcome::Error };
+        match self {
+            Driver::Plain(http) => match http.get(url).send().await {
+                Ok(r) => {
+                    let outcome = classify(r.status(), r.headers());
+                    read(outcome, r.bytes().await.is_ok())
+                }
+                Err(_) => Outcome::Error,
+            },
+            Driver::Aligned(aligned) => match aligned.get(url).send().await {
+                Ok(r) => {
+                    let outcome = classify(r.status(), r.headers());
+                    read(outcome, r.bytes().await.is_ok())
+                }
+                Err(_) => Outcome::Error,
+            },
+        }
+    }
+}
+
+/// Per caller: counts and a latency histogram, merged at the end of a run.
+struct Tally {
+    ok: usize,
+    overflow: usize,
+    errors: usize,
+    latency_us: Histogram<u64>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            ok: 0,
+            overflow: 0,
+            errors: 0,
+            // 1 us to 1 hour, 3 significant digits.
+            latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("static bounds are valid"),
+        }
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        self.ok += other.ok;
+        self.overflow += other.overflow;
+        self.errors += other.errors;
+        self.latency_us
+            .add(&other.latency_us)
+            .expect("histograms share their bounds");
+    }
+}
+
+/// Sends `requests` GETs from `concurrency` callers, stopping at `time_limit`.
+async fn drive(
+    driver: Arc<Driver>,
+    url: &str,
+    concurrency: usize,
+    requests: usize,
+    time_limit: Duration,
+) -> (Tally, usize, Duration) {
+    let start = Instant::now();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let callers: Vec<_> = (0..concurrency.max(1))
+        .map(|_| {
+            let (driver, sent, url) = (Arc::clone(&driver), Arc::clone(&sent), url.to_owned());
+            tokio::spawn(async move {
+                let mut tally = Tally::new();
+                while start.elapsed() < time_limit
+                    && sent.fetch_add(1, Ordering::Relaxed) < requests
+                {
+                    let began = Instant::now();
+                    match driver.get(&url).await {
+                        Outcome::Ok => {
+                            tally.ok += 1;
+                            let us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+                            tally.latency_us.saturating_record(us.max(1));
+                        }
+                        Outcome::Overflow => tally.overflow += 1,
+                        Outcome::Error => tally.errors += 1,
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut total = Tally::new();
+    for caller in callers {
+        if let Ok(tally) = caller.await {
+            total.merge(&tally);
+        }
+    }
+    let elapsed = start.elapsed();
+    let sent = sent.load(Ordering::Relaxed).min(requests);
+    (total, sent, elapsed)
+}
+
+/// The sidecar of one run: one the bench started, or one already running.
+struct Target {
+    url: String,
+    admin: Option<Admin>,
+    _envoy: Option<Arc<Envoy>>,
+}
+
+/// Runs the comparison for the destination of `resolution` with the clients built from
+/// `plan`; `progress` is called after each run with (runs done, runs in all).
+///
+/// # Errors
+/// Envoy missing or failing to start, the upstream failing to bind, or a `--sidecar` that does
+/// not accept connections.
+pub async fn run(
+    resolution: &Resolution<'_>,
+    plan: &ClientPlan,
+    options: &BenchOptions,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<BenchReport, Error> {
+    let cluster = cluster_name(resolution);
+    let rule = resolution.rule;
+    let rule_name = format!(
+        "{} ({}:{})",
+        rule.id(),
+        rule.origin.file,
+        rule.origin.pos.line
+    );
+    let total = options.concurrency.len() * options.clients.len();
+    let mut runs = Vec::with_capacity(total);
+
+    let (binary, warm, upstream) = match &options.sidecar {
+        SidecarChoice::Local { binary, warm } => {
+            let binary = match binary {
+                Some(path) => path.clone(),
+                None => envoy_binary()?,
+            };
+            let upstream = Upstream::start(UpstreamOptions {
+                latency: options.upstream_latency,
+                ..UpstreamOptions::default()
+            })
+            .await
+            .map_err(|e| Error::sidecar(format!("cannot start the upstream: {e}")))?;
+            (Some(binary), *warm, Some(upstream))
+        }
+        SidecarChoice::Running { listen, .. } => {
+            probe(*listen).await?;
+            (None, false, None)
+        }
+    };
+    let envoy_version = match &binary {
+        Some(binary) => envoy_version(binary)?,
+        None => "running".to_owned(),
+    };
+    let start_envoy = || async {
+        let (binary, upstream) = (binary.as_ref(), upstream.as_ref());
+        let (Some(binary), Some(upstream)) = (binary, upstream) else {
+            unreachable!("a local sidecar has a binary and an upstream");
+        };
+        let bootstrap = render(resolution, &Envoy::render_options(upstream.addr()));
+        Envoy::start(binary, &bootstrap).await.map(Arc::new)
+    };
+    let shared = if warm {
+        Some(start_envoy().await?)
+    } else {
+        None
+    };
+
+    for &concurrency in &options.concurrency {
+        for &kind in &options.clients {
+            let target = match (&options.sidecar, &shared) {
+                (SidecarChoice::Running { listen, admin }, _) => Target {
+                    url: format!("http://{listen}"),
+                    admin: admin.map(Admin::new),
+                    _envoy: None,
+                },
+                (_, Some(envoy)) => target_of(Arc::clone(envoy)),
+                (_, None) => target_of(start_envoy().await?),
+            };
+            let before = match &target.admin {
+                Some(admin) => Some(admin.stats(&cluster).await?),
+                None => None,
+            };
+            let driver = Arc::new(Driver::new(kind, plan)?);
+            let (tally, sent, elapsed) = drive(
+                Arc::clone(&driver),
+                &target.url,
+                concurrency,
+                options.requests,
+                options.time_limit,
+            )
+            .await;
+            let delta = match (&target.admin, before) {
+                (Some(admin), Some(before)) => Some(admin.stats(&cluster).await?.since(&before)),
+                _ => None,
+            };
+            let final_limit = match &*driver {
+                Driver::Aligned(aligned) => aligned.limit(),
+                Driver::Plain(_) => None,
+            };
+            let mut run = result(kind, concurrency, sent, &tally, elapsed, delta);
+            run.final_limit = final_limit;
+            runs.push(run);
+            progress(runs.len(), total);
+        }
+    }
+    Ok(BenchReport {
+        runs,
+        envoy_version,
+        rule: rule_name,
+    })
+}
+
+fn target_of(envoy: Arc<Envoy>) -> Target {
+    Target {
+        url: envoy.url(),
+        admin: Some(envoy.admin().clone()),
+        _envoy: Some(envoy),
+    }
+}
+
+/// Fails fast when nothing accepts connections at `listen`.
+async fn probe(listen: SocketAddr) -> Result<(), Error> {
+    let connect = tokio::net::TcpStream::connect(listen);
+    match tokio::time::timeout(Duration::from_secs(3), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::sidecar(format!(
+            "cannot connect to the sidecar at {listen}: {e}"
+        ))),
+        Err(_) => Err(Error::sidecar(format!(
+            "cannot connect to the sidecar at {listen}: no answer within 3s"
+        ))),
+    }
+}
+
+fn result(
+    client: ClientKind,
+    concurrency: usize,
+    requests: usize,
+    tally: &Tally,
+    elapsed: Duration,
+    envoy: Option<EnvoyStats>,
+) -> RunResult {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let h = &tally.latency_us;
+    let percentile = |q: f64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            ms(h.value_at_quantile(q))
+        }
+    };
+    RunResult {
+        client,
+        concurrency,
+        requests,
+        ok: tally.ok,
+        overflow_503: tally.overflow,
+        errors: tally.errors,
+        envoy_pending_overflow: envoy.map(|s| s.upstream_rq_pending_overflow),
+        envoy_active_overflow: envoy.map(|s| s.upstream_rq_active_overflow),
+        goodput_rps: tally.ok as f64 / elapsed.as_secs_f64().max(1e-9),
+        p50_ms: percentile(0.5),
+        p99_ms: percentile(0.99),
+        max_ms: if h.is_empty() { 0.0 } else { ms(h.max()) },
+        connections_opened: envoy.map(|s| s.downstream_cx_total),
+        final_limit: None,
+    }
+}

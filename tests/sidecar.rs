@@ -1,0 +1,512 @@
+//! The local sidecar with the real Envoy: every fixture's rendering passes `envoy --mode
+//! validate`; Envoy starts, reports ready and leaves no process behind; and, end to end, the
+//! tuned client never overflows the sidecar in the cases of the spec while keeping its goodput.
+//! Without Envoy these tests say so and pass, except under `CI=true`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use common::{destinations_of_every_fixture, envoy_or_skip};
+use serde_json::Value;
+use sidecar_tuner::bench::{self, BenchOptions, BenchReport, ClientKind, RunResult, SidecarChoice};
+use sidecar_tuner::envoy::{RenderOptions, render};
+use sidecar_tuner::istio::load::{LoadOptions, load_file};
+use sidecar_tuner::istio::resolve::{Destination, resolve};
+use sidecar_tuner::plan::{PlanOptions, derive};
+use sidecar_tuner::sidecar::Envoy;
+
+/// Load tests run one at a time: two at once on 2 cores would measure each other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Envoy processes whose parent is this test process.
+fn envoy_children() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid ...
+            let (comm, rest) = stat.split_once(") ")?;
+            let ppid = rest.split_whitespace().nth(1)?;
+            (comm.ends_with("(envoy") && ppid == me).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_renders_a_bootstrap_envoy_accepts() {
+    let Some(binary) = envoy_or_skip("every_fixture_renders_a_bootstrap_envoy_accepts") else {
+        return;
+    };
+    let _serial = serial();
+    let dir = std::env::temp_dir().join(format!("sidecar-tuner-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let options = RenderOptions {
+        listen: any,
+        upstream: "127.0.0.1:9".parse().unwrap(),
+        admin: any,
+    };
+    let mut seen = HashSet::new();
+    let destinations = destinations_of_every_fixture();
+    for (path, destination) in &destinations {
+        let loaded = load_file(path, &LoadOptions::default()).unwrap();
+        let Ok(resolution) = resolve(&loaded.rules, destination) else {
+            continue;
+        };
+        let bootstrap = render(&resolution, &options).to_string();
+        if !seen.insert(bootstrap.clone()) {
+            continue;
+        }
+        let file = dir.join(format!("{}.json", seen.len()));
+        std::fs::write(&file, &bootstrap).unwrap();
+        let out = std::process::Command::new(&binary)
+            .args(["--mode", "validate", "--log-level", "error", "-c"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} {destination}: {}\n{bootstrap}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(seen.len() >= 20, "{} distinct renderings", seen.len());
+}
+
+fn bootstrap_for(rule: &str, destination: &Destination, upstream: SocketAddr) -> Value {
+    let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
+    let resolution = resolve(&loaded.rules, destination).unwrap();
+    render(&resolution, &Envoy::render_options(upstream))
+}
+
+#[test]
+fn envoy_starts_ready_counts_and_leaves_nothing_behind() {
+    let Some(binary) = envoy_or_skip("envoy_starts_ready_counts_and_leaves_nothing_behind") else {
+        return;
+    };
+    let _serial = serial();
+    runtime().block_on(async {
+        let upstream = sidecar_tuner::upstream::Upstream::start(Default::default())
+            .await
+            .unwrap();
+        let bootstrap = bootstrap_for(
+            "fixtures/circuit-breaker.yaml",
+            &Destination::new("httpbin"),
+            upstream.addr(),
+        );
+        let envoy = Envoy::start(&binary, &bootstrap).await.unwrap();
+        let pid = envoy.pid();
+        assert!(Path::new(&format!("/proc/{pid}")).exists());
+        let response = reqwest::get(envoy.url()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "ok");
+        let cluster = "outbound|80||httpbin.default.svc.cluster.local";
+        let stats = envoy.admin().stats(cluster).await.unwrap();
+        assert_eq!((stats.upstream_rq_total, stats.upstream_cx_total), (1, 1));
+        assert_eq!(stats.downstream_cx_total, 1);
+        drop(envoy);
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "stopped on drop"
+        );
+    });
+    assert!(envoy_children().is_empty());
+}
+
+#[test]
+fn an_envoy_that_cannot_start_says_why_and_is_gone() {
+    let Some(binary) = envoy_or_skip("an_envoy_that_cannot_start_says_why_and_is_gone") else {
+        return;
+    };
+    let _serial = serial();
+    runtime().block_on(async {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut bootstrap = bootstrap_for(
+            "fixtures/circuit-breaker.yaml",
+            &Destination::new("httpbin"),
+            "127.0.0.1:9".parse().unwrap(),
+        );
+        let port = taken.local_addr().unwrap().port();
+        bootstrap["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] =
+            port.into();
+        let start = Instant::now();
+        let err = Envoy::start(&binary, &bootstrap).await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(20));
+        let message = err.to_string();
+        assert!(message.contains("its log ends with"), "{message}");
+        assert!(
+            message.to_lowercase().contains("address already in use"),
+            "{message}"
+        );
+
+        bootstrap["static_resources"]["clusters"][0]["lb_policy"] = "NO_SUCH_POLICY".into();
+        let err = Envoy::start(&binary, &bootstrap).await.unwrap_err();
+        assert!(err.to_string().contains("NO_SUCH_POLICY"), "{err}");
+    });
+    assert!(envoy_children().is_empty());
+}
+
+/// The best goodput of each client over the repeats, and every run for the checks that must
+/// hold in each.
+struct Comparison {
+    runs: Vec<RunResult>,
+}
+
+impl Comparison {
+    fn best(&self, client: ClientKind, concurrency: usize) -> &RunResult {
+        self.runs
+            .iter()
+            .filter(|r| r.client == client && r.concurrency == concurrency)
+            .max_by(|a, b| a.goodput_rps.total_cmp(&b.goodput_rps))
+            .unwrap()
+    }
+
+    fn all(&self, client: ClientKind, concurrency: usize) -> impl Iterator<Item = &RunResult> {
+        self.runs
+            .iter()
+            .filter(move |r| r.client == client && r.concurrency == concurrency)
+    }
+
+    fn overflows(&self, client: ClientKind, concurrency: usize) -> u64 {
+        self.all(client, concurrency)
+            .map(|r| r.envoy_pending_overflow.unwrap() + r.envoy_active_overflow.unwrap())
+            .sum()
+    }
+}
+
+/// Runs the three clients through a fresh Envoy per run, `repeats` times, and checks what must
+/// hold for the tuned client in every case (goodput compares each client's best run, the same
+/// for all three, so that this 2-core machine's noise does not decide): no overflow seen or counted, every request
+/// answered 2xx, goodput at least 85% of the fixed client's and, where the default client
+/// fails fewer than 10% of its requests, at least 90% of the default's.
+fn compare(
+    rule: &str,
+    destination: Destination,
+    concurrency: &[usize],
+    requests: usize,
+    latency: Duration,
+    repeats: usize,
+) -> Option<Comparison> {
+    let binary = envoy_or_skip(rule)?;
+    let _serial = serial();
+    let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
+    let resolution = resolve(&loaded.rules, &destination).unwrap();
+    let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
+    let options = BenchOptions {
+        concurrency: concurrency.to_vec(),
+        requests,
+        upstream_latency: latency,
+        time_limit: Duration::from_secs(60),
+        clients: ClientKind::ALL.to_vec(),
+        sidecar: SidecarChoice::Local {
+            binary: Some(binary),
+            warm: false,
+        },
+    };
+    let mut runs = Vec::new();
+    let rt = runtime();
+    for _ in 0..repeats {
+        let report: BenchReport = rt
+            .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
+            .unwrap();
+        runs.extend(report.runs);
+    }
+    drop(rt);
+    assert!(envoy_children().is_empty(), "no Envoy outlives the bench");
+    let comparison = Comparison { runs };
+    for &c in concurrency {
+        for tuned in comparison.all(ClientKind::Tuned, c) {
+            assert_eq!(tuned.overflow_503, 0, "{rule} at {c}: {tuned:?}");
+            assert_eq!(
+                tuned.envoy_pending_overflow,
+                Some(0),
+                "{rule} at {c}: {tuned:?}"
+            );
+            assert_eq!(
+                tuned.envoy_active_overflow,
+                Some(0),
+                "{rule} at {c}: {tuned:?}"
+            );
+            assert_eq!(
+                (tuned.ok, tuned.errors),
+                (requests, 0),
+                "{rule} at {c}: {tuned:?}"
+            );
+        }
+        let tuned = comparison.best(ClientKind::Tuned, c);
+        let fixed = comparison.best(ClientKind::Fixed, c);
+        let default = comparison.best(ClientKind::Default, c);
+        let table = format!("\ntuned {tuned:?}\nfixed {fixed:?}\ndefault {default:?}");
+        assert!(
+            tuned.goodput_rps >= 0.85 * fixed.goodput_rps,
+            "{rule} at {c}: tuned goodput below 85% of fixed{table}"
+        );
+        let default_fails = 1.0 - default.ok as f64 / default.requests as f64;
+        if default_fails < 0.10 {
+            assert!(
+                tuned.goodput_rps >= 0.90 * default.goodput_rps,
+                "{rule} at {c}: tuned goodput below 90% of default{table}"
+            );
+        }
+    }
+    Some(comparison)
+}
+
+#[test]
+fn istio_circuit_breaking_task_rule() {
+    let Some(c) = compare(
+        "fixtures/circuit-breaker.yaml",
+        Destination::new("httpbin"),
+        &[3],
+        300,
+        Duration::from_millis(5),
+        1,
+    ) else {
+        return;
+    };
+    let default = c.best(ClientKind::Default, 3);
+    assert!(default.overflow_503 > 0, "{default:?}");
+    assert_eq!(
+        default.envoy_pending_overflow,
+        Some(default.overflow_503 as u64),
+        "Envoy counts what the client sees"
+    );
+}
+
+#[test]
+fn twenty_connections_five_pending_at_64_callers() {
+    let Some(c) = compare(
+        "fixtures/bench/pool-20-5.yaml",
+        Destination::new("backend"),
+        &[64],
+        5000,
+        Duration::from_millis(5),
+        1,
+    ) else {
+        return;
+    };
+    // The fixed client overflows here too, but by a few requests in most runs and none in
+    // some (a prototype measured about 20 of 5,000): the bench reports it; not asserted.
+    assert!(c.overflows(ClientKind::Default, 64) > 1000);
+}
+
+#[test]
+fn http2_max_requests_binds_http1_too() {
+    let Some(c) = compare(
+        "fixtures/bench/max-requests-2.yaml",
+        Destination::new("backend"),
+        &[5],
+        300,
+        Duration::from_millis(5),
+        1,
+    ) else {
+        return;
+    };
+    let default = c.best(ClientKind::Default, 5);
+    assert!(default.envoy_active_overflow.unwrap() > 100, "{default:?}");
+    assert_eq!(default.envoy_pending_overflow, Some(0), "{default:?}");
+}
+
+#[test]
+fn cold_start_below_max_connections() {
+    let Some(c) = compare(
+        "fixtures/bench/cold-100-10.yaml",
+        Destination::new("backend"),
+        &[64, 200],
+        20_000,
+        Duration::from_millis(1),
+        3,
+    ) else {
+        return;
+    };
+    assert!(c.overflows(ClientKind::Default, 200) > 1000);
+    assert!(c.overflows(ClientKind::Fixed, 200) > 0);
+    assert!(
+        c.overflows(ClientKind::Default, 64) + c.overflows(ClientKind::Fixed, 64) > 0,
+        "callers below maxConnections still overflow a cold pending queue"
+    );
+}
+
+#[test]
+fn subset_and_port_level_policies() {
+    let reviews = Destination {
+        namespace: "bookinfo".into(),
+        ..Destination::new("reviews")
+    };
+    // Subset v2: maxConnections 40, pending 4, http2MaxRequests 30: ceiling 28.
+    compare(
+        "fixtures/reviews.yaml",
+        Destination {
+            subset: Some("v2".into()),
+            ..reviews.clone()
+        },
+        &[64],
+        6000,
+        Duration::from_millis(5),
+        2,
+    );
+    // Port 9443: maxConnections 20, pending 5, the top level's other limits dropped.
+    compare(
+        "fixtures/reviews.yaml",
+        Destination {
+            port: Some(9443),
+            ..reviews
+        },
+        &[64],
+        6000,
+        Duration::from_millis(5),
+        2,
+    );
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_bench_command_prints_json_runs() {
+    if envoy_or_skip("the_bench_command_prints_json_runs").is_none() {
+        return;
+    }
+    let _serial = serial();
+    let out = cli(&[
+        "bench",
+        "--dr",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+        "--concurrency",
+        "1,3",
+        "--requests",
+        "100",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["envoy_version"].as_str().unwrap().starts_with("1."),
+        "{doc}"
+    );
+    assert!(doc["rule"].as_str().unwrap().contains("default/httpbin"));
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 6);
+    for run in runs {
+        for key in [
+            "client",
+            "concurrency",
+            "requests",
+            "ok",
+            "overflow_503",
+            "envoy_pending_overflow",
+            "envoy_active_overflow",
+            "goodput_rps",
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+            "connections_opened",
+        ] {
+            assert!(run.get(key).is_some(), "{key} in {run}");
+        }
+    }
+    assert_eq!(runs[0]["client"], "default");
+    assert_eq!(runs[0]["concurrency"], 1);
+    assert_eq!(
+        runs[0]["ok"], 100,
+        "one caller never overflows: {}",
+        runs[0]
+    );
+}
+
+#[test]
+fn a_sidecar_address_that_does_not_answer_is_a_clear_error() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let start = Instant::now();
+    let out = cli(&[
+        "bench",
+        "--dr",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+        "--sidecar",
+        &closed.to_string(),
+        "--requests",
+        "10",
+    ]);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot connect to the sidecar at {closed}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_envoy_prints_the_bootstrap() {
+    let out = cli(&[
+        "render-envoy",
+        "fixtures/reviews.yaml",
+        "--host",
+        "reviews",
+        "-n",
+        "bookinfo",
+        "--port",
+        "9443",
+        "--upstream",
+        "127.0.0.1:9080",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let boot: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cluster = &boot["static_resources"]["clusters"][0];
+    assert_eq!(
+        cluster["name"],
+        "outbound|9443||reviews.bookinfo.svc.cluster.local"
+    );
+    assert_eq!(
+        cluster["circuit_breakers"]["thresholds"][0]["max_connections"],
+        20
+    );
+    assert_eq!(
+        boot["admin"]["address"]["socket_address"]["port_value"],
+        15000
+    );
+}
