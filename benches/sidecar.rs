@@ -99,12 +99,14 @@ fn main() {
             .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
             .expect("Envoy runs: see scripts/setup.sh");
         println!(
-            "\n{} ({}), {} requests per run, upstream {} ms, ceiling {:?}",
+            "\n{} ({}), {} requests per run, upstream {} ms, ceiling {}",
             resolution.destination,
             case.rule,
             options.requests,
             case.latency_ms,
-            plan.client.max_in_flight
+            plan.client
+                .max_in_flight
+                .map_or_else(|| "unlimited".to_owned(), |c| c.to_string())
         );
         bench_text(&mut out, &report).expect("stdout");
     }

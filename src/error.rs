@@ -119,16 +119,39 @@ impl Error {
     /// Whether a request, connect or read timed out: a reqwest, hyper or I/O timeout anywhere
     /// in the `source()` chain.
     pub fn is_timeout(&self) -> bool {
-        let mut source = std::error::Error::source(self);
-        while let Some(e) = source {
-            let timed_out = e
-                .downcast_ref::<reqwest::Error>()
+        self.any_source(|e| {
+            e.downcast_ref::<reqwest::Error>()
                 .is_some_and(reqwest::Error::is_timeout)
                 || e.downcast_ref::<hyper::Error>()
                     .is_some_and(hyper::Error::is_timeout)
                 || e.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
-            if timed_out {
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        })
+    }
+
+    /// Whether the connection could not be made or was cut: refused, reset or aborted, a
+    /// reqwest or hyper-util connect error, anywhere in the `source()` chain.
+    pub fn is_connect(&self) -> bool {
+        use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+        self.any_source(|e| {
+            e.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect)
+                || e.downcast_ref::<hyper_util::client::legacy::Error>()
+                    .is_some_and(hyper_util::client::legacy::Error::is_connect)
+                || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                    matches!(
+                        io.kind(),
+                        ConnectionRefused | ConnectionReset | ConnectionAborted
+                    )
+                })
+        })
+    }
+
+    /// Whether `test` holds for any error in the `source()` chain.
+    fn any_source(&self, test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
+        let mut source = std::error::Error::source(self);
+        while let Some(e) = source {
+            if test(e) {
                 return true;
             }
             source = e.source();

@@ -48,8 +48,13 @@ impl Default for PlanOptions {
     }
 }
 
+/// Milliseconds: an integer when whole, else a fraction (a 900us idle timeout is `0.9`).
 fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    if d.subsec_nanos().is_multiple_of(1_000_000) {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    } else {
+        s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
 }
 
 fn opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -248,13 +253,16 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         p => scaled(h, f64::from(p)).min(ceiling),
     });
 
-    let mut pool_idle_timeout = MAX_CLIENT_IDLE_TIMEOUT.min(sidecar.idle_timeout.mul_f64(0.9));
+    let nine_tenths = |d: Duration| d * 9 / 10;
+    let mut pool_idle_timeout = MAX_CLIENT_IDLE_TIMEOUT.min(nine_tenths(sidecar.idle_timeout));
     if let Some(d) = sidecar.max_connection_duration {
-        pool_idle_timeout = pool_idle_timeout.min(d.mul_f64(0.9));
+        pool_idle_timeout = pool_idle_timeout.min(nine_tenths(d));
     }
-    // Whole milliseconds: what a client file or a Go transport can state exactly.
-    pool_idle_timeout = Duration::from_millis(
-        u64::try_from(pool_idle_timeout.as_millis())
+    // Whole microseconds, at least one: 0.9 of Istio's whole milliseconds is exact in them (a
+    // 1ms idle timeout gives 900us, still below it), and a client file or a Go transport
+    // states them exactly. Zero would mean "no limit" to Go.
+    pool_idle_timeout = Duration::from_micros(
+        u64::try_from(pool_idle_timeout.as_micros())
             .unwrap_or(u64::MAX)
             .max(1),
     );
@@ -435,6 +443,12 @@ mod tests {
         assert_eq!(defaults.client.pool_idle_timeout, MAX_CLIENT_IDLE_TIMEOUT);
         assert_eq!(defaults.client.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         assert_eq!(defaults.client.tcp_keepalive, Some(DEFAULT_KEEPALIVE_TIME));
+        // Below the sidecar's even at Istio's smallest idle timeout (a fuzzing regression: whole
+        // milliseconds rounded 0.9ms up to the sidecar's own 1ms).
+        let tiny = plan_for("      http: {idleTimeout: 1ms}\n", 0.95);
+        assert_eq!(tiny.client.pool_idle_timeout, Duration::from_micros(900));
+        let odd = plan_for("      http: {idleTimeout: 15ms}\n", 0.95);
+        assert_eq!(odd.client.pool_idle_timeout, Duration::from_micros(13_500));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -381,54 +381,6 @@ fn bad_input_gets_one_clear_error_and_exit_2() {
         ],
     );
     assert_eq!(plan.status.code(), Some(2));
-}
-
-#[test]
-fn hostile_input_ends_quickly() {
-    let dir = std::env::temp_dir().join(format!("sidecar-tuner-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let huge = dir.join("huge.yaml");
-    std::fs::File::create(&huge)
-        .unwrap()
-        .set_len(200 * 1024 * 1024)
-        .unwrap();
-    let deep = dir.join("deep.yaml");
-    std::fs::write(
-        &deep,
-        format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
-    )
-    .unwrap();
-    let deep_block = format!("{}x\n", "- ".repeat(100_000));
-    let deep_block_path = dir.join("deep-block.yaml");
-    std::fs::write(&deep_block_path, deep_block).unwrap();
-    let cases = [
-        (&huge, "larger than the 64.0 MiB cap"),
-        (&deep, "recursion limit exceeded"),
-        (&deep_block_path, "safety budget"),
-    ];
-    for (path, expect) in cases {
-        let started = Instant::now();
-        let out = run(&["check", path.to_str().unwrap()]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(2), "{}: {stdout}", path.display());
-        assert!(
-            stdout.contains("error[ST100]") && stdout.contains(expect),
-            "{stdout}"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{} took {:?}",
-            path.display(),
-            started.elapsed()
-        );
-    }
-    let over_cap = run_stdin(
-        &["check", "-", "--max-input-size", "1"],
-        vec![b'#'; 2 * 1024 * 1024],
-    );
-    assert_eq!(over_cap.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&over_cap.stdout).contains("larger than the 1.0 MiB cap"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

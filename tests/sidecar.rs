@@ -8,11 +8,10 @@ mod common;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{destinations_of_every_fixture, envoy_or_skip};
+use common::{destinations_of_every_fixture, envoy_alone, envoy_children, runtime};
 use serde_json::Value;
 use sidecar_tuner::bench::{self, BenchOptions, BenchReport, ClientKind, RunResult, SidecarChoice};
 use sidecar_tuner::envoy::{RenderOptions, render};
@@ -21,45 +20,12 @@ use sidecar_tuner::istio::resolve::{Destination, resolve};
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::sidecar::Envoy;
 
-/// Load tests run one at a time: two at once on 2 cores would measure each other.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Envoy processes whose parent is this test process.
-fn envoy_children() -> Vec<u32> {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| {
-            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // pid (comm) state ppid ...
-            let (comm, rest) = stat.split_once(") ")?;
-            let ppid = rest.split_whitespace().nth(1)?;
-            (comm.ends_with("(envoy") && ppid == me).then_some(pid)
-        })
-        .collect()
-}
-
 #[test]
 fn every_fixture_renders_a_bootstrap_envoy_accepts() {
-    let Some(binary) = envoy_or_skip("every_fixture_renders_a_bootstrap_envoy_accepts") else {
+    let Some((binary, _serial)) = envoy_alone("every_fixture_renders_a_bootstrap_envoy_accepts")
+    else {
         return;
     };
-    let _serial = serial();
     let dir = std::env::temp_dir().join(format!("sidecar-tuner-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
@@ -105,10 +71,11 @@ fn bootstrap_for(rule: &str, destination: &Destination, upstream: SocketAddr) ->
 
 #[test]
 fn envoy_starts_ready_counts_and_leaves_nothing_behind() {
-    let Some(binary) = envoy_or_skip("envoy_starts_ready_counts_and_leaves_nothing_behind") else {
+    let Some((binary, _serial)) =
+        envoy_alone("envoy_starts_ready_counts_and_leaves_nothing_behind")
+    else {
         return;
     };
-    let _serial = serial();
     runtime().block_on(async {
         let upstream = sidecar_tuner::upstream::Upstream::start(Default::default())
             .await
@@ -139,10 +106,10 @@ fn envoy_starts_ready_counts_and_leaves_nothing_behind() {
 
 #[test]
 fn an_envoy_that_cannot_start_says_why_and_is_gone() {
-    let Some(binary) = envoy_or_skip("an_envoy_that_cannot_start_says_why_and_is_gone") else {
+    let Some((binary, _serial)) = envoy_alone("an_envoy_that_cannot_start_says_why_and_is_gone")
+    else {
         return;
     };
-    let _serial = serial();
     runtime().block_on(async {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut bootstrap = bootstrap_for(
@@ -211,8 +178,7 @@ fn compare(
     latency: Duration,
     repeats: usize,
 ) -> Option<Comparison> {
-    let binary = envoy_or_skip(rule)?;
-    let _serial = serial();
+    let (binary, _serial) = envoy_alone(rule)?;
     let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
     let resolution = resolve(&loaded.rules, &destination).unwrap();
     let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
@@ -395,10 +361,9 @@ fn cli(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_bench_command_prints_json_runs() {
-    if envoy_or_skip("the_bench_command_prints_json_runs").is_none() {
+    let Some((_, _serial)) = envoy_alone("the_bench_command_prints_json_runs") else {
         return;
-    }
-    let _serial = serial();
+    };
     let out = cli(&[
         "bench",
         "--dr",

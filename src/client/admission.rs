@@ -258,6 +258,13 @@ impl Admission {
         }
     }
 
+    /// The sidecar could not be reached: restart the limit from its initial value.
+    fn on_unreachable(&self) {
+        if let Some(gate) = &self.shared.gate {
+            gate.update(AdaptiveLimit::on_unreachable);
+        }
+    }
+
     /// Sends `request` through `send`, holding a slot; an overload answer to an idempotent
     /// request is retried after a backoff, at most `overload_retries` times, each time with a
     /// fresh slot. `first` is a slot already acquired for the first attempt (tower's
@@ -287,7 +294,15 @@ impl Admission {
                 Some(permit) => permit,
                 None => self.acquire().await?,
             };
-            let response = send(request).await?;
+            let response = match send(request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    if e.is_connect() {
+                        self.on_unreachable();
+                    }
+                    return Err(e);
+                }
+            };
             if !response.is_overload() {
                 permit.completed = true;
                 return Ok((response, permit));
@@ -496,6 +511,30 @@ mod tests {
         late.await.unwrap();
         assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3]);
         assert_eq!((admission.in_flight(), admission.queued()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_restarts_the_limit() {
+        let admission = Admission::new(&plan(10, 2), AlignOptions::default());
+        admission.shared.gate.as_ref().unwrap().update(|l| {
+            for _ in 0..5 {
+                l.on_saturated_rtt();
+            }
+        });
+        assert_eq!(admission.limit(), Some(4));
+        let refused = |_: ()| async {
+            Err::<http::Response<()>, _>(Error::request(
+                "http://127.0.0.1:1",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            ))
+        };
+        let err = admission
+            .send(None, (), true, |_| Some(()), refused)
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err}");
+        assert_eq!(admission.limit(), Some(2));
+        assert_eq!(admission.in_flight(), 0);
     }
 
     async fn futures_acquire(admission: &Admission, n: usize) -> Vec<Permit> {

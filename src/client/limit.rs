@@ -5,7 +5,8 @@
 ///
 /// It grows by one per round trip while saturated (`1/limit` for each request that completes
 /// while every slot is taken, as TCP's congestion avoidance does), falls by a quarter on each
-/// overload, never below 1, and never rises above the ceiling.
+/// overload, never below 1, never rises above the ceiling, and goes back to where it started
+/// when the sidecar cannot be reached (a sidecar that comes back is cold).
 ///
 /// ```
 /// use sidecar_tuner::client::AdaptiveLimit;
@@ -21,6 +22,7 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdaptiveLimit {
     limit: usize,
+    initial: usize,
     /// Saturated completions since the limit last moved; `limit` of them make a round trip.
     /// Counting them in integers keeps the growth exact (no float drift).
     completions: usize,
@@ -32,8 +34,10 @@ impl AdaptiveLimit {
     /// A limit starting at `initial`, clamped to `1..=ceiling` (a ceiling of 0 is taken as 1).
     pub fn new(initial: usize, ceiling: usize) -> Self {
         let ceiling = ceiling.max(1);
+        let initial = initial.clamp(1, ceiling);
         Self {
-            limit: initial.clamp(1, ceiling),
+            limit: initial,
+            initial,
             completions: 0,
             ceiling,
             fixed: false,
@@ -79,6 +83,17 @@ impl AdaptiveLimit {
             self.completions = 0;
         }
     }
+
+    /// The sidecar refused or dropped a connection: it may be restarting, and when it is back
+    /// its pools are cold, so every request waiting for an upstream connection counts as
+    /// pending. Go back to the initial limit if above it (TCP restarts from its initial window
+    /// after a loss timeout).
+    pub fn on_unreachable(&mut self) {
+        if !self.fixed {
+            self.limit = self.limit.min(self.initial);
+            self.completions = 0;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +131,21 @@ mod tests {
         assert_eq!(limit.current(), 11);
         round_trips(&mut limit, 5);
         assert_eq!(limit.current(), 16);
+    }
+
+    #[test]
+    fn an_unreachable_sidecar_restarts_the_limit_from_its_initial_value() {
+        let mut limit = AdaptiveLimit::new(4, 9);
+        round_trips(&mut limit, 3);
+        assert_eq!(limit.current(), 7);
+        limit.on_unreachable();
+        assert_eq!(limit.current(), 4);
+        limit.on_overload();
+        limit.on_unreachable();
+        assert_eq!(limit.current(), 3, "never raised by it");
+        let mut fixed = AdaptiveLimit::fixed(9);
+        fixed.on_unreachable();
+        assert_eq!(fixed.current(), 9);
     }
 
     #[test]

@@ -110,13 +110,20 @@ fn go_yaml(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
     writeln!(out, "Retries: 0  # retries are the mesh's")
 }
 
+/// `d` as a whole count of the largest unit that states it exactly (a plan holds nothing finer
+/// than microseconds), with that unit's name in Rust's `Duration::from_*` and in Go's `time`.
+fn whole_units(d: Duration) -> (u128, &'static str, &'static str) {
+    match d.subsec_nanos() {
+        0 => (u128::from(d.as_secs()), "secs", "Second"),
+        n if n.is_multiple_of(1_000_000) => (d.as_millis(), "millis", "Millisecond"),
+        _ => (d.as_micros(), "micros", "Microsecond"),
+    }
+}
+
 /// A Rust expression for `d`.
 fn rust_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("Duration::from_secs({})", d.as_secs())
-    } else {
-        format!("Duration::from_millis({})", d.as_millis())
-    }
+    let (count, unit, _) = whole_units(d);
+    format!("Duration::from_{unit}({count})")
 }
 
 fn reqwest(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
@@ -170,11 +177,8 @@ fn reqwest(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
 
 /// A Go expression for `d`.
 fn go_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{} * time.Second", d.as_secs())
-    } else {
-        format!("{} * time.Millisecond", d.as_millis())
-    }
+    let (count, _, unit) = whole_units(d);
+    format!("{count} * time.{unit}")
 }
 
 fn go(out: &mut impl Write, plan: &Plan) -> io::Result<()> {

@@ -3,9 +3,12 @@
 #![allow(dead_code)] // each test crate uses its own part
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use sidecar_tuner::istio::load::{LoadOptions, load_file};
 use sidecar_tuner::istio::resolve::Destination;
+use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
 
 /// Rule fixtures that load without errors, with every destination they define: each rule's
 /// host (a wildcard made concrete) from its namespace, each subset, each port-level port.
@@ -76,4 +79,54 @@ pub fn envoy_or_skip(test: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// Envoy processes whose parent is this test process.
+pub fn envoy_children() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid ...
+            let (comm, rest) = stat.split_once(") ")?;
+            let ppid = rest.split_whitespace().nth(1)?;
+            (comm.ends_with("(envoy") && ppid == me).then_some(pid)
+        })
+        .collect()
+}
+
+/// Load tests run one at a time: two at once on 2 cores would measure each other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// This test binary's lock for tests that load the machine or count Envoy processes.
+pub fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The Envoy binary and [`serial`]'s lock, or `None` after a skip notice (see
+/// [`envoy_or_skip`]).
+pub fn envoy_alone(test: &str) -> Option<(PathBuf, MutexGuard<'static, ()>)> {
+    let binary = envoy_or_skip(test)?;
+    Some((binary, serial()))
+}
+
+/// A runtime with the 2 worker threads of this machine (and of Istio's sidecar).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A local upstream that answers after `latency`.
+pub async fn upstream(latency: Duration) -> Upstream {
+    Upstream::start(UpstreamOptions {
+        latency,
+        ..UpstreamOptions::default()
+    })
+    .await
+    .unwrap()
 }

@@ -1,0 +1,220 @@
+//! Hostile input through every entry point (`check`, `plan`, `check --client` and the library):
+//! each ends in a clear error or a clean result within seconds, and no run of the CLI peaks
+//! above 300 MB of memory.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use sidecar_tuner::Tuner;
+
+const SECONDS: Duration = Duration::from_secs(10);
+
+struct Inputs {
+    dir: PathBuf,
+}
+
+impl Inputs {
+    /// A fresh directory per test (`tag`): tests run in parallel and each removes its own.
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "sidecar-tuner-hostile-{tag}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Every hostile input, with a word its error must contain (`None`: a clean result).
+    fn all(&self) -> Vec<(PathBuf, Option<&'static str>)> {
+        let huge = self.dir.join("huge.yaml");
+        // Sparse: 200 MB on paper, nothing on disk; rejected by size before it is read.
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(200 * 1024 * 1024)
+            .unwrap();
+        let numbers = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n  host: svc\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 1e400}\n      http: {http1MaxPendingRequests: 123456789012345678901234567890}\n";
+        let configmaps: String = (0..10_000)
+            .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: v}}\n"))
+            .collect();
+        vec![
+            (huge, Some("larger than the 64.0 MiB cap")),
+            (
+                self.write(
+                    "deep-flow.yaml",
+                    format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)).as_bytes(),
+                ),
+                Some("recursion limit"),
+            ),
+            (
+                self.write(
+                    "deep-block.yaml",
+                    format!("{}x\n", "- ".repeat(100_000)).as_bytes(),
+                ),
+                Some("safety budget"),
+            ),
+            (
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/bad/alias-bomb.yaml"),
+                Some("safety budget"),
+            ),
+            (
+                self.write("numbers.yaml", numbers.as_bytes()),
+                Some("above 2147483647 (an int32 field)"),
+            ),
+            (
+                self.write("latin1.yaml", b"host: caf\xe9\n"),
+                Some("not UTF-8"),
+            ),
+            (self.write("nul.yaml", b"host: a\0b\n"), Some("NUL byte")),
+            (self.write("configmaps.yaml", configmaps.as_bytes()), None),
+        ]
+    }
+}
+
+impl Drop for Inputs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run(args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The peak resident memory of the largest child process so far, in MiB.
+fn children_peak_mib() -> i64 {
+    // SAFETY: getrusage writes into the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut usage), 0);
+        usage
+    };
+    usage.ru_maxrss / 1024
+}
+
+#[test]
+fn hostile_input_through_every_command() {
+    let inputs = Inputs::new("cli");
+    for (path, expect) in inputs.all() {
+        let file = path.to_str().unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let commands: [(&str, Vec<&str>); 3] = [
+            ("check", vec!["check", file]),
+            ("plan", vec!["plan", file, "--host", "svc"]),
+            (
+                "check --client",
+                vec![
+                    "check",
+                    "fixtures/reviews.yaml",
+                    "--host",
+                    "reviews",
+                    "-n",
+                    "bookinfo",
+                    "--client",
+                    file,
+                ],
+            ),
+        ];
+        for (command, args) in commands {
+            let (out, took) = run(&args);
+            let all = text(&out);
+            assert!(took < SECONDS, "{command} {name} took {took:?}");
+            match expect {
+                Some(word) => {
+                    // A rule read as a client settings file: its keys are not client settings.
+                    let word = if command == "check --client" && name == "numbers.yaml" {
+                        "unknown key `apiVersion`"
+                    } else {
+                        word
+                    };
+                    assert!(
+                        matches!(out.status.code(), Some(1 | 2)),
+                        "{command} {name}: exit {:?}",
+                        out.status.code()
+                    );
+                    assert!(all.contains(word), "{command} {name}: {}", truncate(&all));
+                }
+                None if command == "check" => {
+                    assert_eq!(out.status.code(), Some(0), "{name}: {}", truncate(&all));
+                    assert!(all.contains("10000 notes"), "{}", truncate(&all));
+                }
+                // No DestinationRule, or a stream where one client settings document is expected.
+                None => assert_eq!(
+                    out.status.code(),
+                    Some(if command == "plan" { 2 } else { 1 })
+                ),
+            }
+        }
+    }
+    // Standard input has no size to look at first: it is cut off at the cap.
+    let over_cap = Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .args(["check", "-", "--max-input-size", "1"])
+        .write_stdin(vec![b'#'; 2 * 1024 * 1024])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(over_cap.status.code(), Some(2));
+    assert!(
+        text(&over_cap).contains("error[ST100]: input is larger than the 1.0 MiB cap"),
+        "{}",
+        text(&over_cap)
+    );
+    let peak = children_peak_mib();
+    assert!(peak < 300, "a CLI run peaked at {peak} MiB");
+}
+
+fn truncate(s: &str) -> &str {
+    &s[..s.len().min(2000)]
+}
+
+#[test]
+fn hostile_input_through_the_library() {
+    let inputs = Inputs::new("lib");
+    for (path, expect) in inputs.all() {
+        let started = Instant::now();
+        let name = path.display().to_string();
+        let result = Tuner::from_path(&path).and_then(|t| t.host("svc").build());
+        assert!(started.elapsed() < SECONDS, "{name}");
+        let err = result.expect_err(&name);
+        match expect {
+            Some(word) => assert!(
+                err.is_input() && err.to_string().contains(word),
+                "{name}: {err}"
+            ),
+            None => assert!(
+                err.to_string().contains("no DestinationRule applies"),
+                "{err}"
+            ),
+        }
+    }
+    let stdin_like = vec![b'#'; 65 * 1024 * 1024];
+    let err = Tuner::from_reader(&stdin_like[..]).unwrap_err();
+    assert!(
+        err.to_string().contains("larger than the 64.0 MiB cap"),
+        "{err}"
+    );
+}
