@@ -75,7 +75,7 @@ pub struct BenchOptions {
     pub requests: usize,
     /// How long the upstream takes per request.
     pub upstream_latency: Duration,
-    /// A run stops after this long even if requests remain.
+    /// A run stops after this long even if requests remain; requests unanswered then are errors.
     pub time_limit: Duration,
     /// The clients, in order.
     pub clients: Vec<ClientKind>,
@@ -245,7 +245,8 @@ impl Tally {
     }
 }
 
-/// Sends `requests` GETs from `concurrency` callers, stopping at `time_limit`.
+/// Sends `requests` GETs from `concurrency` callers, stopping at `time_limit`: a request still
+/// unanswered then is cut off and counts as an error.
 async fn drive(
     driver: Arc<Driver>,
     url: &str,
@@ -254,6 +255,7 @@ async fn drive(
     time_limit: Duration,
 ) -> (Tally, usize, Duration) {
     let start = Instant::now();
+    let deadline = tokio::time::Instant::from_std(start + time_limit);
     let sent = Arc::new(AtomicUsize::new(0));
     let callers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
@@ -264,7 +266,8 @@ async fn drive(
                     && sent.fetch_add(1, Ordering::Relaxed) < requests
                 {
                     let began = Instant::now();
-                    match driver.get(&url).await {
+                    let outcome = tokio::time::timeout_at(deadline, driver.get(&url)).await;
+                    match outcome.unwrap_or(Outcome::Error) {
                         Outcome::Ok => {
                             tally.ok += 1;
                             let us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);

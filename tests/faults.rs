@@ -1,7 +1,8 @@
 //! Faults under load with the real Envoy: the sidecar killed and restarted mid-run, an upstream
 //! that stops answering, and ten times the sidecar's capacity offered. The aligned client must
 //! return typed errors, recover by itself, never overflow, never hang, and give back every slot.
-//! Then the CLI: Ctrl-C or a kill of `bench` leaves no Envoy behind.
+//! Then the CLI: Ctrl-C or a kill of `bench` leaves no Envoy behind, and a `--sidecar` that never
+//! answers is cut off at the time limit.
 
 mod common;
 
@@ -406,4 +407,54 @@ fn ctrl_c_or_kill_of_the_bench_leaves_no_envoy() {
             "signal {signal}: Envoy {envoys:?} outlived the bench"
         );
     }
+}
+
+#[test]
+fn a_sidecar_that_never_answers_is_cut_off_at_the_time_limit() {
+    // Connections complete in the backlog, but nothing is ever read or answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let out = assert_cmd::Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .timeout(Duration::from_secs(30))
+        .args([
+            "bench",
+            "--dr",
+            "fixtures/circuit-breaker.yaml",
+            "--host",
+            "httpbin",
+            "--sidecar",
+            &addr,
+            "--concurrency",
+            "2",
+            "--requests",
+            "50",
+            "--time-limit",
+            "1s",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        assert_eq!(run["ok"], 0, "{run}");
+        assert!(run["errors"].as_u64().unwrap() >= 1, "{run}");
+        assert_eq!(run["errors"], run["requests"], "{run}");
+    }
+    assert!(
+        took < Duration::from_secs(8),
+        "three runs of 1 s took {took:?}"
+    );
 }
