@@ -127,11 +127,26 @@ pub struct Setting<T> {
     pub value: T,
     /// Where the file sets it; `None` when the library's default applies.
     pub pos: Option<Pos>,
+    /// The file sets it to a value that could not be read (an input finding says why): the
+    /// value in effect is unknown, so no mismatch is reported for it.
+    pub unreadable: bool,
 }
 
 impl<T> Setting<T> {
     fn default(value: T) -> Self {
-        Self { value, pos: None }
+        Self {
+            value,
+            pos: None,
+            unreadable: false,
+        }
+    }
+
+    fn file(value: T, pos: Option<Pos>) -> Self {
+        Self {
+            value,
+            pos,
+            unreadable: false,
+        }
     }
 }
 
@@ -250,11 +265,11 @@ impl ClientSettings {
             let pos = Some(key.pos);
             match (vocabulary, field) {
                 (_, Field::Http2) => set(&mut settings.http2, read.bool(), pos),
-                (_, Field::Http1Only) => {
-                    if let Some(true) = read.bool() {
-                        settings.http2 = Setting { value: false, pos };
-                    }
-                }
+                (_, Field::Http1Only) => match read.bool() {
+                    Some(true) => settings.http2 = Setting::file(false, pos),
+                    Some(false) => {}
+                    None => settings.http2.unreadable = true,
+                },
                 (_, Field::KeepAliveDisabled) => {
                     set(&mut settings.keep_alive, read.bool().map(|d| !d), pos);
                 }
@@ -264,12 +279,11 @@ impl ClientSettings {
                     pos,
                 ),
                 (Vocabulary::Reqwest, Field::IdlePerHost) => {
-                    if let Some(n) = read.count() {
-                        settings.idle_per_host = Setting { value: n, pos };
-                        if n == 0 {
-                            settings.keep_alive = Setting { value: false, pos };
-                        }
+                    let n = read.count();
+                    if n == Some(0) {
+                        settings.keep_alive = Setting::file(false, pos);
                     }
+                    set(&mut settings.idle_per_host, n, pos);
                 }
                 (Vocabulary::Go, Field::IdlePerHost) => {
                     // 0 is Go's default of 2; a negative value keeps no idle connection.
@@ -279,7 +293,10 @@ impl ClientSettings {
                     });
                     set(&mut settings.idle_per_host, n, pos);
                 }
-                (_, Field::IdleTotal) => idle_total = read.count(),
+                (_, Field::IdleTotal) => {
+                    idle_total = read.count();
+                    settings.idle_per_host.unreadable |= idle_total.is_none();
+                }
                 (Vocabulary::Reqwest, Field::MaxInFlight) => {
                     if read.node.value != Value::Null {
                         let bound = read.count().filter(|n| {
@@ -287,7 +304,7 @@ impl ClientSettings {
                         });
                         set(&mut settings.max_in_flight, bound.map(Some), pos);
                     } else {
-                        settings.max_in_flight = Setting { value: None, pos };
+                        settings.max_in_flight = Setting::file(None, pos);
                     }
                 }
                 (Vocabulary::Go, Field::MaxInFlight) => {
@@ -321,9 +338,11 @@ impl ClientSettings {
     }
 }
 
+/// The file's value where it could be read; else the setting is marked unreadable.
 fn set<T>(setting: &mut Setting<T>, value: Option<T>, pos: Option<Pos>) {
-    if let Some(value) = value {
-        *setting = Setting { value, pos };
+    match value {
+        Some(value) => *setting = Setting::file(value, pos),
+        None => setting.unreadable = true,
     }
 }
 
@@ -627,21 +646,9 @@ mod tests {
             "MaxIdleConnsPerHost: 0\nMaxIdleConns: 50\nMaxConnsPerHost: 10\nIdleConnTimeout: 0s\nKeepAlive: -1s\nDisableKeepAlives: true\n",
         );
         assert!(findings.is_empty(), "{findings:?}");
-        assert_eq!(
-            s.idle_per_host,
-            Setting {
-                value: 2,
-                pos: Some(Pos::new(1, 1))
-            }
-        );
+        assert_eq!(s.idle_per_host, Setting::file(2, Some(Pos::new(1, 1))));
         assert_eq!(s.max_in_flight.value, Some(10));
-        assert_eq!(
-            s.idle_timeout,
-            Setting {
-                value: None,
-                pos: Some(Pos::new(4, 1))
-            }
-        );
+        assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(4, 1))));
         assert_eq!(s.tcp_keepalive.value, None);
         assert!(!s.keep_alive.value);
         let (s, _) = parse("pool_max_idle_per_host: 0\nhttp1_only: true\nmax_in_flight: null\n");

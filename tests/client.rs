@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
-use sidecar_tuner::{AlignedClient, Tuner};
+use sidecar_tuner::{AlignedClient, Error, Tuner};
 
 /// A rule for host `svc` with the given `connectionPool` body (YAML flow mappings).
 fn tuner(pool: &str) -> Tuner {
@@ -177,7 +177,13 @@ async fn a_full_queue_ends_in_saturated_after_queue_timeout() {
     let start = Instant::now();
     let err = client.get(server.url()).send().await.unwrap_err();
     let waited = start.elapsed();
-    assert!(err.is_saturated(), "{err:?}");
+    match &err {
+        Error::Saturated { limit, waited } => {
+            assert_eq!(*limit, 1);
+            assert!(*waited >= Duration::from_millis(100), "{waited:?}");
+        }
+        other => panic!("expected Saturated, got {other:?}"),
+    }
     assert!(waited < Duration::from_millis(600), "{waited:?}");
     let message = err.to_string();
     assert!(message.contains("all 1 slots"), "{message}");
@@ -187,6 +193,12 @@ async fn a_full_queue_ends_in_saturated_after_queue_timeout() {
         .unwrap();
     assert!((100..600).contains(&ms), "{message}");
     busy.abort();
+    let _ = busy.await;
+    assert_eq!(
+        client.in_flight(),
+        0,
+        "the aborted request gave its slot back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -286,42 +286,6 @@ fn ten_times_the_capacity_never_overflows_and_never_hangs() {
     assert!(envoy_children().is_empty(), "no Envoy outlives the test");
 }
 
-#[test]
-fn saturated_errors_come_after_the_queue_timeout() {
-    // Without a sidecar: the slot is held by a request that never finishes.
-    runtime().block_on(async {
-        let silent = upstream(Duration::from_secs(3600)).await;
-        let client = Tuner::from_yaml_str(
-            &RULE
-                .replace("maxConnections: 5", "maxConnections: 1")
-                .replace("http1MaxPendingRequests: 5", "http1MaxPendingRequests: 1"),
-        )
-        .unwrap()
-        .host("backend")
-        .queue_timeout(Duration::from_millis(80))
-        .build()
-        .unwrap()
-        .client;
-        let holder = {
-            let (client, url) = (client.clone(), silent.url());
-            tokio::spawn(async move { client.get(url).send().await })
-        };
-        while client.in_flight() == 0 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        match client.get(silent.url()).send().await {
-            Err(Error::Saturated { limit, waited }) => {
-                assert_eq!(limit, 1);
-                assert!(waited >= Duration::from_millis(80), "{waited:?}");
-            }
-            other => panic!("expected Saturated, got {other:?}"),
-        }
-        holder.abort();
-        let _ = holder.await;
-        assert_eq!(client.in_flight(), 0);
-    });
-}
-
 /// Envoy processes started by the CLI with process id `pid` (their files live under
 /// `sidecar-tuner-PID-*` in the temp folder), wherever they were reparented.
 fn envoys_of(pid: u32) -> Vec<u32> {

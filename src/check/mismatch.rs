@@ -38,7 +38,7 @@ pub fn client_findings(
         } else {
             format!("up to {idle}")
         };
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::IdlePoolTooLarge,
             &client.idle_per_host,
             "pool_max_idle_per_host",
@@ -56,7 +56,7 @@ pub fn client_findings(
             Vocabulary::Reqwest => (Field::Http1Only, "true"),
             Vocabulary::Go => (Field::Http2, "false"),
         };
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::Http2Enabled,
             &client.http2,
             "",
@@ -83,7 +83,7 @@ pub fn client_findings(
             Some(_) => None,
         };
         if let Some(message) = message {
-            findings.push(check.finding(
+            findings.extend(check.finding(
                 Code::ConcurrencyAboveAdmission,
                 &client.max_in_flight,
                 "max_in_flight",
@@ -99,7 +99,7 @@ pub fn client_findings(
         .map_or(sidecar.idle_timeout, |d| d.min(sidecar.idle_timeout));
     let too_long = |d: Option<Duration>, limit: Duration| d.is_none_or(|d| d >= limit);
     if client.keep_alive.value && too_long(client.idle_timeout.value, sidecar_idle) {
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::IdleTimeoutNotBelowSidecar,
             &client.idle_timeout,
             "pool_idle_timeout",
@@ -116,7 +116,7 @@ pub fn client_findings(
     if too_long(client.connect_timeout.value, sidecar.connect_timeout)
         && client.connect_timeout.value != Some(sidecar.connect_timeout)
     {
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::ConnectTimeoutAboveSidecar,
             &client.connect_timeout,
             "connect_timeout",
@@ -133,7 +133,7 @@ pub fn client_findings(
     if let Some(rule_time) = wanted.tcp_keepalive
         && client.tcp_keepalive.value.is_none_or(|t| t > rule_time)
     {
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::KeepAliveOutOfLine,
             &client.tcp_keepalive,
             "tcp_keepalive",
@@ -149,7 +149,7 @@ pub fn client_findings(
 
     let retries = client.retries.value;
     if retries > 0 {
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::RetriesMultiply,
             &client.retries,
             "",
@@ -170,7 +170,7 @@ pub fn client_findings(
             ),
             Vocabulary::Go => (Field::KeepAliveDisabled, "false".to_owned()),
         };
-        findings.push(check.finding(
+        findings.extend(check.finding(
             Code::KeepAliveDisabled,
             &client.keep_alive,
             "",
@@ -215,7 +215,8 @@ struct Check<'a> {
 
 impl Check<'_> {
     /// A finding at the client's key, or at the rule line behind `derived` when the key is
-    /// left to the library's default; the help names the value to set.
+    /// left to the library's default; the help names the value to set. None when the file's
+    /// value for the setting could not be read: its input finding stands alone.
     fn finding<T>(
         &self,
         code: Code,
@@ -224,7 +225,10 @@ impl Check<'_> {
         message: String,
         field: Field,
         value: &str,
-    ) -> Finding {
+    ) -> Option<Finding> {
+        if setting.unreadable {
+            return None;
+        }
         let vocabulary = self.client.vocabulary;
         let key = vocabulary.key(field);
         let rule = self.resolution.rule;
@@ -237,7 +241,7 @@ impl Check<'_> {
             .unwrap_or(rule.host.pos);
         let rule_location = Location::new(&rule.origin.file, rule_pos);
         let help = format!("set `{key}: {value}` in the client settings");
-        match setting.pos {
+        Some(match setting.pos {
             Some(pos) => Finding::new(code, Location::new(&self.client.file, pos), message)
                 .help(help)
                 .label(
@@ -250,7 +254,7 @@ impl Check<'_> {
                 format!("{message} ({vocabulary}'s default, not set in the client settings)"),
             )
             .help(format!("{help} ({})", self.client.file)),
-        }
+        })
     }
 }
 
@@ -264,6 +268,13 @@ mod tests {
     use std::sync::Arc;
 
     fn findings(client: &str) -> Vec<String> {
+        let (input, mismatches) = checked(client);
+        assert!(input.is_empty(), "{input:?}");
+        mismatches
+    }
+
+    /// The input findings' codes and the mismatches of `client` against reviews' plan.
+    fn checked(client: &str) -> (Vec<Code>, Vec<String>) {
         let loaded = load_file(
             std::path::Path::new("fixtures/reviews.yaml"),
             &LoadOptions::default(),
@@ -280,11 +291,26 @@ mod tests {
             &Arc::from("client.yaml"),
             &LoadOptions::default(),
         );
-        assert!(file.findings.is_empty(), "{:?}", file.findings);
-        client_findings(&file.settings.unwrap(), &resolution, &plan)
+        let mismatches = client_findings(&file.settings.unwrap(), &resolution, &plan)
             .iter()
             .map(|f| format!("{} {} {}", f.code, f.location, f.help.as_deref().unwrap()))
-            .collect()
+            .collect();
+        (file.findings.iter().map(|f| f.code).collect(), mismatches)
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_read_is_not_also_a_mismatch() {
+        // Go's defaults would give ST302 (HTTP/2) and ST304 (idle 90s): the file sets both keys,
+        // to values that cannot be read, so only their input errors are reported.
+        let (input, mismatches) =
+            checked("ForceAttemptHTTP2: maybe\nIdleConnTimeout: forever\nMaxConnsPerHost: 1000\n");
+        assert_eq!(input, [Code::WrongType, Code::InvalidDuration]);
+        let codes: Vec<&str> = mismatches.iter().map(|m| &m[..5]).collect();
+        assert!(codes.contains(&"ST303"), "{mismatches:?}");
+        assert!(
+            !codes.contains(&"ST302") && !codes.contains(&"ST304"),
+            "{mismatches:?}"
+        );
     }
 
     #[test]
