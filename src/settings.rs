@@ -134,11 +134,7 @@ pub struct Setting<T> {
 
 impl<T> Setting<T> {
     fn default(value: T) -> Self {
-        Self {
-            value,
-            pos: None,
-            unreadable: false,
-        }
+        Self::file(value, None)
     }
 
     fn file(value: T, pos: Option<Pos>) -> Self {

@@ -2,7 +2,11 @@
 //! socket, admission counted by the server, permits followed through bodies, errors and
 //! cancellations.
 
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::upstream;
 
 use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
 use sidecar_tuner::{AlignedClient, Error, Tuner};
@@ -17,15 +21,6 @@ fn tuner(pool: &str) -> Tuner {
 
 /// maxConnections 5 + pending 5: `max_in_flight` = floor(0.95 x 10) = 9, starting at 4.
 const NINE_IN_FLIGHT: &str = "{tcp: {maxConnections: 5}, http: {http1MaxPendingRequests: 5}}";
-
-async fn upstream(latency_ms: u64) -> Upstream {
-    Upstream::start(UpstreamOptions {
-        latency: Duration::from_millis(latency_ms),
-        ..UpstreamOptions::default()
-    })
-    .await
-    .unwrap()
-}
 
 async fn get_all(client: &AlignedClient, url: &str, n: usize) -> Vec<u16> {
     let calls = (0..n).map(|_| {
@@ -58,7 +53,7 @@ where
 async fn sixty_callers_never_put_more_than_nine_in_flight() {
     let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
     assert_eq!(tuned.plan.max_in_flight, Some(9));
-    let server = upstream(20).await;
+    let server = upstream(Duration::from_millis(20)).await;
     let statuses = get_all(&tuned.client, &server.url(), 60).await;
     assert_eq!(statuses, vec![200; 60]);
     let stats = server.stats();
@@ -77,7 +72,7 @@ async fn sixty_callers_never_put_more_than_nine_in_flight() {
 async fn a_fixed_limit_starts_at_the_ceiling() {
     let tuned = tuner(NINE_IN_FLIGHT).fixed_limit(true).build().unwrap();
     assert_eq!(tuned.client.limit(), Some(9));
-    let server = upstream(50).await;
+    let server = upstream(Duration::from_millis(50)).await;
     get_all(&tuned.client, &server.url(), 18).await;
     assert_eq!(server.stats().max_concurrent, 9);
 }
@@ -85,7 +80,7 @@ async fn a_fixed_limit_starts_at_the_ceiling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unread_body_holds_its_slot_until_dropped() {
     let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
-    let server = upstream(0).await;
+    let server = upstream(Duration::ZERO).await;
     let client = tuned.client;
     let held = client.get(server.url()).send().await.unwrap();
     let mut streamed = client.get(server.url()).send().await.unwrap();
@@ -101,7 +96,7 @@ async fn an_unread_body_holds_its_slot_until_dropped() {
 async fn no_slot_leaks_after_errors_timeouts_or_cancellation() {
     let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
     let client = tuned.client;
-    let slow = upstream(2_000).await;
+    let slow = upstream(Duration::from_millis(2_000)).await;
 
     // Cancelled: the caller drops the future mid-flight.
     let cancelled =
@@ -121,7 +116,7 @@ async fn no_slot_leaks_after_errors_timeouts_or_cancellation() {
 
     // Refused: nothing listens on the port any more.
     let closed = {
-        let gone = upstream(0).await;
+        let gone = upstream(Duration::ZERO).await;
         gone.url()
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -164,7 +159,7 @@ async fn a_full_queue_ends_in_saturated_after_queue_timeout() {
         .build()
         .unwrap();
     assert_eq!(tuned.plan.max_in_flight, Some(1));
-    let server = upstream(1_000).await;
+    let server = upstream(Duration::from_millis(1_000)).await;
     let client = tuned.client;
     let busy = {
         let client = client.clone();
@@ -280,7 +275,7 @@ async fn no_more_idle_connections_survive_than_the_idle_bound() {
     let tuner = tuner("{tcp: {maxConnections: 4}, http: {http1MaxPendingRequests: 100}}");
     assert_eq!(tuner.plan().unwrap().pool_max_idle_per_host, 3);
     let client = tuner.reqwest_builder().unwrap().build().unwrap();
-    let server = upstream(100).await;
+    let server = upstream(Duration::from_millis(100)).await;
     let requests: Vec<_> = (0..8).map(|_| client.get(server.url()).send()).collect();
     for response in join_all(requests).await {
         response.unwrap().bytes().await.unwrap();
@@ -307,7 +302,7 @@ async fn a_connection_idle_past_the_pool_idle_timeout_is_not_reused() {
         Duration::from_millis(900)
     );
     let client = tuner.build().unwrap().client;
-    let server = upstream(0).await;
+    let server = upstream(Duration::ZERO).await;
     get_ok(&client, &server).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     get_ok(&client, &server).await;
@@ -423,13 +418,13 @@ async fn keepalive_and_nodelay_are_set_on_the_live_socket() {
                 assert_eq!(probes, (300, 30, 3));
             }
         };
-        let server = upstream(0).await;
+        let server = upstream(Duration::ZERO).await;
         let client = tuner.build().unwrap().client;
         let response = client.get(server.url()).send().await.unwrap();
         expect(server.addr().port());
         drop(response);
 
-        let server = upstream(0).await;
+        let server = upstream(Duration::ZERO).await;
         let hyper_util =
             Tuner::hyper_util_client::<http_body_util::Empty<bytes::Bytes>>(&tuner).unwrap();
         hyper_util.get(server.url().parse().unwrap()).await.unwrap();

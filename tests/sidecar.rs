@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{destinations_of_every_fixture, envoy_alone, envoy_children, runtime};
+use common::{destinations_of_every_fixture, envoy_alone, envoy_children, runtime, upstream};
 use serde_json::Value;
 use sidecar_tuner::bench::{self, BenchOptions, BenchReport, ClientKind, RunResult, SidecarChoice};
 use sidecar_tuner::envoy::{RenderOptions, render};
@@ -77,9 +77,7 @@ fn envoy_starts_ready_counts_and_leaves_nothing_behind() {
         return;
     };
     runtime().block_on(async {
-        let upstream = sidecar_tuner::upstream::Upstream::start(Default::default())
-            .await
-            .unwrap();
+        let upstream = upstream(Duration::ZERO).await;
         let bootstrap = bootstrap_for(
             "fixtures/circuit-breaker.yaml",
             &Destination::new("httpbin"),
