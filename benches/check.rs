@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sidecar_tuner::check::lint_rules;
+use sidecar_tuner::istio::MeshConfig;
 use sidecar_tuner::istio::load::{LoadOptions, load_str};
+use sidecar_tuner::istio::resolve::MeshIndex;
 
 /// A mesh export of `rules` DestinationRules, as `kubectl get -o yaml` prints them, one per
 /// document: connection pools, outlier detection, port-level settings and subsets.
@@ -95,7 +97,9 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 fn check(text: &str) -> usize {
     let loaded = load_str(text, &Arc::from("mesh.yaml"), &LoadOptions::default());
     assert!(loaded.findings.is_empty(), "{:?}", &loaded.findings[..1]);
-    loaded.rules.len() + lint_rules(&loaded.rules).len()
+    let mesh = MeshConfig::default();
+    let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+    loaded.rules.len() + lint_rules(&index).len()
 }
 
 fn python() -> PathBuf {

@@ -11,7 +11,7 @@ use sidecar_tuner::envoy::{RenderOptions, render};
 use sidecar_tuner::istio::duration;
 use sidecar_tuner::istio::load::{LoadOptions, load_bytes, load_str};
 use sidecar_tuner::istio::model::DestinationRule;
-use sidecar_tuner::istio::resolve::{Destination, resolve};
+use sidecar_tuner::istio::resolve::{Destination, MeshIndex, resolve};
 use sidecar_tuner::plan::{Plan, PlanOptions, derive};
 use sidecar_tuner::report::{Emit, emit, findings_sarif, findings_text};
 use sidecar_tuner::settings::client_file_from_bytes;
@@ -38,9 +38,11 @@ pub fn load(data: &[u8]) {
     let loaded = load_bytes(data, &Arc::from("fuzz.yaml"), &options());
     let mut findings = loaded.findings.clone();
     if loaded.ensure_valid().is_ok() {
-        findings.extend(lint_rules(&loaded.rules));
+        let mesh = loaded.mesh.clone().unwrap_or_default();
+        let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+        findings.extend(lint_rules(&index));
         for rule in &loaded.rules {
-            let Ok(resolution) = resolve(&loaded.rules, &destination_of(rule)) else {
+            let Ok(resolution) = index.resolve(&destination_of(rule)) else {
                 continue;
             };
             findings.extend(resolution_findings(&resolution));

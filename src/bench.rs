@@ -312,13 +312,7 @@ pub async fn run(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<BenchReport, Error> {
     let cluster = cluster_name(resolution);
-    let rule = resolution.rule;
-    let rule_name = format!(
-        "{} ({}:{})",
-        rule.id(),
-        rule.origin.file,
-        rule.origin.pos.line
-    );
+    let rule_name = resolution.describe();
     let total = options.concurrency.len() * options.clients.len();
     let mut runs = Vec::with_capacity(total);
 

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::bench::{BenchOptions, ClientKind, SidecarChoice};
 use crate::check::{self, Code, Finding, Location, Severity};
 use crate::error::Error;
-use crate::istio::load::{LoadOptions, load_paths};
-use crate::istio::resolve::{Destination, resolve};
+use crate::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
+use crate::istio::resolve::{Destination, MeshIndex, Resolution};
 use crate::istio::yaml::Pos;
 use crate::plan::{PlanOptions, derive};
 use crate::report::{self, Emit};
@@ -163,6 +163,10 @@ struct InputArgs {
     /// Largest input accepted, in MiB; larger inputs are rejected before they are read whole.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_input_size: u64,
+    /// The mesh's MeshConfig: a MeshConfig YAML (the `mesh` key of the `istio` ConfigMap) or
+    /// the ConfigMap itself. Default: an `istio` ConfigMap of the root namespace in the input.
+    #[arg(long, value_name = "FILE")]
+    mesh: Option<PathBuf>,
 }
 
 impl InputArgs {
@@ -170,6 +174,21 @@ impl InputArgs {
         LoadOptions {
             max_input_bytes: self.max_input_size * 1024 * 1024,
         }
+    }
+
+    /// Reads `--mesh` into `loaded`: its MeshConfig replaces one found in the input, its
+    /// findings and text join the input's.
+    fn read_mesh(&self, loaded: &mut Loaded) -> Result<(), Failure> {
+        if let Some(path) = &self.mesh {
+            let mesh = load_mesh_file(path, &self.options())?;
+            loaded.findings.extend(mesh.findings);
+            loaded.sources.extend(mesh.sources);
+            loaded.files.extend(mesh.files);
+            if mesh.mesh.is_some() {
+                loaded.mesh = mesh.mesh;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -191,9 +210,18 @@ impl TargetArgs {
 
 #[derive(Debug, Args)]
 struct DestinationArgs {
-    /// The client's namespace: a short host is looked up there, as cluster DNS does.
+    /// The client's namespace: a short host is looked up there, as cluster DNS does, and a rule
+    /// without a namespace lives there.
     #[arg(short, long, default_value = "default")]
     namespace: String,
+    /// The client workload's labels (`app=batch,version=v1`), which rules with a
+    /// `workloadSelector` in its namespace match.
+    #[arg(long, value_name = "KEY=VALUE", value_delimiter = ',', value_parser = parse_label)]
+    labels: Vec<(String, String)>,
+    /// The namespace of the service behind a host that is no `NAME.NAMESPACE.svc.cluster.local`
+    /// (a ServiceEntry's namespace).
+    #[arg(long, value_name = "NAMESPACE")]
+    service_namespace: Option<String>,
     /// The destination port, which selects `portLevelSettings`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65535))]
     port: Option<u32>,
@@ -207,9 +235,21 @@ impl DestinationArgs {
         Destination {
             host: host.to_owned(),
             namespace: self.namespace.clone(),
+            labels: self.labels.iter().cloned().collect(),
+            service_namespace: self.service_namespace.clone(),
             port: self.port,
             subset: self.subset.clone(),
         }
+    }
+}
+
+/// A `key=value` label.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE (e.g. `app=batch`)")),
     }
 }
 
@@ -440,7 +480,8 @@ fn load_valid(
     path: &std::path::Path,
     input: &InputArgs,
 ) -> Result<crate::istio::load::Loaded, Failure> {
-    let loaded = load_paths(std::slice::from_ref(&path), &input.options())?;
+    let mut loaded = load_paths(std::slice::from_ref(&path), &input.options())?;
+    input.read_mesh(&mut loaded)?;
     if let Err(e) = loaded.ensure_valid() {
         let errors: Vec<Finding> = loaded
             .findings
@@ -456,7 +497,10 @@ fn load_valid(
 
 fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
-    let resolution = resolve(&loaded.rules, &args.target.destination())?;
+    let mesh = loaded.mesh.clone().unwrap_or_default();
+    let destination = args.target.destination();
+    let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
+    let resolution = resolved(&index, &destination, &loaded)?;
     let options = crate::envoy::RenderOptions {
         listen: args.listen,
         upstream: args.upstream,
@@ -470,7 +514,10 @@ fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> 
 
 fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.dr, &args.input)?;
-    let resolution = resolve(&loaded.rules, &args.target.destination())?;
+    let mesh = loaded.mesh.clone().unwrap_or_default();
+    let destination = args.target.destination();
+    let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
+    let resolution = resolved(&index, &destination, &loaded)?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
     let options = BenchOptions {
         concurrency: args.concurrency.iter().map(|&c| usize::from(c)).collect(),
@@ -530,8 +577,11 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
 fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let options = args.input.options();
     let mut loaded = load_paths(&args.paths, &options)?;
+    args.input.read_mesh(&mut loaded)?;
     let mut findings = std::mem::take(&mut loaded.findings);
-    findings.extend(check::lint_rules(&loaded.rules));
+    let mesh = loaded.mesh.clone().unwrap_or_default();
+    let index = MeshIndex::new(&loaded.rules, &mesh, &args.destination.namespace);
+    findings.extend(check::lint_rules(&index));
     let mut files = loaded.files.len();
     let client = match &args.client {
         Some(path) => {
@@ -544,24 +594,25 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         None => None,
     };
     for host in &args.hosts {
-        let destination = args.destination.destination(host);
-        match resolve(&loaded.rules, &destination) {
-            Ok(resolution) => {
-                findings.extend(check::resolution_findings(&resolution));
-                if let Some(client) = &client {
-                    let plan = derive(&resolution.policy, &args.plan.options())?;
-                    findings.extend(check::client_findings(client, &resolution, &plan));
+        for destination in destinations(&args.destination.destination(host), &loaded) {
+            match index.resolve(&destination) {
+                Ok(resolution) => {
+                    findings.extend(check::resolution_findings(&resolution));
+                    if let Some(client) = &client {
+                        let plan = derive(&resolution.policy, &args.plan.options())?;
+                        findings.extend(check::client_findings(client, &resolution, &plan));
+                    }
                 }
+                Err(Error::NoMatchingRule { host, namespace }) => findings.push(
+                    Finding::new(
+                        Code::NoMatchingRule,
+                        Location::new(&"--host".into(), Pos::default()),
+                        format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
+                    )
+                    .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, `--host` and `--namespace`"),
+                ),
+                Err(e) => return Err(e.into()),
             }
-            Err(Error::NoMatchingRule { host, namespace }) => findings.push(
-                Finding::new(
-                    Code::NoMatchingRule,
-                    Location::new(&"--host".into(), Pos::default()),
-                    format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
-                )
-                .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, `--host` and `--namespace`"),
-            ),
-            Err(e) => return Err(e.into()),
         }
     }
     sort(&mut findings);
@@ -573,6 +624,61 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         CheckFormat::Sarif => report::findings_sarif(out, &findings, &loaded.sources)?,
     }
     Ok(exit_code(&findings, args.fail_on.into()))
+}
+
+/// The destinations to check for one `--host`: one per port of the host's Kubernetes Service
+/// in the input when no `--port` is given (Istio builds a cluster per service port), else the
+/// one named.
+fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> {
+    if destination.port.is_some() {
+        return vec![destination.clone()];
+    }
+    let fqdn = destination.fqdn();
+    let ports: Vec<u32> = loaded
+        .services
+        .iter()
+        .filter(|s| {
+            let namespace = s
+                .namespace
+                .as_ref()
+                .map_or(destination.namespace.as_str(), |n| n.value.as_str());
+            fqdn == format!(
+                "{}.{namespace}.{}",
+                s.name.value,
+                crate::istio::resolve::CLUSTER_DOMAIN
+            )
+        })
+        .flat_map(|s| s.ports.iter().map(|p| p.value))
+        .collect();
+    if ports.is_empty() {
+        return vec![destination.clone()];
+    }
+    ports
+        .into_iter()
+        .map(|port| Destination {
+            port: Some(port),
+            ..destination.clone()
+        })
+        .collect()
+}
+
+/// Resolves one destination for a command that plans from it; the warnings about how it
+/// resolved (no rule for this client, a hiding selector rule, ports left aside) go to
+/// standard error, as a compiler's warnings do.
+fn resolved<'a>(
+    index: &MeshIndex<'a>,
+    destination: &Destination,
+    loaded: &Loaded,
+) -> Result<Resolution<'a>, Failure> {
+    let resolution = index.resolve(destination)?;
+    let warnings: Vec<Finding> = check::resolution_findings(&resolution)
+        .into_iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .collect();
+    if !warnings.is_empty() {
+        report::findings_text(&mut io::stderr().lock(), &warnings, &loaded.sources, false)?;
+    }
+    Ok(resolution)
 }
 
 /// Findings in reading order: by file, then position; stable for equal positions.
@@ -592,8 +698,10 @@ fn exit_code(findings: &[Finding], fail_on: Severity) -> u8 {
 
 fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
+    let mesh = loaded.mesh.clone().unwrap_or_default();
     let destination = args.target.destination();
-    let resolution = resolve(&loaded.rules, &destination)?;
+    let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
+    let resolution = resolved(&index, &destination, &loaded)?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
     match (args.emit, args.format) {
         (Some(kind), _) => report::emit(out, kind.into(), &resolution, &plan)?,

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::istio::model::{ConnectionPool, H2UpgradePolicy, Located, OutlierDetection};
-use crate::istio::resolve::Resolution;
-use crate::plan::{DEFAULT_CONNECT_TIMEOUT, UNLIMITED};
+use crate::istio::model::{Located, OutlierDetection};
+use crate::istio::resolve::{EffectivePolicy, Resolution};
+use crate::plan::UNLIMITED;
 
 /// Where the rendered sidecar listens and what it forwards to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,11 +43,10 @@ pub fn cluster_name(resolution: &Resolution<'_>) -> String {
 pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
     let name = cluster_name(resolution);
     let policy = &resolution.policy;
-    let pool = policy.connection_pool.as_ref().map(|p| p.value);
     let mut cluster = json!({
         "name": name,
         "type": "STATIC",
-        "connect_timeout": duration(DEFAULT_CONNECT_TIMEOUT),
+        "connect_timeout": duration(policy.connect_timeout().0),
         "lb_policy": "LEAST_REQUEST",
         "load_assignment": {
             "cluster_name": name,
@@ -61,7 +60,7 @@ pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
             }
         },
     });
-    apply_connection_pool(&mut cluster, pool);
+    apply_connection_pool(&mut cluster, policy);
     if let Some(outlier) = &policy.outlier_detection {
         apply_outlier_detection(&mut cluster, outlier.value);
     }
@@ -102,8 +101,9 @@ fn positive(v: Option<&Located<i64>>) -> Option<u32> {
 }
 
 /// As Istio's `applyConnectionPool`: thresholds default to 4294967295 with `track_remaining`,
-/// the mesh's 10s connect timeout, HTTP protocol options only for what the rule sets.
-fn apply_connection_pool(cluster: &mut Value, pool: Option<&ConnectionPool>) {
+/// MeshConfig's keep-alive under the rule's, HTTP protocol options only for what the rule sets.
+fn apply_connection_pool(cluster: &mut Value, policy: &EffectivePolicy<'_>) {
+    let pool = policy.connection_pool.as_ref().map(|p| p.value);
     let http = pool.and_then(|p| p.http.as_ref());
     let tcp = pool.and_then(|p| p.tcp.as_ref());
     let threshold = |v: Option<u32>| v.unwrap_or(UNLIMITED);
@@ -114,20 +114,17 @@ fn apply_connection_pool(cluster: &mut Value, pool: Option<&ConnectionPool>) {
         "max_retries": threshold(positive(http.and_then(|h| h.max_retries.as_ref()))),
         "track_remaining": true,
     }]});
-    if let Some(connect) = tcp.and_then(|t| t.connect_timeout.as_ref()) {
-        cluster["connect_timeout"] = json!(duration(connect.value));
-    }
-    if let Some(keepalive) = tcp.and_then(|t| t.tcp_keepalive.as_ref()) {
+    if let Some(keepalive) = policy.tcp_keepalive() {
         // Whole seconds, truncated; probes only when positive.
         let mut options = json!({});
-        if let Some(probes) = positive(keepalive.probes.as_ref()) {
+        if let Some((probes, _)) = keepalive.probes {
             options["keepalive_probes"] = json!(probes);
         }
-        if let Some(time) = &keepalive.time {
-            options["keepalive_time"] = json!(time.value.as_secs());
+        if let Some((time, _)) = keepalive.time {
+            options["keepalive_time"] = json!(time.as_secs());
         }
-        if let Some(interval) = &keepalive.interval {
-            options["keepalive_interval"] = json!(interval.value.as_secs());
+        if let Some((interval, _)) = keepalive.interval {
+            options["keepalive_interval"] = json!(interval.as_secs());
         }
         cluster["upstream_connection_options"] = json!({"tcp_keepalive": options});
     }
@@ -148,9 +145,7 @@ fn apply_connection_pool(cluster: &mut Value, pool: Option<&ConnectionPool>) {
     if common.as_object().is_some_and(|c| !c.is_empty()) {
         options["common_http_protocol_options"] = common;
     }
-    let upgrade = http
-        .and_then(|h| h.h2_upgrade_policy.as_ref())
-        .is_some_and(|p| p.value == H2UpgradePolicy::Upgrade);
+    let upgrade = policy.h2_upgrade();
     let client_protocol = http
         .and_then(|h| h.use_client_protocol.as_ref())
         .is_some_and(|u| u.value);

@@ -15,15 +15,14 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::check::Location;
 use crate::error::Error;
-use crate::istio::model::{H2UpgradePolicy, HttpSettings, Located, TcpSettings};
+use crate::istio::model::{HttpSettings, Located, TcpSettings};
 use crate::istio::resolve::EffectivePolicy;
-use crate::istio::yaml::Pos;
 
 /// The value Istio gives an unset circuit-breaker threshold: unlimited.
 pub const UNLIMITED: u32 = u32::MAX;
-/// The mesh's default connect timeout, used when the rule sets none.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::istio::resolve::DEFAULT_CONNECT_TIMEOUT;
 /// Envoy's default idle timeout for upstream HTTP connections.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The longest client idle timeout the plan ever proposes.
@@ -77,7 +76,8 @@ pub struct SidecarLimits {
     pub max_retries: u32,
     /// Requests per upstream connection; `None` is unlimited.
     pub max_requests_per_connection: Option<u32>,
-    /// The upstream idle timeout.
+    /// The upstream idle timeout; zero is none (`tcp.idleTimeout: 0s`, which Envoy reads as
+    /// "never close an idle connection").
     #[serde(rename = "idle_timeout_ms", serialize_with = "ms")]
     pub idle_timeout: Duration,
     /// The upstream connect timeout.
@@ -89,6 +89,18 @@ pub struct SidecarLimits {
     /// Whether the sidecar upgrades the upstream to HTTP/2.
     #[serde(skip)]
     pub h2_upgrade: bool,
+}
+
+impl SidecarLimits {
+    /// How long the sidecar keeps a connection open at most when idle: the idle timeout
+    /// (none when zero), cut by the longest connection duration; `None` when neither is set.
+    pub fn idle_limit(&self) -> Option<Duration> {
+        let idle = Some(self.idle_timeout).filter(|d| !d.is_zero());
+        match (idle, self.max_connection_duration) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// The client settings aligned with the sidecar.
@@ -139,7 +151,7 @@ pub struct Derivation {
     /// The arithmetic, e.g. `104 = floor(0.95 x min(100 + 10, 4294967295))`.
     pub explanation: String,
     /// Where the inputs were written.
-    pub sources: Vec<Pos>,
+    pub sources: Vec<Location>,
 }
 
 /// The sidecar's limits, the client plan, and how each setting was derived.
@@ -185,10 +197,12 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
             range: "0.5 to 1.0",
         });
     }
-    let pool = policy.connection_pool.as_ref().map(|p| p.value);
+    let sourced_pool = policy.connection_pool.as_ref();
+    let pool = sourced_pool.map(|p| p.value);
     let tcp: Option<&TcpSettings> = pool.and_then(|p| p.tcp.as_ref());
     let http: Option<&HttpSettings> = pool.and_then(|p| p.http.as_ref());
-    let pos = |v: Option<&Located<i64>>| v.map(|l| l.pos);
+    let at = |pos| sourced_pool.map(|p| p.at(pos));
+    let pos = |v: Option<&Located<i64>>| v.and_then(|l| at(l.pos));
     let n_src = tcp.and_then(|t| t.max_connections.as_ref());
     let p_src = http.and_then(|h| h.http1_max_pending_requests.as_ref());
     let r_src = http.and_then(|h| h.http2_max_requests.as_ref());
@@ -197,8 +211,8 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         .and_then(|h| h.idle_timeout.as_ref())
         .or_else(|| tcp.and_then(|t| t.idle_timeout.as_ref()));
     let duration_src = tcp.and_then(|t| t.max_connection_duration.as_ref());
-    let connect_src = tcp.and_then(|t| t.connect_timeout.as_ref());
-    let keepalive = tcp.and_then(|t| t.tcp_keepalive.as_ref());
+    let (connect_timeout, connect_src) = policy.connect_timeout();
+    let keepalive = policy.tcp_keepalive();
     let sidecar = SidecarLimits {
         max_connections: n,
         max_pending_requests: p,
@@ -209,24 +223,27 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
             .and_then(|m| u32::try_from(m.value).ok())
             .filter(|m| *m > 0),
         idle_timeout: idle_src.map_or(DEFAULT_IDLE_TIMEOUT, |l| l.value),
-        connect_timeout: connect_src.map_or(DEFAULT_CONNECT_TIMEOUT, |l| l.value),
+        connect_timeout,
         max_connection_duration: duration_src.map(|l| l.value),
-        h2_upgrade: http
-            .and_then(|h| h.h2_upgrade_policy.as_ref())
-            .is_some_and(|u| u.value == H2UpgradePolicy::Upgrade),
+        h2_upgrade: policy.h2_upgrade(),
     };
 
     let mut derivations = Vec::new();
-    let idle = scaled(h, f64::from(n));
-    derivations.push(Derivation {
-        setting: "pool_max_idle_per_host",
-        explanation: format!("{idle} = max(1, floor({h} x {}))", show(n)),
-        sources: pos(n_src).into_iter().collect(),
-    });
-
-    let admission = match (n, p) {
-        (UNLIMITED, _) | (_, UNLIMITED) => None,
-        (n, p) => Some(u64::from(n) + u64::from(p)),
+    // Toward an HTTP/1.1 upstream each request in flight holds a connection or waits in the
+    // pending queue: N + P. Toward an HTTP/2 upstream (measured with Envoy 1.40 and an h2c
+    // upstream, tests/sidecar_h2.rs) a connection carries up to S streams
+    // (`maxConcurrentStreams`, unlimited by default), so N bounds connections, not requests:
+    // N x S + P, unlimited without S.
+    let s_src = http.and_then(|h| h.max_concurrent_streams.as_ref());
+    let streams = threshold(s_src);
+    let admission = if n == UNLIMITED || p == UNLIMITED {
+        None
+    } else if !sidecar.h2_upgrade {
+        Some(u64::from(n) + u64::from(p))
+    } else if streams == UNLIMITED {
+        None
+    } else {
+        Some(u64::from(n) * u64::from(streams) + u64::from(p))
     };
     let bound = match (admission, r) {
         (None, UNLIMITED) => None,
@@ -235,33 +252,54 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         (Some(a), r) => Some(a.min(u64::from(r))),
     };
     let max_in_flight = bound.map(|b| scaled(h, b as f64));
+    let admitted = if sidecar.h2_upgrade {
+        format!("{} x {} + {}", show(n), show(streams), show(p))
+    } else {
+        format!("{} + {}", show(n), show(p))
+    };
     derivations.push(Derivation {
         setting: "max_in_flight",
         explanation: match max_in_flight {
-            Some(m) => format!("{m} = max(1, floor({h} x min({} + {}, {})))", show(n), show(p), show(r)),
+            Some(m) => format!("{m} = max(1, floor({h} x min({admitted}, {})))", show(r)),
             None => format!(
-                "unbounded: min({} + {}, {}) is unlimited, so the sidecar never overflows on concurrency",
-                show(n),
-                show(p),
+                "unbounded: min({admitted}, {}) is unlimited, so the sidecar never overflows on concurrency",
                 show(r)
             ),
         },
-        sources: [pos(n_src), pos(p_src), pos(r_src)].into_iter().flatten().collect(),
+        sources: [pos(n_src), pos(p_src), pos(r_src), pos(s_src)].into_iter().flatten().collect(),
     });
+    // The idle pool keeps app-to-sidecar connections: one per upstream connection toward
+    // HTTP/1.1; toward HTTP/2 the sidecar multiplexes them, so one per request in flight.
+    let (idle, idle_explanation) = match (sidecar.h2_upgrade, max_in_flight) {
+        (true, Some(m)) => (
+            m,
+            format!("{m} = max_in_flight (the sidecar multiplexes an HTTP/2 upstream)"),
+        ),
+        _ => {
+            let idle = scaled(h, f64::from(n));
+            (idle, format!("{idle} = max(1, floor({h} x {}))", show(n)))
+        }
+    };
+    derivations.insert(
+        0,
+        Derivation {
+            setting: "pool_max_idle_per_host",
+            explanation: idle_explanation,
+            sources: pos(n_src).into_iter().collect(),
+        },
+    );
     let initial_in_flight = max_in_flight.map(|ceiling| match p {
         UNLIMITED => ceiling,
         p => scaled(h, f64::from(p)).min(ceiling),
     });
 
-    let nine_tenths = |d: Duration| d * 9 / 10;
-    let mut pool_idle_timeout = MAX_CLIENT_IDLE_TIMEOUT.min(nine_tenths(sidecar.idle_timeout));
-    if let Some(d) = sidecar.max_connection_duration {
-        pool_idle_timeout = pool_idle_timeout.min(nine_tenths(d));
-    }
+    let pool_idle_timeout = sidecar.idle_limit().map_or(MAX_CLIENT_IDLE_TIMEOUT, |d| {
+        MAX_CLIENT_IDLE_TIMEOUT.min(d * 9 / 10)
+    });
     // Whole microseconds, at least one: 0.9 of Istio's whole milliseconds is exact in them (a
     // 1ms idle timeout gives 900us, still below it), and a client file or a Go transport
     // states them exactly. Zero would mean "no limit" to Go.
-    pool_idle_timeout = Duration::from_micros(
+    let pool_idle_timeout = Duration::from_micros(
         u64::try_from(pool_idle_timeout.as_micros())
             .unwrap_or(u64::MAX)
             .max(1),
@@ -271,7 +309,11 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         explanation: format!(
             "{} = min(90s, 0.9 x idle timeout {}{})",
             fmt_duration(pool_idle_timeout),
-            fmt_duration(sidecar.idle_timeout),
+            if sidecar.idle_timeout.is_zero() {
+                "none (0s)".to_owned()
+            } else {
+                fmt_duration(sidecar.idle_timeout)
+            },
             sidecar
                 .max_connection_duration
                 .map_or(String::new(), |d| format!(
@@ -279,9 +321,10 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
                     fmt_duration(d)
                 ))
         ),
-        sources: [idle_src.map(|l| l.pos), duration_src.map(|l| l.pos)]
+        sources: [idle_src, duration_src]
             .into_iter()
             .flatten()
+            .filter_map(|l| at(l.pos))
             .collect(),
     });
     derivations.push(Derivation {
@@ -289,27 +332,39 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         explanation: format!(
             "{} = {}",
             fmt_duration(sidecar.connect_timeout),
-            if connect_src.is_some() {
-                "the rule's connectTimeout"
-            } else {
-                "the mesh default (the rule sets none)"
+            match (&connect_src, tcp.and_then(|t| t.connect_timeout.as_ref())) {
+                (Some(_), Some(_)) => "the rule's connectTimeout",
+                (Some(_), None) => "MeshConfig's connectTimeout (the rule sets none)",
+                (None, _) => "the mesh default (the rule sets none)",
             }
         ),
-        sources: connect_src.map(|l| l.pos).into_iter().collect(),
+        sources: connect_src.into_iter().collect(),
     });
-    let tcp_keepalive = keepalive.map(|k| {
+    let tcp_keepalive = keepalive.as_ref().map(|k| {
         k.time
             .as_ref()
-            .map_or(DEFAULT_KEEPALIVE_TIME, |t| whole_seconds(t.value))
+            .map_or(DEFAULT_KEEPALIVE_TIME, |(t, _)| whole_seconds(*t))
     });
-    if let (Some(k), Some(time)) = (keepalive, tcp_keepalive) {
+    if let (Some(k), Some(time)) = (&keepalive, tcp_keepalive) {
         derivations.push(Derivation {
             setting: "tcp_keepalive",
             explanation: format!(
-                "{} = the rule's tcpKeepalive time, in whole seconds as Envoy sets it",
-                fmt_duration(time)
+                "{} = {}, in whole seconds as Envoy sets it",
+                fmt_duration(time),
+                match (&k.time, &policy.mesh.file) {
+                    (None, _) => "the Linux default (the tcpKeepalive sets no time)",
+                    (Some((_, at)), Some(mesh)) if at.file == *mesh =>
+                        "MeshConfig's tcpKeepalive time (the rule sets none)",
+                    _ => "the rule's tcpKeepalive time",
+                }
             ),
-            sources: vec![k.time.as_ref().map_or(k.pos, |t| t.pos)],
+            sources: k
+                .time
+                .as_ref()
+                .map(|(_, at)| at.clone())
+                .or_else(|| k.at.clone())
+                .into_iter()
+                .collect(),
         });
     }
     let client = ClientPlan {
@@ -321,12 +376,13 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         connect_timeout: sidecar.connect_timeout,
         tcp_keepalive,
         tcp_keepalive_interval: keepalive
+            .as_ref()
             .and_then(|k| k.interval.as_ref())
-            .map(|i| whole_seconds(i.value)),
+            .map(|(i, _)| whole_seconds(*i)),
         tcp_keepalive_retries: keepalive
+            .as_ref()
             .and_then(|k| k.probes.as_ref())
-            .and_then(|p| u32::try_from(p.value).ok())
-            .filter(|p| *p > 0),
+            .map(|(p, _)| *p),
     };
     Ok(Plan {
         sidecar,
@@ -350,6 +406,7 @@ mod tests {
     use super::*;
     use crate::istio::load::{LoadOptions, load_str};
     use crate::istio::resolve::{Destination, resolve};
+    use crate::istio::yaml::Pos;
     use proptest::prelude::*;
 
     fn plan_for(pool: &str, headroom: f64) -> Plan {
@@ -486,6 +543,7 @@ mod tests {
             connection_pool: Some(crate::istio::resolve::Sourced {
                 value: &pool,
                 source: crate::istio::resolve::PolicySource::TopLevel,
+                file: std::sync::Arc::from("t.yaml"),
             }),
             ..Default::default()
         };

@@ -1,7 +1,8 @@
 //! [`Tuner`]: from a DestinationRule to a ready client, its plan and a report, in one call.
 
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use crate::check;
 use crate::client::{self, AlignOptions, AlignedClient};
 use crate::error::Error;
-use crate::istio::load::{LoadOptions, Loaded, load_file, load_reader, load_str};
-use crate::istio::resolve::{Destination, resolve};
+use crate::istio::MeshConfig;
+use crate::istio::load::{LoadOptions, Loaded, load_file, load_mesh_file, load_reader, load_str};
+use crate::istio::resolve::{Destination, MeshIndex};
 use crate::plan::{ClientPlan, Plan, PlanOptions, derive};
 use crate::report::Report;
 
@@ -36,6 +38,7 @@ use crate::report::Report;
 #[derive(Clone, Debug)]
 pub struct Tuner {
     loaded: Loaded,
+    mesh_file: Option<PathBuf>,
     host: Option<String>,
     destination: Destination,
     plan_options: PlanOptions,
@@ -90,6 +93,7 @@ impl Tuner {
         loaded.ensure_valid()?;
         Ok(Self {
             loaded,
+            mesh_file: None,
             host: None,
             destination: Destination::new(""),
             plan_options: PlanOptions::default(),
@@ -109,6 +113,48 @@ impl Tuner {
     /// The client's namespace. Default is `"default"`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.destination.namespace = namespace.into();
+        self
+    }
+
+    /// The client workload's labels, which rules with a `workloadSelector` in its namespace
+    /// match. Default: none.
+    ///
+    /// ```
+    /// let yaml = r#"
+    /// apiVersion: networking.istio.io/v1
+    /// kind: DestinationRule
+    /// metadata: {name: batch, namespace: web}
+    /// spec:
+    ///   host: reviews.prod.svc.cluster.local
+    ///   workloadSelector: {matchLabels: {app: batch}}
+    ///   trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}
+    /// "#;
+    /// let tuner = sidecar_tuner::Tuner::from_yaml_str(yaml)?
+    ///     .host("reviews.prod.svc.cluster.local")
+    ///     .namespace("web");
+    /// assert_eq!(tuner.clone().labels([("app", "batch")]).plan()?.pool_max_idle_per_host, 9);
+    /// // Not selected: no rule applies, so no limit either.
+    /// assert_eq!(tuner.labels([("app", "frontend")]).plan()?.max_in_flight, None);
+    /// # Ok::<(), sidecar_tuner::Error>(())
+    /// ```
+    pub fn labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.destination.labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect::<BTreeMap<_, _>>();
+        self
+    }
+
+    /// The mesh's MeshConfig: a MeshConfig YAML file (the `mesh` key of the `istio` ConfigMap)
+    /// or the ConfigMap itself. Its `rootNamespace`, `defaultTrafficPolicy`, `connectTimeout`,
+    /// `tcpKeepalive`, `h2UpgradePolicy` and `defaultDestinationRuleExportTo` change what the
+    /// sidecar enforces. Default: an `istio` ConfigMap among the loaded objects, else Istio's
+    /// default mesh. The file is read when the plan is made.
+    pub fn mesh_config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.mesh_file = Some(path.into());
         self
     }
 
@@ -166,7 +212,7 @@ impl Tuner {
 
     fn resolve_and_derive<T>(
         &self,
-        then: impl FnOnce(&crate::istio::resolve::Resolution<'_>, Plan) -> T,
+        then: impl FnOnce(&MeshIndex<'_>, &crate::istio::resolve::Resolution<'_>, Plan) -> T,
     ) -> Result<T, Error> {
         let host = self.host.as_deref().ok_or(Error::MissingSetting {
             setting: "host",
@@ -176,9 +222,23 @@ impl Tuner {
             host: host.to_owned(),
             ..self.destination.clone()
         };
-        let resolution = resolve(&self.loaded.rules, &destination)?;
+        let mesh_file = match &self.mesh_file {
+            Some(path) => {
+                let loaded = load_mesh_file(path, &LoadOptions::default())?;
+                loaded.ensure_valid()?;
+                loaded.mesh
+            }
+            None => None,
+        };
+        let default = MeshConfig::default();
+        let mesh = mesh_file
+            .as_ref()
+            .or(self.loaded.mesh.as_ref())
+            .unwrap_or(&default);
+        let index = MeshIndex::new(&self.loaded.rules, mesh, &destination.namespace);
+        let resolution = index.resolve(&destination)?;
         let plan = derive(&resolution.policy, &self.plan_options)?;
-        Ok(then(&resolution, plan))
+        Ok(then(&index, &resolution, plan))
     }
 
     /// The derived client settings, without building a client.
@@ -188,7 +248,7 @@ impl Tuner {
     /// [`Error::UnknownSubset`] when the destination does not resolve; [`Error::InvalidSetting`]
     /// when the headroom is out of range.
     pub fn plan(&self) -> Result<ClientPlan, Error> {
-        self.resolve_and_derive(|_, plan| plan.client)
+        self.resolve_and_derive(|_, _, plan| plan.client)
     }
 
     /// A [`reqwest::ClientBuilder`] with the plan's settings, the timeout and the user agent:
@@ -241,16 +301,11 @@ impl Tuner {
     /// # Errors
     /// As [`Tuner::plan`], and [`Error::Request`] when reqwest cannot build its client.
     pub fn build(&self) -> Result<Tuned, Error> {
-        let (plan, report) = self.resolve_and_derive(|resolution, plan| {
+        let (plan, report) = self.resolve_and_derive(|index, resolution, plan| {
             let mut findings = self.loaded.findings.clone();
-            findings.extend(check::lint_rules(std::slice::from_ref(resolution.rule)));
+            findings.extend(check::lint_rules(index));
             findings.extend(check::resolution_findings(resolution));
-            let report = Report::new(
-                findings,
-                &plan,
-                resolution.rule,
-                self.loaded.sources.clone(),
-            );
+            let report = Report::new(findings, &plan, self.loaded.sources.clone());
             (plan.client, report)
         })?;
         let http = self

@@ -294,13 +294,19 @@ Example:\n\n    trafficPolicy:\n      connectionPool:\n        tcp: {maxConnecti
 Fixed: repeat the top-level `tcp` block inside the port-level `connectionPool`.\n"),
     /// Several rules for one host.
     ConflictingRules = ("ST206", "conflicting-rules", Warning,
-        "several rules for the same host",
-        "What it does: reports two or more DestinationRules for the same host, visible from the same \
-namespace and without workload selectors.\n\n\
-Why is this bad: Istio uses the traffic policy of only one of them (the oldest), so the limits of the \
-other are silently ignored; which one wins depends on creation time, not on the file.\n\n\
-Example: `reviews-a` and `reviews-b` in namespace `prod`, both with `host: reviews`.\n\n\
-Fixed: merge them into one rule.\n"),
+        "several rules for the same host, merged by Istio",
+        "What it does: reports what Istio's merge of several DestinationRules for one host ignores. \
+Rules for the same host in the same namespace, with the same `exportTo` (and the same workload \
+selector, or none), are merged into one (`mergeDestinationRule`): the subsets of all of them are \
+appended, the first definition of a subset name wins, and the top-level `trafficPolicy` of the \
+oldest rule that has one applies. The finding points at each `trafficPolicy` and each subset the \
+merge ignores.\n\n\
+Why is this bad: the ignored limits look as if they applied; which rule is the oldest depends on \
+`metadata.creationTimestamp` (then the name), not on the file.\n\n\
+Example: `reviews-a` (created first, `maxConnections: 100`) and `reviews-b` (`maxConnections: 10`, \
+subset `v3`) in namespace `prod`, both with `host: reviews`: the sidecar allows 100 connections and \
+knows subset `v3`.\n\n\
+Fixed: keep the traffic policy in one rule; a second rule for the host should add subsets only.\n"),
     /// TLS turned off for traffic inside the mesh.
     TlsDisabled = ("ST207", "tls-disabled", Warning,
         "mutual TLS turned off for a mesh destination",
@@ -325,9 +331,12 @@ Example: `reviews.prod.svc.cluster.local` resolves to `prod/reviews` (exact host
     NoMatchingRule = ("ST209", "no-matching-rule", Warning,
         "no DestinationRule applies to a destination",
         "What it does: reports a `--host` that no loaded rule matches.\n\n\
+Also reports a destination for which rules exist but Istio's lookup gives none to this client \
+(not exported to its namespace, in a namespace it never looks at, or hidden by a workload-selector \
+rule of the client's namespace).\n\n\
 Why is this bad: the sidecar then applies Istio's defaults, 4294967295 for every circuit-breaker \
-threshold (or a MeshConfig `defaultTrafficPolicy`, which the tool does not read): there is no bound \
-to align the client with, and a misspelt host in the rule is the usual cause.\n\n\
+threshold (or MeshConfig's `defaultTrafficPolicy`, read with `--mesh`): there is no bound to align \
+the client with, and a misspelt host or a missing `exportTo` is the usual cause.\n\n\
 Example: `--host ratings` while the rule says `host: rating`.\n\n\
 Fixed: correct the host in the rule or on the command line.\n"),
     /// A policy group left to mesh-wide defaults.
@@ -336,8 +345,8 @@ Fixed: correct the host in the rule or on the command line.\n"),
         "What it does: notes that the effective policy of a destination has no `connectionPool` (or \
 no `outlierDetection`).\n\n\
 Why is this bad: it is not necessarily; the sidecar then uses MeshConfig's `defaultTrafficPolicy` \
-when the mesh sets one, else Istio's defaults (unlimited). The tool does not read MeshConfig, so \
-its plan assumes the defaults.\n\n\
+when the mesh sets one (read with `--mesh`, or from the `istio` ConfigMap in the input), else \
+Istio's defaults (unlimited). The note is given only when neither sets the group.\n\n\
 Example: a rule with only `tls` and `loadBalancer` settings.\n"),
     /// A deprecated field.
     DeprecatedField = ("ST211", "deprecated-field", Warning,
@@ -348,6 +357,31 @@ Example: a rule with only `tls` and `loadBalancer` settings.\n"),
 Why is this bad: the setting has no effect, so the outlier detection you think you have is off.\n\n\
 Example:\n\n    outlierDetection:\n      consecutiveErrors: 5\n\n\
 Fixed:\n\n    outlierDetection:\n      consecutive5xxErrors: 5\n"),
+    /// A rule with port-level policies, planned without a port.
+    PortPolicyNotSelected = ("ST212", "port-policy-not-selected", Warning,
+        "a rule has port-level policies and no port was given",
+        "What it does: reports a destination planned without a port whose rule (or subset) has \
+`portLevelSettings`.\n\n\
+Why is this bad: Istio builds one cluster per service port, and a port with its own entry gets \
+that entry's policy instead of the top-level one; the plan made without a port is right only for \
+the other ports.\n\n\
+Example: `portLevelSettings` for port 9080 with `maxConnections: 10`, top level 100, planned \
+without `--port`: the client on port 9080 would be allowed 95 connections.\n\n\
+Fixed: `sidecar-tuner plan ... --port 9080` (or put a Kubernetes Service in the input: `check \
+--host` then plans each of its ports).\n"),
+    /// A workload-selector rule that hides the other namespaces' rules from its namespace.
+    RuleHiddenBySelector = ("ST213", "rule-hidden-by-selector", Warning,
+        "a workload-selector rule hides the other rules for a host from clients it does not select",
+        "What it does: reports a destination whose host matches a workload-selector rule in the \
+client's namespace that does not select the client.\n\n\
+Why is this bad: Istio's lookup stops at the client's namespace as soon as a rule there matches \
+the host, selector or not (`push_context.go` `destinationRule`); when the selector does not select \
+the client, no rule applies to it and the rules of the service's and the root namespace are never \
+consulted (Istio issue 57719). The client gets Istio's defaults: no limit at all.\n\n\
+Example: in namespace `web`, a rule for `reviews.prod.svc.cluster.local` with `workloadSelector: \
+{matchLabels: {app: batch}}`; the `frontend` pods of `web` lose the limits of `prod`'s own rule.\n\n\
+Fixed: add a rule without selector for the host in the client's namespace, or move the selector \
+rule's settings elsewhere.\n"),
     /// The client keeps more idle connections than the sidecar allows.
     IdlePoolTooLarge = ("ST301", "idle-pool-too-large", Warning,
         "the client keeps more idle connections than the sidecar allows",

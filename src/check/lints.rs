@@ -1,26 +1,25 @@
 //! The rule lints (`ST2xx`) and the findings that describe a resolution. Pure: no I/O.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use super::{Code, Finding, Location};
 use crate::istio::model::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
 };
-use crate::istio::resolve::{CLUSTER_DOMAIN, Resolution, rule_fqdn};
+use crate::istio::resolve::{CLUSTER_DOMAIN, MergedRule, MeshIndex, Resolution};
 use crate::istio::yaml::Pos;
 
-/// The lints of every rule, and of rules that conflict with each other.
-pub fn lint_rules(rules: &[DestinationRule]) -> Vec<Finding> {
+/// The lints of every indexed rule, and of rules Istio merges with each other.
+pub fn lint_rules(index: &MeshIndex<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for rule in rules {
+    for rule in index.rules() {
         let mut lint = RuleLint {
             rule,
             findings: &mut findings,
         };
         lint.rule();
     }
-    conflicting_rules(rules, &mut findings);
+    for merged in index.merged() {
+        merged_rules(merged, &mut findings);
+    }
     findings
 }
 
@@ -291,61 +290,161 @@ fn is_mesh_host(host: &str) -> bool {
     !host.contains('.') || host.trim_end_matches('.').ends_with(CLUSTER_DOMAIN)
 }
 
-fn conflicting_rules(rules: &[DestinationRule], findings: &mut Vec<Finding>) {
-    let mut first_by_host: HashMap<(String, String), &DestinationRule> = HashMap::new();
-    for rule in rules.iter().filter(|r| r.workload_selector.is_none()) {
-        let namespace = rule
-            .namespace
+/// ST206: what Istio's merge of several rules for one host ignores (`mergeDestinationRule`):
+/// the top-level `trafficPolicy` of every rule but the oldest that has one, and subsets whose
+/// name an older rule took.
+fn merged_rules(merged: &MergedRule<'_>, findings: &mut Vec<Finding>) {
+    let Some(winner) = merged.policy_rule() else {
+        return;
+    };
+    let at = |rule: &DestinationRule, pos| Location::new(&rule.origin.file, pos);
+    for &rule in merged.rules() {
+        if let Some(policy) = rule
+            .traffic_policy
             .as_ref()
-            .map_or("default", |n| n.value.as_str())
-            .to_owned();
-        let key = (namespace.clone(), rule_fqdn(rule, &namespace));
-        match first_by_host.get(&key) {
-            Some(first) => findings.push(
+            .filter(|_| !std::ptr::eq(rule, winner))
+        {
+            findings.push(
                 Finding::new(
                     Code::ConflictingRules,
-                    Location::new(&rule.origin.file, rule.host.pos),
+                    at(rule, policy.pos),
                     format!(
-                        "{} and {} both configure host `{}`",
-                        first.id(),
+                        "Istio merges {} into {} for host `{}` and ignores this trafficPolicy: the older rule's applies",
                         rule.id(),
-                        key.1
+                        winner.id(),
+                        rule.host.value
                     ),
                 )
-                .help("merge the two rules: Istio applies the traffic policy of only one of them")
-                .label(
-                    Location::new(&first.origin.file, first.host.pos),
-                    "first rule for this host",
-                ),
-            ),
-            None => {
-                first_by_host.insert(key, rule);
+                .help("move the settings into one rule; a merged rule adds only its subsets")
+                .label(at(winner, winner.host.pos), "the older rule, whose trafficPolicy applies"),
+            );
+        }
+        for subset in &rule.subsets {
+            if let Some((_, first)) = merged
+                .subset(&subset.name.value)
+                .filter(|(_, by)| !std::ptr::eq(*by, rule))
+            {
+                findings.push(
+                    Finding::new(
+                        Code::ConflictingRules,
+                        at(rule, subset.name.pos),
+                        format!(
+                            "subset `{}` of {} is ignored: {} defines it first for host `{}`",
+                            subset.name.value,
+                            rule.id(),
+                            first.id(),
+                            rule.host.value
+                        ),
+                    )
+                    .help("rename the subset, or define it in one rule only")
+                    .label(at(first, first.host.pos), "the rule whose subset applies"),
+                );
             }
         }
     }
 }
 
-/// Findings that describe how a destination resolved: the rule used and those passed over
-/// (ST208), and groups left to mesh defaults (ST210).
+/// Findings that describe how a destination resolved: the rules used and those passed over
+/// (ST208), no rule for this client (ST209), a selector rule that hides the others (ST213),
+/// port-level policies left aside (ST212), and groups left to defaults (ST210).
 pub fn resolution_findings(resolution: &Resolution<'_>) -> Vec<Finding> {
-    let rule = resolution.rule;
-    let file: &Arc<str> = &rule.origin.file;
+    let destination = &resolution.destination;
+    let host_at = |rule: &DestinationRule| Location::new(&rule.origin.file, rule.host.pos);
+    let mut findings = Vec::new();
+    let passed = |mut finding: Finding| {
+        for p in &resolution.passed_over {
+            finding = finding.label(
+                host_at(p.rule),
+                format!("{} passed over: {}", p.rule.id(), p.reason),
+            );
+        }
+        finding
+    };
+    let Some(rule) = resolution.rule() else {
+        if let Some(at) = resolution
+            .hidden_by_selector
+            .or_else(|| resolution.passed_over.first().map(|p| p.rule))
+        {
+            findings.push(passed(
+                Finding::new(
+                    Code::NoMatchingRule,
+                    host_at(at),
+                    format!(
+                        "no DestinationRule applies to `{}` from namespace `{}`: the sidecar uses Istio's and the mesh's defaults",
+                        destination.host, destination.namespace
+                    ),
+                )
+                .help("see why each rule was passed over; export the rule to the client's namespace or give the client a rule"),
+            ));
+        }
+        if let Some(selector_rule) = resolution.hidden_by_selector {
+            findings.push(
+                Finding::new(
+                    Code::RuleHiddenBySelector,
+                    host_at(selector_rule),
+                    format!(
+                        "{} has a workload selector that does not select this client, yet it hides every rule of other namespaces for `{}` from the clients of `{}`",
+                        selector_rule.id(),
+                        destination.host,
+                        destination.namespace
+                    ),
+                )
+                .help("add a rule without selector for this host in the client's namespace (Istio issue 57719)"),
+            );
+        }
+        return findings;
+    };
+    let found = resolution
+        .found
+        .as_ref()
+        .map(|f| f.step.to_string())
+        .unwrap_or_default();
     let mut used = Finding::new(
         Code::RuleResolution,
-        Location::new(file, rule.host.pos),
+        host_at(rule),
         format!(
-            "{} resolves to DestinationRule {}",
-            resolution.destination,
-            rule.id()
+            "{destination} resolves to DestinationRule {}, found in {found}",
+            resolution.describe()
         ),
     );
-    for passed in &resolution.passed_over {
-        used = used.label(
-            Location::new(&passed.rule.origin.file, passed.rule.host.pos),
-            format!("{} passed over: {}", passed.rule.id(), passed.reason),
-        );
+    for (contributor, what) in resolution.contributions() {
+        if !std::ptr::eq(contributor, rule) {
+            used = used.label(
+                host_at(contributor),
+                format!("{} merged: {what}", contributor.id()),
+            );
+        }
     }
-    let mut findings = vec![used];
+    findings.push(passed(used));
+    if destination.port.is_none() {
+        let subset = destination
+            .subset
+            .as_deref()
+            .and_then(|s| resolution.found.as_ref()?.rule.subset(s))
+            .and_then(|(s, _)| s.traffic_policy.as_ref());
+        for policy in [rule.traffic_policy.as_ref(), subset].into_iter().flatten() {
+            let ports: Vec<String> = policy
+                .port_level_settings
+                .iter()
+                .filter_map(|e| e.port.as_ref().map(|p| p.value.to_string()))
+                .collect();
+            if let Some(first) = policy.port_level_settings.first() {
+                findings.push(
+                    Finding::new(
+                        Code::PortPolicyNotSelected,
+                        Location::new(&rule.origin.file, first.pos),
+                        format!(
+                            "{} {} {} its own policy, and no port was given: the plan uses the policy for the other ports",
+                            if ports.len() == 1 { "port" } else { "ports" },
+                            ports.join(", "),
+                            if ports.len() == 1 { "has" } else { "have" },
+                        ),
+                    )
+                    .help("name the port the client calls (`--port`, `Tuner::port`): Istio builds one cluster per service port"),
+                );
+            }
+        }
+    }
     let policy_pos = rule
         .traffic_policy
         .as_ref()
@@ -364,10 +463,10 @@ pub fn resolution_findings(resolution: &Resolution<'_>) -> Vec<Finding> {
             findings.push(
                 Finding::new(
                     Code::MeshDefaultApplies,
-                    Location::new(file, policy_pos),
-                    format!("no `{group}` applies to {}: the mesh default applies", resolution.destination),
+                    Location::new(&rule.origin.file, policy_pos),
+                    format!("no `{group}` applies to {destination}: Istio's defaults apply"),
                 )
-                .help("the tool assumes Istio's defaults (unlimited); set the group in the rule to be explicit"),
+                .help("the mesh sets no `defaultTrafficPolicy` for it either; set the group in the rule to be explicit"),
             );
         }
     }
@@ -383,9 +482,14 @@ mod tests {
         let yaml = format!(
             "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: r, namespace: prod}}\nspec:\n  host: reviews\n{spec}"
         );
-        let loaded = load_str(&yaml, &Arc::from("t.yaml"), &LoadOptions::default());
+        let loaded = load_str(
+            &yaml,
+            &std::sync::Arc::from("t.yaml"),
+            &LoadOptions::default(),
+        );
         assert!(loaded.findings.is_empty(), "{:?}", loaded.findings);
-        lint_rules(&loaded.rules)
+        let mesh = crate::istio::MeshConfig::default();
+        lint_rules(&MeshIndex::new(&loaded.rules, &mesh, "default"))
     }
 
     fn codes(findings: &[Finding]) -> Vec<&'static str> {

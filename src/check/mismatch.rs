@@ -94,11 +94,11 @@ pub fn client_findings(
         }
     }
 
-    let sidecar_idle = sidecar
-        .max_connection_duration
-        .map_or(sidecar.idle_timeout, |d| d.min(sidecar.idle_timeout));
     let too_long = |d: Option<Duration>, limit: Duration| d.is_none_or(|d| d >= limit);
-    if client.keep_alive.value && too_long(client.idle_timeout.value, sidecar_idle) {
+    if let Some(sidecar_idle) = sidecar.idle_limit()
+        && client.keep_alive.value
+        && too_long(client.idle_timeout.value, sidecar_idle)
+    {
         findings.extend(check.finding(
             Code::IdleTimeoutNotBelowSidecar,
             &client.idle_timeout,
@@ -231,26 +231,33 @@ impl Check<'_> {
         }
         let vocabulary = self.client.vocabulary;
         let key = vocabulary.key(field);
-        let rule = self.resolution.rule;
-        let rule_pos = self
+        let rule_location = self
             .plan
             .derivations
             .iter()
             .find(|d| d.setting == derived)
-            .and_then(|d| d.sources.first().copied())
-            .unwrap_or(rule.host.pos);
-        let rule_location = Location::new(&rule.origin.file, rule_pos);
+            .and_then(|d| d.sources.first().cloned())
+            .or_else(|| {
+                let rule = self.resolution.rule()?;
+                Some(Location::new(&rule.origin.file, rule.host.pos))
+            });
         let help = format!("set `{key}: {value}` in the client settings");
-        Some(match setting.pos {
-            Some(pos) => Finding::new(code, Location::new(&self.client.file, pos), message)
-                .help(help)
-                .label(
-                    rule_location,
-                    format!("the sidecar's policy: DestinationRule {}", rule.id()),
-                ),
-            None => Finding::new(
+        let policy = format!(
+            "the sidecar's policy: DestinationRule {}",
+            self.resolution.describe()
+        );
+        Some(match (setting.pos, rule_location) {
+            (Some(pos), rule_location) => {
+                let finding =
+                    Finding::new(code, Location::new(&self.client.file, pos), message).help(help);
+                match rule_location {
+                    Some(at) => finding.label(at, policy),
+                    None => finding,
+                }
+            }
+            (None, at) => Finding::new(
                 code,
-                rule_location,
+                at.unwrap_or_else(|| Location::new(&self.client.file, Default::default())),
                 format!("{message} ({vocabulary}'s default, not set in the client settings)"),
             )
             .help(format!("{help} ({})", self.client.file)),

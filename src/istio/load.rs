@@ -6,7 +6,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::model::{DestinationRule, Origin};
+use super::mesh::{self, MeshConfig};
+use super::model::{DestinationRule, Origin, Service};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
 use crate::check::{Code, Finding, Location, Severity, Sources};
@@ -35,6 +36,11 @@ impl Default for LoadOptions {
 pub struct Loaded {
     /// The DestinationRules, in input order.
     pub rules: Vec<DestinationRule>,
+    /// The MeshConfig: of an `istio` ConfigMap in the root namespace, or of a MeshConfig file;
+    /// the first one read.
+    pub mesh: Option<MeshConfig>,
+    /// Kubernetes Services, for their ports.
+    pub services: Vec<Service>,
     /// ST1xx findings: syntax, unknown fields, types, ranges, skipped kinds.
     pub findings: Vec<Finding>,
     /// The files read.
@@ -77,6 +83,10 @@ impl Loaded {
 
     fn extend(&mut self, other: Loaded) {
         self.rules.extend(other.rules);
+        if self.mesh.is_none() {
+            self.mesh = other.mesh;
+        }
+        self.services.extend(other.services);
         self.findings.extend(other.findings);
         self.files.extend(other.files);
         self.sources.extend(other.sources);
@@ -348,6 +358,39 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
             };
             out.rules.extend(DestinationRule::from_node(node, origin));
         }
+        Some(Value::Str(kind)) if kind == "Service" => {
+            out.services.extend(Service::from_node(
+                node,
+                Arc::clone(file),
+                &mut out.findings,
+            ));
+        }
+        Some(Value::Str(_)) if mesh::is_mesh_config_map(node) => {
+            let namespace = node
+                .get("metadata")
+                .and_then(|m| m.get("namespace"))
+                .and_then(Node::as_str);
+            match mesh::from_config_map(node, file, &mut out.findings) {
+                Some((config, name, text))
+                    if namespace.is_none_or(|ns| ns == config.root_namespace()) =>
+                {
+                    out.sources.insert(&name, text);
+                    out.mesh.get_or_insert(config);
+                }
+                Some((config, ..)) => out.findings.push(
+                    Finding::new(
+                        Code::NotADestinationRule,
+                        at(node.pos),
+                        format!(
+                            "skipped ConfigMap `istio` in namespace `{}`: the mesh's is in the root namespace `{}`",
+                            namespace.map_or_else(String::new, super::schema::truncate),
+                            config.root_namespace()
+                        ),
+                    ),
+                ),
+                None => {}
+            }
+        }
         Some(Value::Str(kind))
             if kind == "List" || kind.ends_with("List") && node.get("items").is_some() =>
         {
@@ -387,6 +430,85 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
             )
             .help("add `apiVersion: networking.istio.io/v1` and `kind: DestinationRule`"),
         ),
+    }
+}
+
+/// Loads a MeshConfig file (`--mesh`): a MeshConfig YAML, as the `mesh` key of the `istio`
+/// ConfigMap holds it, or the ConfigMap itself (`kubectl get cm istio -n istio-system -o yaml`).
+///
+/// # Errors
+/// The file cannot be opened or read. Problems inside it are findings.
+pub fn load_mesh_file(path: &Path, options: &LoadOptions) -> Result<Loaded, Error> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let bytes = match open_input(path, &name, options)?.and_then(|f| read_input(f, &name, options))
+    {
+        Ok(bytes) => bytes,
+        Err(finding) => return Ok(Loaded::unreadable(finding)),
+    };
+    let text = match decode(&bytes, &name, options) {
+        Ok(text) => text,
+        Err(finding) => return Ok(Loaded::unreadable(finding)),
+    };
+    let mut loaded = Loaded {
+        files: vec![Arc::clone(&name)],
+        ..Loaded::default()
+    };
+    loaded.sources.insert(&name, Arc::from(text));
+    let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
+    let documents = match yaml::parse_stream(text, cap) {
+        Ok(documents) => documents,
+        Err(e) => {
+            loaded.findings.push(unreadable(
+                &name,
+                e.pos.unwrap_or_default(),
+                e.message,
+                e.help,
+            ));
+            return Ok(loaded);
+        }
+    };
+    for root in documents.into_iter().filter_map(|d| d.root) {
+        mesh_object(&root, &name, &mut loaded);
+    }
+    if loaded.mesh.is_none() && !loaded.has_unreadable_input() {
+        loaded.findings.push(
+            Finding::new(
+                Code::MissingField,
+                Location::new(&name, Pos::default()),
+                "no MeshConfig in the file",
+            )
+            .help("pass a MeshConfig YAML (`rootNamespace: ...`) or the `istio` ConfigMap"),
+        );
+    }
+    Ok(loaded)
+}
+
+fn mesh_object(node: &Node, file: &Arc<str>, out: &mut Loaded) {
+    match node.get("kind").and_then(Node::as_str) {
+        None => {
+            let config = MeshConfig::from_node(node, file, &mut out.findings);
+            out.mesh.get_or_insert(config);
+        }
+        Some("ConfigMap") => {
+            if let Some((config, name, text)) = mesh::from_config_map(node, file, &mut out.findings)
+            {
+                out.sources.insert(&name, text);
+                out.mesh.get_or_insert(config);
+            }
+        }
+        Some("List") => {
+            for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
+                mesh_object(item, file, out);
+            }
+        }
+        Some(kind) => out.findings.push(Finding::new(
+            Code::NotADestinationRule,
+            Location::new(file, node.pos),
+            format!(
+                "skipped {}: not a MeshConfig nor the `istio` ConfigMap",
+                super::schema::truncate(kind)
+            ),
+        )),
     }
 }
 
@@ -503,13 +625,23 @@ mod tests {
     #[test]
     fn lists_other_kinds_and_positions() {
         let loaded = load(
-            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: networking.istio.io/v1beta1\n  kind: DestinationRule\n  metadata: {name: r, namespace: prod}\n  spec:\n    host: reviews\n- apiVersion: v1\n  kind: Service\n  metadata: {name: reviews}\n",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: networking.istio.io/v1beta1\n  kind: DestinationRule\n  metadata: {name: r, namespace: prod}\n  spec:\n    host: reviews\n- apiVersion: networking.istio.io/v1\n  kind: VirtualService\n  metadata: {name: reviews}\n- apiVersion: v1\n  kind: Service\n  metadata: {name: reviews, namespace: prod}\n  spec:\n    ports: [{port: 9080}, {port: 70000}]\n",
         );
         assert_eq!(loaded.rules.len(), 1);
+        let service = &loaded.services[0];
+        assert_eq!(
+            (service.name.value.as_str(), service.ports.len()),
+            ("reviews", 1)
+        );
+        assert_eq!(service.ports[0].value, 9080);
         assert_eq!(loaded.rules[0].host.pos, Pos::new(8, 11));
         assert_eq!(loaded.rules[0].id(), "prod/r");
         let codes: Vec<_> = loaded.findings.iter().map(|f| f.code.as_str()).collect();
-        assert_eq!(codes, ["ST111"]);
+        assert_eq!(
+            codes,
+            ["ST111", "ST103"],
+            "the VirtualService is skipped, port 70000 is out of range"
+        );
         assert_eq!(loaded.findings[0].location.pos, Pos::new(9, 3));
     }
 

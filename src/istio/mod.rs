@@ -3,6 +3,7 @@
 
 pub mod duration;
 pub mod load;
+pub mod mesh;
 pub mod model;
 pub mod resolve;
 pub mod schema;
@@ -10,5 +11,6 @@ mod validate;
 pub mod yaml;
 
 pub use load::{LoadOptions, Loaded, load_paths};
+pub use mesh::MeshConfig;
 pub use model::{DestinationRule, Located};
 pub use validate::{API_VERSIONS, validate_wildcard_domain};

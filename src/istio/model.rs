@@ -55,8 +55,86 @@ pub struct DestinationRule {
     pub export_to: Vec<Located<String>>,
     /// `spec.workloadSelector.matchLabels`, when the rule has a selector.
     pub workload_selector: Option<Located<BTreeMap<String, String>>>,
+    /// `metadata.creationTimestamp`, which orders rules for Istio (oldest first); a rule
+    /// without one sorts first, as Istio's zero time does.
+    pub creation_timestamp: Option<Located<Timestamp>>,
     /// Where the rule was read.
     pub origin: Origin,
+}
+
+/// A Kubernetes timestamp (RFC 3339, as `metadata.creationTimestamp`), in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub seconds: i64,
+    /// Nanoseconds within the second.
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// Parses RFC 3339 (`2024-05-01T10:00:00Z`, `2024-05-01T12:00:00.5+02:00`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        let digits = |from: usize, len: usize| -> Option<i64> {
+            let part = text.get(from..from + len)?;
+            part.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| part.parse().ok())?
+        };
+        let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+        let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+        if b.get(4) != Some(&b'-')
+            || b.get(7) != Some(&b'-')
+            || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+            || b.get(13) != Some(&b':')
+            || b.get(16) != Some(&b':')
+            || !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        let mut rest = &text[19..];
+        let mut nanos = 0u32;
+        if let Some(fraction) = rest.strip_prefix('.') {
+            let len = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if len == 0 || len > 9 {
+                return None;
+            }
+            nanos = fraction[..len].parse::<u32>().ok()? * 10u32.pow(9 - len as u32);
+            rest = &fraction[len..];
+        }
+        let offset = match rest.as_bytes() {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let two = |a: u8, b: u8| -> Option<i64> {
+                    (a.is_ascii_digit() && b.is_ascii_digit())
+                        .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+                };
+                let minutes = two(*h1, *h2)? * 60 + two(*m1, *m2)?;
+                if *sign == b'-' {
+                    -minutes * 60
+                } else {
+                    minutes * 60
+                }
+            }
+            _ => return None,
+        };
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        Some(Self {
+            seconds: days * 86_400 + hour * 3600 + minute * 60 + second - offset,
+            nanos,
+        })
+    }
 }
 
 impl DestinationRule {
@@ -283,7 +361,7 @@ fn boolean(node: Option<&Node>) -> Option<Located<bool>> {
     })
 }
 
-fn string(node: Option<&Node>) -> Option<Located<String>> {
+pub(crate) fn string(node: Option<&Node>) -> Option<Located<String>> {
     located(node?, |v| match v {
         Value::Str(s) => Some(s.clone()),
         _ => None,
@@ -298,7 +376,7 @@ fn number(node: Option<&Node>) -> Option<Located<f64>> {
     })
 }
 
-fn dur(node: Option<&Node>) -> Option<Located<Duration>> {
+pub(crate) fn dur(node: Option<&Node>) -> Option<Located<Duration>> {
     located(node?, |v| match v {
         Value::Str(s) => duration::parse(s.trim()).ok()?.to_std(),
         _ => None,
@@ -309,7 +387,7 @@ fn present(node: Option<&Node>) -> Option<Located<()>> {
     node.map(|n| Located::new((), n.pos))
 }
 
-fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> Option<T> {
+pub(crate) fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> Option<T> {
     node.filter(|n| n.as_map().is_some()).map(build)
 }
 
@@ -382,20 +460,26 @@ impl TrafficPolicy {
     }
 }
 
+impl TcpKeepalive {
+    pub(crate) fn from_node(k: &Node) -> Self {
+        Self {
+            pos: k.pos,
+            probes: int(k.get("probes")),
+            time: dur(k.get("time")),
+            interval: dur(k.get("interval")),
+        }
+    }
+}
+
 impl ConnectionPool {
-    fn from_node(n: &Node) -> Self {
+    pub(crate) fn from_node(n: &Node) -> Self {
         Self {
             pos: n.pos,
             tcp: block(n.get("tcp"), |t| TcpSettings {
                 pos: t.pos,
                 max_connections: int(t.get("maxConnections")),
                 connect_timeout: dur(t.get("connectTimeout")),
-                tcp_keepalive: block(t.get("tcpKeepalive"), |k| TcpKeepalive {
-                    pos: k.pos,
-                    probes: int(k.get("probes")),
-                    time: dur(k.get("time")),
-                    interval: dur(k.get("interval")),
-                }),
+                tcp_keepalive: block(t.get("tcpKeepalive"), TcpKeepalive::from_node),
                 max_connection_duration: dur(t.get("maxConnectionDuration")),
                 idle_timeout: dur(t.get("idleTimeout")),
             }),
@@ -425,7 +509,7 @@ impl ConnectionPool {
 }
 
 impl OutlierDetection {
-    fn from_node(n: &Node) -> Self {
+    pub(crate) fn from_node(n: &Node) -> Self {
         Self {
             pos: n.pos,
             consecutive_errors: int(n.get("consecutiveErrors")),
@@ -482,7 +566,78 @@ impl DestinationRule {
             workload_selector: spec
                 .get("workloadSelector")
                 .map(|w| Located::new(string_map(w.get("matchLabels")), w.pos)),
+            creation_timestamp: metadata
+                .and_then(|m| m.get("creationTimestamp"))
+                .and_then(|t| {
+                    located(t, |v| match v {
+                        Value::Str(s) => Timestamp::parse(s),
+                        _ => None,
+                    })
+                }),
             origin,
+        })
+    }
+}
+
+/// A Kubernetes Service (`kind: Service`): Istio builds one outbound cluster per port, so the
+/// ports say which `portLevelSettings` a client meets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    /// `metadata.name`.
+    pub name: Located<String>,
+    /// `metadata.namespace`, when the object names one.
+    pub namespace: Option<Located<String>>,
+    /// `spec.ports[].port`.
+    pub ports: Vec<Located<u32>>,
+    /// Where the object was read.
+    pub origin: Origin,
+}
+
+impl Service {
+    /// Reads a Service object; `None` without a name. Ports that are not numbers from 1 to
+    /// 65535 are reported into `findings` and left out.
+    pub(crate) fn from_node(
+        object: &Node,
+        file: Arc<str>,
+        findings: &mut Vec<crate::check::Finding>,
+    ) -> Option<Self> {
+        use crate::check::{Code, Finding, Location};
+        let metadata = object.get("metadata");
+        let mut ports = Vec::new();
+        for entry in object
+            .get("spec")
+            .and_then(|s| s.get("ports"))
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let Some(port) = entry.get("port") else {
+                continue;
+            };
+            match int(Some(port)).and_then(|p| {
+                u32::try_from(p.value)
+                    .ok()
+                    .filter(|p| (1..=65535).contains(p))
+            }) {
+                Some(number) => ports.push(Located::new(number, port.pos)),
+                None => findings.push(
+                    Finding::new(
+                        Code::OutOfRange,
+                        Location::new(&file, port.pos),
+                        "a Service port must be a number from 1 to 65535",
+                    )
+                    .help("fix `spec.ports[].port`"),
+                ),
+            }
+        }
+        Some(Self {
+            name: string(metadata.and_then(|m| m.get("name")))?,
+            namespace: string(metadata.and_then(|m| m.get("namespace")))
+                .filter(|n| !n.value.is_empty()),
+            ports,
+            origin: Origin {
+                file,
+                pos: object.pos,
+            },
         })
     }
 }

@@ -1,34 +1,61 @@
-//! Which rule applies to a destination, and the policy that results, merged exactly as Istio's
-//! `MergeSubsetTrafficPolicy` does it. Pure: no I/O.
+//! Which rules apply to a destination, and the policy the sidecar enforces, as Istio's control
+//! plane computes them (read at istio/istio 86c9f01fd735). Pure: no I/O.
 //!
-//! 1. The rule: among the rules visible from the client's namespace (`exportTo`) and without a
-//!    workload selector, the one whose host matches most specifically (an exact host before
-//!    wildcards, a longer wildcard before a shorter one); on a tie, a rule in the client's
-//!    namespace, then in the destination's, then the first in input order.
-//! 2. Top level: a `portLevelSettings` entry for the port replaces the policy: its four groups
-//!    (connectionPool, outlierDetection, loadBalancer, tls) *are* the policy, omitted ones fall
-//!    back to defaults, and tunnel, proxyProtocol and retryBudget are dropped.
-//! 3. Subset: a subset port-level entry for the port replaces all four groups; otherwise each
-//!    group the subset sets (and tunnel, proxyProtocol, retryBudget) replaces that group whole.
+//! 1. **Index** ([`MeshIndex::new`]; `push_context.go` `setDestinationRules`): rules sorted with
+//!    workload-selector rules first, then by `metadata.creationTimestamp` (oldest first; none
+//!    sorts first), then name, then namespace. Short hosts resolve in the rule's namespace. Each
+//!    namespace keeps the rules visible in it (no `exportTo`, `*`, `.` or its own name) and,
+//!    apart, the rules it exports (all but private ones); the root namespace also keeps its
+//!    private rules. A selector rule is private to its namespace.
+//! 2. **Merge** (`destination_rule.go` `mergeDestinationRule`): rules for one host in one index
+//!    are consolidated: subsets appended (the first wins on a duplicate name), the top-level
+//!    `trafficPolicy` of the first rule that has one. Rules whose `exportTo` sets differ stay
+//!    apart; a selector rule merges with rules of an equal selector, and (Istio issue 58322)
+//!    with a rule without selector when their `exportTo` sets are equal.
+//! 3. **Lookup** (`push_context.go` `destinationRule`): the most specific host match (exact,
+//!    then the longest wildcard) among the rules visible in the client's namespace; else among
+//!    those the service's namespace exports to the client; else among those the root namespace
+//!    exports to it. A client in the root namespace looks at the root's private rules first.
+//! 4. **Choice** (`sidecar.go` `SidecarScope.DestinationRule`): a selector rule of the client's
+//!    namespace whose labels are a subset of the client's; else the last entry without a
+//!    selector; else none, and the mesh defaults apply.
+//! 5. **Policy** (`GetPortLevelTrafficPolicy`, `applyDefaultTrafficPolicy`,
+//!    `MergeSubsetTrafficPolicy`): a `portLevelSettings` entry for the port replaces the
+//!    top-level groups (omitted ones fall back to defaults; tunnel, proxyProtocol and
+//!    retryBudget are dropped); MeshConfig's `defaultTrafficPolicy` fills a `connectionPool` or
+//!    `outlierDetection` still missing; then the subset's port-level entry replaces all four
+//!    groups, or each group the subset sets replaces that group whole.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
+use super::mesh::MeshConfig;
 use super::model::{
-    ClientTls, ConnectionPool, DestinationRule, LoadBalancer, Located, OutlierDetection,
-    PolicyGroups, RetryBudget, TrafficPolicy,
+    ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
+    OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy,
 };
+use crate::check::Location;
 use crate::error::Error;
 
 /// The cluster DNS suffix short names are completed with.
 pub const CLUSTER_DOMAIN: &str = "svc.cluster.local";
+/// The mesh's connect timeout when MeshConfig sets none.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The destination a client calls.
+/// The destination a client calls, and the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Destination {
     /// The host as the client names it: short (`reviews`) or fully qualified.
     pub host: String,
     /// The client's namespace, where a short host is looked up. Default `default`.
     pub namespace: String,
+    /// The client workload's labels, which workload-selector rules match.
+    pub labels: BTreeMap<String, String>,
+    /// The namespace of the service behind the host: by default the one a
+    /// `NAME.NAMESPACE.svc.cluster.local` host names; set it for a ServiceEntry host.
+    pub service_namespace: Option<String>,
     /// The port, which selects `portLevelSettings`.
     pub port: Option<u32>,
     /// The subset, as a VirtualService route would name it.
@@ -36,11 +63,13 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// A destination for `host`, from namespace `default`, any port, no subset.
+    /// A destination for `host`, from namespace `default`, no labels, any port, no subset.
     pub fn new(host: impl Into<String>) -> Self {
         Self {
             host: host.into(),
             namespace: "default".into(),
+            labels: BTreeMap::new(),
+            service_namespace: None,
             port: None,
             subset: None,
         }
@@ -50,6 +79,16 @@ impl Destination {
     /// and the cluster domain, as cluster DNS does; anything else is taken as written.
     pub fn fqdn(&self) -> String {
         qualify(&self.host, &self.namespace)
+    }
+
+    /// The service's namespace: as set, else the one a cluster host names.
+    pub fn service_namespace(&self) -> Option<String> {
+        self.service_namespace.clone().or_else(|| {
+            let fqdn = self.fqdn();
+            let name_and_namespace = fqdn.strip_suffix(CLUSTER_DOMAIN)?.strip_suffix('.')?;
+            let (_, namespace) = name_and_namespace.rsplit_once('.')?;
+            Some(namespace.to_owned())
+        })
     }
 }
 
@@ -76,17 +115,663 @@ fn qualify(host: &str, namespace: &str) -> String {
     }
 }
 
-/// The namespace a rule lives in; a rule that names none is taken to live in the client's
-/// namespace, as `kubectl apply -n` would put it there.
-fn rule_namespace<'r>(rule: &'r DestinationRule, client_namespace: &'r str) -> &'r str {
+/// The namespace a rule lives in; a rule that names none lives where it would be applied,
+/// `default_namespace` (the client's, as `kubectl apply -n` would put it there).
+pub fn rule_namespace<'r>(rule: &'r DestinationRule, default_namespace: &'r str) -> &'r str {
     rule.namespace
         .as_ref()
-        .map_or(client_namespace, |n| n.value.as_str())
+        .map_or(default_namespace, |n| n.value.as_str())
 }
 
 /// The rule's host, fully qualified in the rule's namespace.
-pub fn rule_fqdn(rule: &DestinationRule, client_namespace: &str) -> String {
-    qualify(&rule.host.value, rule_namespace(rule, client_namespace))
+pub fn rule_fqdn(rule: &DestinationRule, default_namespace: &str) -> String {
+    qualify(&rule.host.value, rule_namespace(rule, default_namespace))
+}
+
+/// Istio's `labels.Instance.SubsetOf`: every selector label is among the client's.
+fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Rules consolidated for one host in one namespace index: Istio's `ConsolidatedDestRule`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergedRule<'a> {
+    export_to: BTreeSet<String>,
+    from: Vec<&'a DestinationRule>,
+    subsets: Vec<(&'a Subset, &'a DestinationRule)>,
+    policy: Option<&'a DestinationRule>,
+}
+
+impl<'a> MergedRule<'a> {
+    fn new(rule: &'a DestinationRule, export_to: &BTreeSet<String>) -> Self {
+        let mut merged = Self {
+            export_to: export_to.clone(),
+            from: Vec::new(),
+            subsets: Vec::new(),
+            policy: None,
+        };
+        merged.absorb(rule);
+        merged
+    }
+
+    /// The rules merged here, oldest first (Istio's `from`).
+    pub fn rules(&self) -> &[&'a DestinationRule] {
+        &self.from
+    }
+
+    /// The first rule, whose metadata and selector stand for the entry.
+    pub fn first(&self) -> &'a DestinationRule {
+        self.from[0]
+    }
+
+    /// The rule whose top-level `trafficPolicy` applies, if any has one.
+    pub fn policy_rule(&self) -> Option<&'a DestinationRule> {
+        self.policy
+    }
+
+    /// The rule that defines a subset, as merged (the first definition wins).
+    pub fn subset(&self, name: &str) -> Option<(&'a Subset, &'a DestinationRule)> {
+        self.subsets
+            .iter()
+            .find(|(s, _)| s.name.value == name)
+            .copied()
+    }
+
+    /// The subset names, in merged order.
+    pub fn subset_names(&self) -> Vec<&'a str> {
+        self.subsets
+            .iter()
+            .map(|(s, _)| s.name.value.as_str())
+            .collect()
+    }
+
+    fn selector(&self) -> Option<&'a BTreeMap<String, String>> {
+        self.first().workload_selector.as_ref().map(|s| &s.value)
+    }
+
+    /// The consolidation of `mergeDestinationRule`: subsets appended unless their name is
+    /// taken, the top-level policy adopted only when none is there yet.
+    fn absorb(&mut self, rule: &'a DestinationRule) {
+        self.from.push(rule);
+        for subset in &rule.subsets {
+            if self.subset(&subset.name.value).is_none() {
+                self.subsets.push((subset, rule));
+            }
+        }
+        if self.policy.is_none() && rule.traffic_policy.is_some() {
+            self.policy = Some(rule);
+        }
+    }
+}
+
+/// Istio's `mergeDestinationRule` for the entries of one host, translated branch by branch
+/// (the last entry visited decides whether the rule also stands on its own).
+fn merge_into<'a>(
+    entries: &mut Vec<MergedRule<'a>>,
+    rule: &'a DestinationRule,
+    export_to: &BTreeSet<String>,
+) {
+    if entries.is_empty() {
+        entries.push(MergedRule::new(rule, export_to));
+        return;
+    }
+    let incoming = rule.workload_selector.as_ref().map(|s| &s.value);
+    let mut append_separately = true;
+    for entry in entries.iter_mut() {
+        if *export_to == entry.export_to {
+            append_separately = false;
+        } else if !entry.export_to.is_empty() && export_to.is_superset(&entry.export_to) {
+            append_separately = true;
+        } else {
+            append_separately = true;
+            continue;
+        }
+        match (incoming, entry.selector()) {
+            (Some(a), Some(b)) if a != b => {
+                append_separately = true;
+                continue;
+            }
+            (None, None) | (Some(_), Some(_)) => append_separately = false,
+            _ => {}
+        }
+        entry.absorb(rule);
+    }
+    if append_separately {
+        entries.push(MergedRule::new(rule, export_to));
+    }
+}
+
+/// The rules of one index, by host.
+#[derive(Debug, Default)]
+struct HostIndex<'a> {
+    specific: HashMap<String, Vec<MergedRule<'a>>>,
+    wildcard: HashMap<String, Vec<MergedRule<'a>>>,
+}
+
+impl<'a> HostIndex<'a> {
+    fn merge(&mut self, host: &str, rule: &'a DestinationRule, export_to: &BTreeSet<String>) {
+        let hosts = if host.starts_with('*') {
+            &mut self.wildcard
+        } else {
+            &mut self.specific
+        };
+        let entries = match hosts.get_mut(host) {
+            Some(entries) => entries,
+            None => hosts.entry(host.to_owned()).or_default(),
+        };
+        merge_into(entries, rule, export_to);
+    }
+
+    /// Istio's `MostSpecificHostMatch`: the exact host, else the longest matching wildcard
+    /// (alphabetical first on equal length).
+    fn most_specific(&self, fqdn: &str) -> Option<(&str, &[MergedRule<'a>])> {
+        if let Some((host, entries)) = self.specific.get_key_value(fqdn) {
+            return Some((host, entries));
+        }
+        self.wildcard
+            .iter()
+            .filter(|(host, _)| fqdn.ends_with(&host[1..]))
+            .min_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then(a.cmp(b)))
+            .map(|(host, entries)| (host.as_str(), entries.as_slice()))
+    }
+}
+
+/// Where the lookup found the rules that apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LookupStep {
+    /// Among the rules visible in the client's namespace.
+    ClientNamespace(String),
+    /// Among the root namespace's private rules (a client in the root namespace).
+    RootNamespacePrivate(String),
+    /// Among the rules the service's namespace exports to the client.
+    ServiceNamespace(String),
+    /// Among the rules the root namespace exports to the client.
+    RootNamespace(String),
+}
+
+impl fmt::Display for LookupStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupStep::ClientNamespace(ns) => write!(f, "the client's namespace `{ns}`"),
+            LookupStep::RootNamespacePrivate(ns) => {
+                write!(f, "the root namespace `{ns}` (its private rules)")
+            }
+            LookupStep::ServiceNamespace(ns) => write!(f, "the service's namespace `{ns}`"),
+            LookupStep::RootNamespace(ns) => write!(f, "the root namespace `{ns}`"),
+        }
+    }
+}
+
+/// Every loaded rule indexed as Istio's control plane indexes it, with the mesh's settings.
+/// Built once, it resolves any number of destinations.
+#[derive(Debug)]
+pub struct MeshIndex<'a> {
+    rules: &'a [DestinationRule],
+    mesh: &'a MeshConfig,
+    default_namespace: String,
+    namespace_local: HashMap<String, HostIndex<'a>>,
+    exported: HashMap<String, HostIndex<'a>>,
+    root_local: HostIndex<'a>,
+}
+
+impl<'a> MeshIndex<'a> {
+    /// Indexes `rules` (Istio's `setDestinationRules`). A rule without a namespace lives in
+    /// `default_namespace`.
+    pub fn new(
+        rules: &'a [DestinationRule],
+        mesh: &'a MeshConfig,
+        default_namespace: &str,
+    ) -> Self {
+        let mut index = Self {
+            rules,
+            mesh,
+            default_namespace: default_namespace.to_owned(),
+            namespace_local: HashMap::new(),
+            exported: HashMap::new(),
+            root_local: HostIndex::default(),
+        };
+        let root = mesh.root_namespace();
+        let mut sorted: Vec<&DestinationRule> = rules.iter().collect();
+        sorted.sort_by(|a, b| {
+            b.workload_selector
+                .is_some()
+                .cmp(&a.workload_selector.is_some())
+                .then_with(|| {
+                    let time = |r: &DestinationRule| r.creation_timestamp.as_ref().map(|t| t.value);
+                    time(a).cmp(&time(b))
+                })
+                .then_with(|| a.name.value.cmp(&b.name.value))
+                .then_with(|| {
+                    rule_namespace(a, default_namespace).cmp(rule_namespace(b, default_namespace))
+                })
+        });
+        for rule in sorted {
+            let namespace = rule_namespace(rule, default_namespace);
+            let host = rule_fqdn(rule, default_namespace);
+            let export_to: BTreeSet<String> = match rule.workload_selector {
+                None => rule.export_to.iter().map(|e| e.value.clone()).collect(),
+                Some(_) => BTreeSet::from([".".to_owned()]),
+            };
+            let has = |e: &str| export_to.contains(e);
+            if export_to.is_empty() || has("*") || has(".") || has(namespace) {
+                index
+                    .namespace_local
+                    .entry(namespace.to_owned())
+                    .or_default()
+                    .merge(&host, rule, &export_to);
+            }
+            let private_only = (export_to.is_empty() && mesh.rules_private_by_default())
+                || (export_to.len() == 1 && (has(".") || has(namespace)));
+            if !private_only {
+                index
+                    .exported
+                    .entry(namespace.to_owned())
+                    .or_default()
+                    .merge(&host, rule, &export_to);
+            } else if namespace == root {
+                index.root_local.merge(&host, rule, &export_to);
+            }
+        }
+        index
+    }
+
+    /// The mesh's settings.
+    pub fn mesh(&self) -> &'a MeshConfig {
+        self.mesh
+    }
+
+    /// The indexed rules, in input order.
+    pub fn rules(&self) -> &'a [DestinationRule] {
+        self.rules
+    }
+
+    /// Every entry that merges several rules, once each, in reading order of its oldest rule.
+    pub fn merged(&self) -> Vec<&MergedRule<'a>> {
+        let mut out: Vec<&MergedRule<'a>> = self
+            .namespace_local
+            .values()
+            .chain(self.exported.values())
+            .chain([&self.root_local])
+            .flat_map(|i| i.specific.values().chain(i.wildcard.values()))
+            .flatten()
+            .filter(|e| e.from.len() > 1)
+            .collect();
+        let key = |e: &MergedRule<'_>| {
+            e.from
+                .iter()
+                .map(|r| (r.origin.file.clone(), r.origin.pos))
+                .collect::<Vec<_>>()
+        };
+        out.sort_by_key(|e| key(e));
+        out.dedup_by(|a, b| key(a) == key(b));
+        out
+    }
+
+    /// Istio's `getExportedDestinationRuleFromNamespace`: the most specific match among the
+    /// rules `owner` exports, kept only where exported to the client.
+    fn exported_from(&self, owner: &str, fqdn: &str, client: &str) -> Vec<&MergedRule<'a>> {
+        let Some((_, entries)) = self.exported.get(owner).and_then(|i| i.most_specific(fqdn))
+        else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter(|e| {
+                e.export_to.is_empty() || e.export_to.contains("*") || e.export_to.contains(client)
+            })
+            .collect()
+    }
+
+    /// Istio's `PushContext.destinationRule`: the entries that apply to the host for a client
+    /// in `client`, and the step that found them.
+    fn lookup(
+        &self,
+        client: &str,
+        fqdn: &str,
+        service_namespace: Option<&str>,
+    ) -> Option<(LookupStep, Vec<&MergedRule<'a>>)> {
+        let root = self.mesh.root_namespace();
+        let local = if client == root {
+            Some(&self.root_local)
+        } else {
+            self.namespace_local.get(client)
+        };
+        if let Some((_, entries)) = local.and_then(|i| i.most_specific(fqdn)) {
+            let step = if client == root {
+                LookupStep::RootNamespacePrivate(root.to_owned())
+            } else {
+                LookupStep::ClientNamespace(client.to_owned())
+            };
+            return Some((step, entries.iter().collect()));
+        }
+        if let Some(service) = service_namespace {
+            let found = self.exported_from(service, fqdn, client);
+            if !found.is_empty() {
+                return Some((LookupStep::ServiceNamespace(service.to_owned()), found));
+            }
+        }
+        let found = self.exported_from(root, fqdn, client);
+        (!found.is_empty()).then(|| (LookupStep::RootNamespace(root.to_owned()), found))
+    }
+
+    /// Resolves `destination`: the rules that apply to its client, the effective policy with
+    /// the provenance of each group, and every other rule for the host with why it was passed
+    /// over.
+    ///
+    /// # Errors
+    /// [`Error::NoMatchingRule`] when no loaded rule is for the host at all and the mesh sets
+    /// no default policy; [`Error::UnknownSubset`] when the subset is not defined by the rules
+    /// that apply.
+    pub fn resolve(&self, destination: &Destination) -> Result<Resolution<'a>, Error> {
+        let fqdn = destination.fqdn();
+        let client = destination.namespace.as_str();
+        let service_namespace = destination.service_namespace();
+        let lookup = self.lookup(client, &fqdn, service_namespace.as_deref());
+        let chosen = lookup.as_ref().and_then(|(_, entries)| {
+            choose(
+                entries,
+                client,
+                &destination.labels,
+                &self.default_namespace,
+            )
+        });
+        let mut hidden_by_selector = None;
+        if let (Some((_, entries)), None) = (&lookup, chosen) {
+            hidden_by_selector = entries.first().map(|e| e.first());
+        }
+        let matching: Vec<&DestinationRule> = self
+            .rules
+            .iter()
+            .filter(|r| host_matches(&rule_fqdn(r, &self.default_namespace), &fqdn))
+            .collect();
+        if matching.is_empty()
+            && self.mesh.default_connection_pool.is_none()
+            && self.mesh.default_outlier_detection.is_none()
+        {
+            return Err(Error::NoMatchingRule {
+                host: fqdn,
+                namespace: client.to_owned(),
+            });
+        }
+        let found = lookup.and_then(|(step, _)| {
+            chosen.map(|rule| Found {
+                step,
+                rule: rule.clone(),
+            })
+        });
+        let policy =
+            EffectivePolicy::resolve(found.as_ref().map(|f| &f.rule), self.mesh, destination)?;
+        let passed_over = matching
+            .into_iter()
+            .filter(|r| {
+                !found
+                    .as_ref()
+                    .is_some_and(|f| f.rule.from.iter().any(|u| std::ptr::eq(*u, *r)))
+            })
+            .map(|rule| PassedOver {
+                rule,
+                reason: self.why_passed_over(rule, found.as_ref(), hidden_by_selector, destination),
+            })
+            .collect();
+        Ok(Resolution {
+            destination: Destination {
+                host: fqdn,
+                ..destination.clone()
+            },
+            found,
+            hidden_by_selector,
+            policy,
+            passed_over,
+        })
+    }
+
+    /// Why Istio does not use `rule` for this client, in Istio's terms.
+    fn why_passed_over(
+        &self,
+        rule: &DestinationRule,
+        found: Option<&Found<'_>>,
+        hidden_by: Option<&DestinationRule>,
+        destination: &Destination,
+    ) -> String {
+        let client = destination.namespace.as_str();
+        let namespace = rule_namespace(rule, &self.default_namespace);
+        let root = self.mesh.root_namespace();
+        let service = destination.service_namespace();
+        if let Some(selector) = &rule.workload_selector {
+            return if namespace != client {
+                format!(
+                    "it has a workload selector, so it applies only to clients in its own namespace `{namespace}`"
+                )
+            } else if !selects(&selector.value, &destination.labels) {
+                format!(
+                    "its workload selector {} does not select the client's labels {}",
+                    show_labels(&selector.value),
+                    show_labels(&destination.labels)
+                )
+            } else {
+                "another workload-selector rule for the same labels was merged first".into()
+            };
+        }
+        if namespace != client && Some(namespace) != service.as_deref() && namespace != root {
+            return format!(
+                "a rule in namespace `{namespace}` is never used by a client in `{client}`: Istio looks in the client's namespace, the service's and the root namespace `{root}` only"
+            );
+        }
+        let exported_to_client = rule.export_to.is_empty() && !self.mesh.rules_private_by_default()
+            || rule.export_to.iter().any(|e| {
+                e.value == "*" || e.value == client || (e.value == "." && namespace == client)
+            });
+        if !exported_to_client && namespace != client {
+            return format!("it is not exported to `{client}`");
+        }
+        let Some(found) = found else {
+            return match hidden_by {
+                Some(selector_rule) => format!(
+                    "{} of the client's namespace matches the host first and does not select this client, so Istio looks no further (Istio issue 57719)",
+                    selector_rule.id()
+                ),
+                None => "Istio's lookup gives no rule to this client".into(),
+            };
+        };
+        let step_namespace = match &found.step {
+            LookupStep::ClientNamespace(ns)
+            | LookupStep::RootNamespacePrivate(ns)
+            | LookupStep::ServiceNamespace(ns)
+            | LookupStep::RootNamespace(ns) => ns.as_str(),
+        };
+        let used = found.rule.first();
+        if namespace != step_namespace {
+            return format!("a rule in {} matched first", found.step);
+        }
+        let used_host = rule_fqdn(used, &self.default_namespace);
+        let this_host = rule_fqdn(rule, &self.default_namespace);
+        if used_host != this_host {
+            return format!(
+                "its host `{}` is less specific than `{}`",
+                rule.host.value, used.host.value
+            );
+        }
+        if used.workload_selector.is_some() {
+            return format!(
+                "the workload-selector rule {} selects this client and takes precedence",
+                used.id()
+            );
+        }
+        format!(
+            "its `exportTo` differs from {}'s, so Istio keeps it as a separate entry and uses the last one, {}",
+            rule.id(),
+            used.id()
+        )
+    }
+}
+
+/// Istio's `SidecarScope.DestinationRule` (outbound): a selector rule of the client's namespace
+/// that selects the client, else the last entry without a selector.
+fn choose<'r, 'a>(
+    entries: &[&'r MergedRule<'a>],
+    client: &str,
+    labels: &BTreeMap<String, String>,
+    default_namespace: &str,
+) -> Option<&'r MergedRule<'a>> {
+    let mut catch_all = None;
+    for entry in entries {
+        match entry.selector() {
+            None => catch_all = Some(*entry),
+            Some(selector) => {
+                if rule_namespace(entry.first(), default_namespace) == client
+                    && selects(selector, labels)
+                {
+                    return Some(entry);
+                }
+            }
+        }
+    }
+    catch_all
+}
+
+/// Whether a rule host (fully qualified) covers `fqdn`.
+fn host_matches(rule_host: &str, fqdn: &str) -> bool {
+    rule_host == fqdn
+        || rule_host
+            .strip_prefix('*')
+            .is_some_and(|suffix| fqdn.ends_with(suffix))
+}
+
+fn show_labels(labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", pairs.join(","))
+}
+
+/// Resolves `destination` against `rules` with Istio's default mesh; a rule without a
+/// namespace lives in the client's. Build a [`MeshIndex`] to resolve many destinations or to
+/// use a MeshConfig.
+///
+/// # Errors
+/// As [`MeshIndex::resolve`].
+pub fn resolve<'a>(
+    rules: &'a [DestinationRule],
+    destination: &Destination,
+) -> Result<Resolution<'a>, Error> {
+    static DEFAULT_MESH: std::sync::OnceLock<MeshConfig> = std::sync::OnceLock::new();
+    MeshIndex::new(
+        rules,
+        DEFAULT_MESH.get_or_init(MeshConfig::default),
+        &destination.namespace,
+    )
+    .resolve(destination)
+}
+
+/// The rules that apply to a destination, and where the lookup found them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found<'a> {
+    /// The lookup step that found them.
+    pub step: LookupStep,
+    /// The rules, as Istio merged them.
+    pub rule: MergedRule<'a>,
+}
+
+/// A rule for the host that Istio does not use for this client, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassedOver<'a> {
+    /// The rule.
+    pub rule: &'a DestinationRule,
+    /// Why it was not used.
+    pub reason: String,
+}
+
+/// The outcome of resolving a destination.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolution<'a> {
+    /// The destination, host fully qualified.
+    pub destination: Destination,
+    /// The rules that apply; `None` when Istio gives none to this client (Istio's and the
+    /// mesh's defaults apply).
+    pub found: Option<Found<'a>>,
+    /// A workload-selector rule of the client's namespace that matched the host but not the
+    /// client, and so hid the rules of the other namespaces from it (Istio issue 57719).
+    pub hidden_by_selector: Option<&'a DestinationRule>,
+    /// The policy the sidecar applies.
+    pub policy: EffectivePolicy<'a>,
+    /// Rules for the host that were passed over.
+    pub passed_over: Vec<PassedOver<'a>>,
+}
+
+impl<'a> Resolution<'a> {
+    /// The rule that stands for the resolution: the one whose top-level policy applies, else
+    /// the first merged one; `None` when no rule applies.
+    pub fn rule(&self) -> Option<&'a DestinationRule> {
+        let found = self.found.as_ref()?;
+        Some(
+            found
+                .rule
+                .policy_rule()
+                .unwrap_or_else(|| found.rule.first()),
+        )
+    }
+
+    /// Every rule that contributed, oldest first.
+    pub fn rules(&self) -> &[&'a DestinationRule] {
+        self.found.as_ref().map_or(&[], |f| f.rule.rules())
+    }
+
+    /// What each contributing rule gave, in Istio's terms: its top-level policy, its subsets,
+    /// or a policy ignored because an older rule's wins.
+    pub fn contributions(&self) -> Vec<(&'a DestinationRule, String)> {
+        let Some(found) = &self.found else {
+            return Vec::new();
+        };
+        let merged = &found.rule;
+        merged
+            .rules()
+            .iter()
+            .map(|&rule| {
+                let mut parts = Vec::new();
+                match merged.policy_rule() {
+                    Some(p) if std::ptr::eq(p, rule) => parts.push("its trafficPolicy applies".to_owned()),
+                    Some(p) if rule.traffic_policy.is_some() => parts.push(format!(
+                        "its trafficPolicy is ignored: {} is older and sets one (Istio keeps the first rule's)",
+                        p.id()
+                    )),
+                    _ => {}
+                }
+                let subsets: Vec<&str> = merged
+                    .subsets
+                    .iter()
+                    .filter(|(_, by)| std::ptr::eq(*by, rule))
+                    .map(|(s, _)| s.name.value.as_str())
+                    .collect();
+                if !subsets.is_empty() {
+                    parts.push(format!("subsets {}", subsets.join(", ")));
+                }
+                let dropped: Vec<&str> = rule
+                    .subsets
+                    .iter()
+                    .filter(|s| merged.subset(&s.name.value).is_some_and(|(_, by)| !std::ptr::eq(by, rule)))
+                    .map(|s| s.name.value.as_str())
+                    .collect();
+                if !dropped.is_empty() {
+                    parts.push(format!("subsets {} ignored: defined by an older rule", dropped.join(", ")));
+                }
+                if parts.is_empty() {
+                    parts.push("merged, nothing of it applies".into());
+                }
+                (rule, parts.join("; "))
+            })
+            .collect()
+    }
+
+    /// One line naming the rules that apply (`prod/a (a.yaml:3)`, several joined by ` + `),
+    /// or that none does.
+    pub fn describe(&self) -> String {
+        if self.found.is_none() {
+            return "none: Istio's and the mesh's defaults apply".into();
+        }
+        self.rules()
+            .iter()
+            .map(|r| format!("{} ({}:{})", r.id(), r.origin.file, r.origin.pos.line))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
 }
 
 /// Where an effective group was taken from.
@@ -100,6 +785,8 @@ pub enum PolicySource {
     Subset(String),
     /// The subset's `trafficPolicy.portLevelSettings` for the port.
     SubsetPortLevel(String, u32),
+    /// MeshConfig's `defaultTrafficPolicy`.
+    MeshDefault,
 }
 
 impl fmt::Display for PolicySource {
@@ -111,6 +798,7 @@ impl fmt::Display for PolicySource {
             PolicySource::SubsetPortLevel(s, p) => {
                 write!(f, "subset {s} trafficPolicy.portLevelSettings[port {p}]")
             }
+            PolicySource::MeshDefault => f.write_str("MeshConfig defaultTrafficPolicy"),
         }
     }
 }
@@ -118,10 +806,19 @@ impl fmt::Display for PolicySource {
 /// A policy group with where it was taken from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sourced<'a, T> {
-    /// The group, as written in the rule.
+    /// The group, as written.
     pub value: &'a T,
-    /// Which part of the rule it comes from.
+    /// Which part of the rule (or of MeshConfig) it comes from.
     pub source: PolicySource,
+    /// The file it was read from.
+    pub file: Arc<str>,
+}
+
+impl<T> Sourced<'_, T> {
+    /// The location of a position inside the group.
+    pub fn at(&self, pos: super::yaml::Pos) -> Location {
+        Location::new(&self.file, pos)
+    }
 }
 
 /// The policy the sidecar applies to a destination; a group that is `None` takes Istio's
@@ -142,23 +839,52 @@ pub struct EffectivePolicy<'a> {
     pub tunnel: Option<Sourced<'a, Located<()>>>,
     /// `proxyProtocol` is set.
     pub proxy_protocol: Option<Sourced<'a, Located<()>>>,
+    /// MeshConfig's settings that every cluster starts from.
+    pub mesh: MeshDefaults<'a>,
+}
+
+/// The MeshConfig settings a cluster starts from, with the file they were read from.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct MeshDefaults<'a> {
+    /// `connectTimeout`.
+    pub connect_timeout: Option<&'a Located<Duration>>,
+    /// `tcpKeepalive`.
+    pub tcp_keepalive: Option<&'a TcpKeepalive>,
+    /// `h2UpgradePolicy`: `true` for `UPGRADE`.
+    pub h2_upgrade: Option<&'a Located<bool>>,
+    /// The MeshConfig file.
+    pub file: Option<Arc<str>>,
+}
+
+/// The TCP keep-alive Envoy sets: MeshConfig's `tcpKeepalive`, each field the rule sets
+/// overriding it (`cluster.go` `applyTCPKeepalive`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Keepalive {
+    /// `probes`, where set above 0, with where it was written.
+    pub probes: Option<(u32, Location)>,
+    /// `time`, with where it was written.
+    pub time: Option<(Duration, Location)>,
+    /// `interval`, with where it was written.
+    pub interval: Option<(Duration, Location)>,
+    /// Where the block that turned keep-alive on was written.
+    pub at: Option<Location>,
 }
 
 impl<'a> EffectivePolicy<'a> {
-    fn groups(groups: &'a PolicyGroups, source: &PolicySource) -> Self {
+    fn groups(groups: &'a PolicyGroups, source: &PolicySource, file: &Arc<str>) -> Self {
         Self {
-            connection_pool: sourced(&groups.connection_pool, source),
-            outlier_detection: sourced(&groups.outlier_detection, source),
-            load_balancer: sourced(&groups.load_balancer, source),
-            tls: sourced(&groups.tls, source),
+            connection_pool: sourced(&groups.connection_pool, source, file),
+            outlier_detection: sourced(&groups.outlier_detection, source, file),
+            load_balancer: sourced(&groups.load_balancer, source, file),
+            tls: sourced(&groups.tls, source, file),
             ..Self::default()
         }
     }
 
-    fn extras(mut self, policy: &'a TrafficPolicy, source: &PolicySource) -> Self {
-        self.retry_budget = sourced(&policy.retry_budget, source);
-        self.tunnel = sourced(&policy.tunnel, source);
-        self.proxy_protocol = sourced(&policy.proxy_protocol, source);
+    fn extras(mut self, policy: &'a TrafficPolicy, source: &PolicySource, file: &Arc<str>) -> Self {
+        self.retry_budget = sourced(&policy.retry_budget, source, file);
+        self.tunnel = sourced(&policy.tunnel, source, file);
+        self.proxy_protocol = sourced(&policy.proxy_protocol, source, file);
         self
     }
 
@@ -169,26 +895,25 @@ impl<'a> EffectivePolicy<'a> {
         port: Option<u32>,
         source: PolicySource,
         at_port: impl Fn(u32) -> PolicySource,
+        file: &Arc<str>,
     ) -> (Self, bool) {
         let entry = port.and_then(|p| {
             policy
                 .port_level_settings
                 .iter()
                 .find(|e| e.port.as_ref().is_some_and(|n| n.value == p))
+                .map(|e| (e, p))
         });
         match entry {
-            Some(entry) => (
-                Self::groups(&entry.groups, &at_port(port.unwrap_or_default())),
-                true,
-            ),
+            Some((entry, port)) => (Self::groups(&entry.groups, &at_port(port), file), true),
             None => (
-                Self::groups(&policy.groups, &source).extras(policy, &source),
+                Self::groups(&policy.groups, &source, file).extras(policy, &source, file),
                 false,
             ),
         }
     }
 
-    /// Istio's `mergeTrafficPolicy`: the subset's groups replace the original's whole.
+    /// Istio's `MergeTrafficPolicy`: the subset's groups replace the original's whole.
     fn merge(mut self, subset: Self, subset_is_port_level: bool) -> Self {
         if subset.connection_pool.is_some() || subset_is_port_level {
             self.connection_pool = subset.connection_pool;
@@ -213,184 +938,169 @@ impl<'a> EffectivePolicy<'a> {
         }
         self
     }
+
+    /// `applyDefaultTrafficPolicy`: MeshConfig's default `connectionPool` and
+    /// `outlierDetection` fill the blocks the policy lacks, whole.
+    fn with_mesh_defaults(mut self, mesh: &'a MeshConfig) -> Self {
+        let file = mesh.file.clone().unwrap_or_else(|| Arc::from(""));
+        if self.connection_pool.is_none() {
+            self.connection_pool = sourced(
+                &mesh.default_connection_pool,
+                &PolicySource::MeshDefault,
+                &file,
+            );
+        }
+        if self.outlier_detection.is_none() {
+            self.outlier_detection = sourced(
+                &mesh.default_outlier_detection,
+                &PolicySource::MeshDefault,
+                &file,
+            );
+        }
+        self.mesh = MeshDefaults {
+            connect_timeout: mesh.connect_timeout.as_ref(),
+            tcp_keepalive: mesh.tcp_keepalive.as_ref(),
+            h2_upgrade: mesh.h2_upgrade.as_ref(),
+            file: mesh.file.clone(),
+        };
+        self
+    }
+
+    /// The policy of `rule` (none: Istio's and the mesh's defaults) for the destination's
+    /// port and subset, in the order of Istio's cluster builder (`applyDestinationRule`: port
+    /// level, then the mesh defaults, then `buildSubsetCluster`'s subset merge).
+    fn resolve(
+        rule: Option<&MergedRule<'a>>,
+        mesh: &'a MeshConfig,
+        destination: &Destination,
+    ) -> Result<Self, Error> {
+        let port = destination.port;
+        let top = rule
+            .and_then(|r| r.policy_rule())
+            .and_then(|r| Some((r.traffic_policy.as_ref()?, r)))
+            .map(|(p, r)| {
+                EffectivePolicy::of_policy(
+                    p,
+                    port,
+                    PolicySource::TopLevel,
+                    PolicySource::PortLevel,
+                    &r.origin.file,
+                )
+                .0
+            })
+            .unwrap_or_default()
+            .with_mesh_defaults(mesh);
+        let Some(subset_name) = &destination.subset else {
+            return Ok(top);
+        };
+        let Some(rule) = rule else {
+            return Err(Error::UnknownSubset {
+                subset: subset_name.clone(),
+                rule: "(no rule applies)".into(),
+                known: String::new(),
+            });
+        };
+        let (subset, defined_by) =
+            rule.subset(subset_name)
+                .ok_or_else(|| Error::UnknownSubset {
+                    subset: subset_name.clone(),
+                    rule: rule
+                        .rules()
+                        .iter()
+                        .map(|r| r.id())
+                        .collect::<Vec<_>>()
+                        .join(" + "),
+                    known: rule.subset_names().join(", "),
+                })?;
+        let Some(subset_policy) = &subset.traffic_policy else {
+            return Ok(top);
+        };
+        let (from_subset, port_level) = EffectivePolicy::of_policy(
+            subset_policy,
+            port,
+            PolicySource::Subset(subset_name.clone()),
+            |p| PolicySource::SubsetPortLevel(subset_name.clone(), p),
+            &defined_by.origin.file,
+        );
+        Ok(top.merge(from_subset, port_level))
+    }
+
+    /// The connect timeout Envoy sets: the pool's `tcp.connectTimeout`, else MeshConfig's
+    /// `connectTimeout`, else 10s; with where it was written.
+    pub fn connect_timeout(&self) -> (Duration, Option<Location>) {
+        let pool = self.connection_pool.as_ref();
+        if let Some((t, p)) =
+            pool.and_then(|p| Some((p.value.tcp.as_ref()?.connect_timeout.as_ref()?, p)))
+        {
+            return (t.value, Some(p.at(t.pos)));
+        }
+        match (self.mesh.connect_timeout, &self.mesh.file) {
+            (Some(t), Some(file)) => (t.value, Some(Location::new(file, t.pos))),
+            (Some(t), None) => (t.value, None),
+            _ => (DEFAULT_CONNECT_TIMEOUT, None),
+        }
+    }
+
+    /// The TCP keep-alive Envoy sets, `None` when neither MeshConfig nor the rule sets one.
+    pub fn tcp_keepalive(&self) -> Option<Keepalive> {
+        let mesh_file = self.mesh.file.clone().unwrap_or_else(|| Arc::from(""));
+        let rule = self.connection_pool.as_ref().and_then(|p| {
+            Some((
+                p.value.tcp.as_ref()?.tcp_keepalive.as_ref()?,
+                p.file.clone(),
+            ))
+        });
+        let layers = [self.mesh.tcp_keepalive.map(|k| (k, mesh_file)), rule];
+        let mut out: Option<Keepalive> = None;
+        for (k, file) in layers.into_iter().flatten() {
+            let at = |pos| Location::new(&file, pos);
+            let keepalive = out.get_or_insert_with(Keepalive::default);
+            keepalive.at = Some(at(k.pos));
+            if let Some(p) = k.probes.as_ref().filter(|p| p.value > 0) {
+                keepalive.probes = Some((u32::try_from(p.value).unwrap_or(u32::MAX), at(p.pos)));
+            }
+            if let Some(t) = &k.time {
+                keepalive.time = Some((t.value, at(t.pos)));
+            }
+            if let Some(i) = &k.interval {
+                keepalive.interval = Some((i.value, at(i.pos)));
+            }
+        }
+        out
+    }
+
+    /// Whether Envoy speaks HTTP/2 to the upstream (`shouldH2Upgrade`, for an HTTP port): not
+    /// with `useClientProtocol`; yes with the pool's `UPGRADE`, no with `DO_NOT_UPGRADE`;
+    /// else as MeshConfig's `h2UpgradePolicy` says.
+    pub fn h2_upgrade(&self) -> bool {
+        let http = self
+            .connection_pool
+            .as_ref()
+            .and_then(|p| p.value.http.as_ref());
+        if let Some(http) = http {
+            if http.use_client_protocol.as_ref().is_some_and(|u| u.value) {
+                return false;
+            }
+            match http.h2_upgrade_policy.as_ref().map(|p| p.value) {
+                Some(H2UpgradePolicy::Upgrade) => return true,
+                Some(H2UpgradePolicy::DoNotUpgrade) => return false,
+                _ => {}
+            }
+        }
+        self.mesh.h2_upgrade.is_some_and(|u| u.value)
+    }
 }
 
-fn sourced<'a, T>(value: &'a Option<T>, source: &PolicySource) -> Option<Sourced<'a, T>> {
+fn sourced<'a, T>(
+    value: &'a Option<T>,
+    source: &PolicySource,
+    file: &Arc<str>,
+) -> Option<Sourced<'a, T>> {
     value.as_ref().map(|value| Sourced {
         value,
         source: source.clone(),
+        file: Arc::clone(file),
     })
-}
-
-/// A rule that matched the destination but was not used, and why.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PassedOver<'a> {
-    /// The rule.
-    pub rule: &'a DestinationRule,
-    /// Why it was not used.
-    pub reason: String,
-}
-
-/// The outcome of resolving a destination.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Resolution<'a> {
-    /// The destination, host fully qualified.
-    pub destination: Destination,
-    /// The rule whose policy applies.
-    pub rule: &'a DestinationRule,
-    /// The policy the sidecar applies.
-    pub policy: EffectivePolicy<'a>,
-    /// Rules that matched but were passed over.
-    pub passed_over: Vec<PassedOver<'a>>,
-}
-
-/// How well a rule host matches: higher is more specific.
-fn host_match(rule_host: &str, fqdn: &str) -> Option<usize> {
-    if rule_host == fqdn {
-        return Some(usize::MAX);
-    }
-    if rule_host == "*" {
-        return Some(0);
-    }
-    let suffix = rule_host.strip_prefix('*')?;
-    fqdn.ends_with(suffix).then_some(suffix.len())
-}
-
-fn visible_from(rule: &DestinationRule, rule_ns: &str, client_ns: &str) -> bool {
-    rule.export_to.is_empty()
-        || rule.export_to.iter().any(|e| match e.value.as_str() {
-            "*" => true,
-            "." => rule_ns == client_ns,
-            ns => ns == client_ns,
-        })
-}
-
-/// Resolves `destination` against `rules`: the rule that applies, the effective policy with
-/// the provenance of each group, and the rules passed over.
-///
-/// # Errors
-/// [`Error::NoMatchingRule`] when no visible rule matches the host; [`Error::UnknownSubset`] when
-/// the subset is not defined by the rule that applies.
-pub fn resolve<'a>(
-    rules: &'a [DestinationRule],
-    destination: &Destination,
-) -> Result<Resolution<'a>, Error> {
-    let fqdn = destination.fqdn();
-    let client_ns = destination.namespace.as_str();
-    let host_ns = fqdn
-        .strip_suffix(CLUSTER_DOMAIN)
-        .and_then(|h| h.trim_end_matches('.').rsplit('.').next());
-    let mut candidates = Vec::new();
-    let mut passed_over = Vec::new();
-    for (index, rule) in rules.iter().enumerate() {
-        let rule_ns = rule_namespace(rule, client_ns);
-        let Some(specificity) = host_match(&qualify(&rule.host.value, rule_ns), &fqdn) else {
-            continue;
-        };
-        if rule.workload_selector.is_some() {
-            let reason =
-                "it has a workload selector, which applies it to selected clients only".to_owned();
-            passed_over.push(PassedOver { rule, reason });
-        } else if !visible_from(rule, rule_ns, client_ns) {
-            let reason = format!("it is not exported to namespace `{client_ns}`");
-            passed_over.push(PassedOver { rule, reason });
-        } else {
-            let locality = if rule_ns == client_ns {
-                0
-            } else if Some(rule_ns) == host_ns {
-                1
-            } else {
-                2
-            };
-            candidates.push((specificity, locality, index, rule));
-        }
-    }
-    candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut ranked = candidates.into_iter();
-    let Some((best_specificity, best_locality, _, rule)) = ranked.next() else {
-        return Err(Error::NoMatchingRule {
-            host: fqdn,
-            namespace: client_ns.to_owned(),
-        });
-    };
-    for (specificity, locality, _, other) in ranked {
-        let reason = if specificity < best_specificity {
-            format!(
-                "its host `{}` is less specific than `{}`",
-                other.host.value, rule.host.value
-            )
-        } else if locality > best_locality {
-            format!(
-                "{} is in a namespace Istio looks at after `{}`",
-                other.id(),
-                rule_namespace(rule, client_ns)
-            )
-        } else {
-            format!(
-                "{} defines the same host earlier in the input; Istio applies one rule's policy",
-                rule.id()
-            )
-        };
-        passed_over.push(PassedOver {
-            rule: other,
-            reason,
-        });
-    }
-    let policy = effective_policy(rule, destination)?;
-    Ok(Resolution {
-        destination: Destination {
-            host: fqdn,
-            ..destination.clone()
-        },
-        rule,
-        policy,
-        passed_over,
-    })
-}
-
-/// The effective policy of `rule` for the destination's port and subset.
-///
-/// # Errors
-/// [`Error::UnknownSubset`] when the subset is not defined by the rule.
-pub fn effective_policy<'a>(
-    rule: &'a DestinationRule,
-    destination: &Destination,
-) -> Result<EffectivePolicy<'a>, Error> {
-    let port = destination.port;
-    let top = rule
-        .traffic_policy
-        .as_ref()
-        .map(|p| {
-            EffectivePolicy::of_policy(p, port, PolicySource::TopLevel, PolicySource::PortLevel).0
-        })
-        .unwrap_or_default();
-    let Some(subset_name) = &destination.subset else {
-        return Ok(top);
-    };
-    let subset = rule
-        .subsets
-        .iter()
-        .find(|s| &s.name.value == subset_name)
-        .ok_or_else(|| Error::UnknownSubset {
-            subset: subset_name.clone(),
-            rule: rule.id(),
-            known: rule
-                .subsets
-                .iter()
-                .map(|s| s.name.value.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-    let Some(subset_policy) = &subset.traffic_policy else {
-        return Ok(top);
-    };
-    let (from_subset, port_level) = EffectivePolicy::of_policy(
-        subset_policy,
-        port,
-        PolicySource::Subset(subset_name.clone()),
-        |p| PolicySource::SubsetPortLevel(subset_name.clone(), p),
-    );
-    Ok(top.merge(from_subset, port_level))
 }
 
 #[cfg(test)]
@@ -516,60 +1226,6 @@ mod tests {
     }
 
     #[test]
-    fn most_specific_host_wins_and_the_rest_are_reported() {
-        let yaml = [
-            dr("all", "prod", "\"*.prod.svc.cluster.local\"", ""),
-            dr("exact", "prod", "reviews", ""),
-            dr("other-ns", "test", "reviews.prod.svc.cluster.local", ""),
-            dr(
-                "private",
-                "test",
-                "reviews.prod.svc.cluster.local",
-                "  exportTo: [\".\"]\n",
-            ),
-            dr(
-                "selected",
-                "prod",
-                "reviews",
-                "  workloadSelector: {matchLabels: {app: x}}\n",
-            ),
-            dr("star", "istio-system", "\"*\"", ""),
-        ]
-        .concat();
-        let rules = rules(&yaml);
-        let from_prod = Destination {
-            namespace: "prod".into(),
-            ..Destination::new("reviews")
-        };
-        let r = resolve(&rules, &from_prod).unwrap();
-        assert_eq!(r.rule.id(), "prod/exact");
-        let passed: Vec<_> = r.passed_over.iter().map(|p| p.rule.id()).collect();
-        assert_eq!(
-            passed,
-            [
-                "test/private",
-                "prod/selected",
-                "test/other-ns",
-                "prod/all",
-                "istio-system/star"
-            ]
-        );
-        let from_test = Destination {
-            namespace: "test".into(),
-            ..Destination::new("reviews.prod.svc.cluster.local")
-        };
-        assert_eq!(
-            resolve(&rules, &from_test).unwrap().rule.id(),
-            "test/other-ns"
-        );
-        let elsewhere = Destination::new("ratings.web.svc.cluster.local");
-        assert_eq!(
-            resolve(&rules, &elsewhere).unwrap().rule.id(),
-            "istio-system/star"
-        );
-    }
-
-    #[test]
     fn short_names_resolve_in_their_namespaces() {
         let rules = rules(&dr("r", "prod", "reviews", ""));
         assert!(
@@ -585,4 +1241,51 @@ mod tests {
             "reviews.prod.svc.cluster.local"
         );
     }
+
+    #[test]
+    fn timestamps_order_rules_before_names() {
+        // `sortConfigBySelectorAndCreationTime`: the older rule's policy wins, whatever the
+        // names and the file order say.
+        let with_time = |name: &str, time: &str, max: u32| {
+            format!(
+                "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {name}, namespace: prod, creationTimestamp: \"{time}\"}}\nspec:\n  host: reviews\n  trafficPolicy: {{connectionPool: {{tcp: {{maxConnections: {max}}}}}}}\n---\n"
+            )
+        };
+        let yaml = with_time("a", "2024-05-01T10:00:01Z", 1)
+            + &with_time("b", "2024-05-01T12:00:00+02:00", 2);
+        let rules = rules(&yaml);
+        let d = Destination {
+            namespace: "prod".into(),
+            ..Destination::new("reviews")
+        };
+        let r = resolve(&rules, &d).unwrap();
+        assert_eq!(max_connections(&r.policy), Some(2), "b is 1 s older");
+        assert_eq!(
+            r.rules().iter().map(|r| r.id()).collect::<Vec<_>>(),
+            ["prod/b", "prod/a"]
+        );
+    }
+
+    #[test]
+    fn timestamps_parse_as_rfc3339() {
+        let t = |s| Timestamp::parse(s).map(|t| (t.seconds, t.nanos));
+        assert_eq!(t("1970-01-01T00:00:00Z"), Some((0, 0)));
+        // 2024-02-29 is day 19782 since the epoch (computed by hand: 54 years, 13 leap days
+        // from 1972 to 2020, plus 59 days into 2024).
+        assert_eq!(t("2024-02-29T00:00:01Z"), Some((19_782 * 86_400 + 1, 0)));
+        assert_eq!(
+            t("2024-02-29T01:00:01.25+01:00"),
+            Some((19_782 * 86_400 + 1, 250_000_000))
+        );
+        for bad in [
+            "2024-13-01T00:00:00Z",
+            "2024-01-01",
+            "2024-01-01T00:00:00",
+            "yesterday",
+        ] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
+
+    use crate::istio::model::Timestamp;
 }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::model::Timestamp;
 use super::schema::{Schema, Walker, suggest, truncate};
 use super::yaml::{Node, Value};
 use crate::check::{Code, Finding, Location, Severity};
@@ -135,6 +136,15 @@ impl<'a> Validator<'a> {
                     ),
                 },
                 "labels" | "annotations" => self.string_map(value, &format!("metadata.{name}")),
+                // Istio orders rules by it (oldest first), so a time it cannot read matters.
+                "creationTimestamp" => {
+                    // `kubectl create --dry-run -o yaml` prints `creationTimestamp: null`.
+                    if value.value != Value::Null
+                        && value.as_str().is_none_or(|t| Timestamp::parse(t).is_none())
+                    {
+                        self.report(Code::WrongType, value, "`metadata.creationTimestamp` must be an RFC 3339 time", Some("write it as Kubernetes does: `2024-05-01T10:00:00Z`"));
+                    }
+                }
                 known if METADATA_FIELDS.contains(&known) => {}
                 _ => {
                     let help = suggest(name, METADATA_FIELDS.iter().copied()).map(|s| format!("did you mean `{s}`?"));
@@ -378,7 +388,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn connection_pool(&mut self, pool: &Node) {
+    pub(crate) fn connection_pool(&mut self, pool: &Node) {
         if pool.as_map().is_none() {
             return;
         }
@@ -448,7 +458,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn outlier_detection(&mut self, outlier: &Node) {
+    pub(crate) fn outlier_detection(&mut self, outlier: &Node) {
         if let Some(ce) = outlier
             .get("consecutiveErrors")
             .filter(|n| n.value != Value::Int(0))

@@ -28,7 +28,6 @@ pub fn emit(
     resolution: &Resolution<'_>,
     plan: &Plan,
 ) -> io::Result<()> {
-    let rule = resolution.rule;
     let comment = if matches!(kind, Emit::ClientYaml | Emit::GoYaml) {
         "#"
     } else {
@@ -36,11 +35,9 @@ pub fn emit(
     };
     writeln!(
         out,
-        "{comment} Client settings for {}, aligned with DestinationRule {} ({}:{}).",
+        "{comment} Client settings for {}, aligned with DestinationRule {}.",
         resolution.destination,
-        rule.id(),
-        rule.origin.file,
-        rule.origin.pos.line
+        resolution.describe()
     )?;
     writeln!(
         out,

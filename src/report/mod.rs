@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::check::{Finding, Location, Severity, Sources, Summary};
 use crate::istio::model::DestinationRule;
-use crate::istio::resolve::{Destination, Resolution};
+use crate::istio::resolve::{Destination, Resolution, rule_namespace};
 use crate::istio::yaml::Pos;
 use crate::plan::{Plan, UNLIMITED};
 
@@ -43,14 +43,8 @@ pub struct DerivedSetting {
 }
 
 impl Report {
-    /// A report of `findings` and of the plan derived from `rule`; `sources` are the inputs'
-    /// text, for snippets.
-    pub fn new(
-        mut findings: Vec<Finding>,
-        plan: &Plan,
-        rule: &DestinationRule,
-        sources: Sources,
-    ) -> Self {
+    /// A report of `findings` and of `plan`; `sources` are the inputs' text, for snippets.
+    pub fn new(mut findings: Vec<Finding>, plan: &Plan, sources: Sources) -> Self {
         findings.sort_by(|a, b| a.location.cmp(&b.location));
         let derivations = plan
             .derivations
@@ -58,11 +52,7 @@ impl Report {
             .map(|d| DerivedSetting {
                 setting: d.setting,
                 explanation: d.explanation.clone(),
-                sources: d
-                    .sources
-                    .iter()
-                    .map(|&pos| Location::new(&rule.origin.file, pos))
-                    .collect(),
+                sources: d.sources.clone(),
             })
             .collect();
         Self {
@@ -283,15 +273,34 @@ fn threshold(n: u32) -> String {
 pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan) -> io::Result<()> {
     let s = &plan.sidecar;
     let c = &plan.client;
-    let rule = resolution.rule;
-    let file = &rule.origin.file;
-    writeln!(out, "destination  {}", resolution.destination)?;
+    let d = &resolution.destination;
+    writeln!(out, "destination  {d}")?;
+    let labels: Vec<String> = d.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     writeln!(
         out,
-        "rule         {} ({file}:{})",
-        rule.id(),
-        rule.origin.pos
+        "client       namespace {}{}",
+        d.namespace,
+        if labels.is_empty() {
+            String::new()
+        } else {
+            format!(", labels {}", labels.join(","))
+        }
     )?;
+    match &resolution.found {
+        Some(found) => {
+            for (rule, what) in resolution.contributions() {
+                writeln!(
+                    out,
+                    "rule         {} ({}:{}), found in {}: {what}",
+                    rule.id(),
+                    rule.origin.file,
+                    rule.origin.pos,
+                    found.step
+                )?;
+            }
+        }
+        None => writeln!(out, "rule         {}", resolution.describe())?,
+    }
     for passed in &resolution.passed_over {
         writeln!(out, "passed over  {}: {}", passed.rule.id(), passed.reason)?;
     }
@@ -324,7 +333,11 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
     writeln!(
         out,
         "  idle_timeout                 {}",
-        crate::plan::fmt_duration(s.idle_timeout)
+        if s.idle_timeout.is_zero() {
+            "none (0s: idle connections are never closed)".to_owned()
+        } else {
+            crate::plan::fmt_duration(s.idle_timeout)
+        }
     )?;
     writeln!(
         out,
@@ -361,7 +374,7 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
     writeln!(out)?;
     writeln!(out, "derivation")?;
     for d in &plan.derivations {
-        let lines: Vec<String> = d.sources.iter().map(|p| format!("{file}:{p}")).collect();
+        let lines: Vec<String> = d.sources.iter().map(Location::to_string).collect();
         let from = if lines.is_empty() {
             String::new()
         } else {
@@ -375,27 +388,35 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
 /// Writes a plan as JSON: `destination`, `rule`, `passed_over`, `sidecar` and `client`.
 pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan) -> io::Result<()> {
     let destination: &Destination = &resolution.destination;
-    let rule: &DestinationRule = resolution.rule;
+    let client_ns = destination.namespace.as_str();
+    let rule_json = |rule: &DestinationRule| {
+        json!({
+            "name": rule.name.value,
+            "namespace": rule_namespace(rule, client_ns),
+            "file": &*rule.origin.file,
+            "line": rule.origin.pos.line,
+        })
+    };
     let doc = json!({
         "destination": {
             "host": destination.host,
             "namespace": destination.namespace,
+            "labels": destination.labels,
             "port": destination.port,
             "subset": destination.subset,
         },
-        "rule": {
-            "name": rule.name.value,
-            "namespace": rule.namespace.as_ref().map_or("default", |n| n.value.as_str()),
-            "file": &*rule.origin.file,
-            "line": rule.origin.pos.line,
-        },
-        "passed_over": resolution.passed_over.iter().map(|p| json!({
-            "name": p.rule.name.value,
-            "namespace": p.rule.namespace.as_ref().map_or("default", |n| n.value.as_str()),
-            "file": &*p.rule.origin.file,
-            "line": p.rule.origin.pos.line,
-            "reason": p.reason,
-        })).collect::<Vec<_>>(),
+        "rule": resolution.rule().map(rule_json),
+        "found_in": resolution.found.as_ref().map(|f| f.step.to_string()),
+        "from": resolution.contributions().into_iter().map(|(rule, what)| {
+            let mut entry = rule_json(rule);
+            entry["contribution"] = json!(what);
+            entry
+        }).collect::<Vec<_>>(),
+        "passed_over": resolution.passed_over.iter().map(|p| {
+            let mut entry = rule_json(p.rule);
+            entry["reason"] = json!(p.reason);
+            entry
+        }).collect::<Vec<_>>(),
         "sidecar": plan.sidecar,
         "client": plan.client,
     });

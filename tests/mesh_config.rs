@@ -1,0 +1,451 @@
+//! MeshConfig, client labels and Services: what changes what the sidecar enforces besides the
+//! rule, translated from Istio's cluster builder and its tests (istio/istio 86c9f01fd735).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use sidecar_tuner::envoy::{RenderOptions, render};
+use sidecar_tuner::istio::MeshConfig;
+use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_str};
+use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
+use sidecar_tuner::plan::{Plan, PlanOptions, derive};
+
+const EXPORT: &str = "fixtures/mesh/bookinfo-export.yaml";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A MeshConfig file in a temporary folder, with its findings.
+fn mesh_file(name: &str, yaml: &str) -> (PathBuf, Loaded) {
+    let dir = std::env::temp_dir().join(format!("st-mesh-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    let loaded = load_mesh_file(&path, &LoadOptions::default()).unwrap();
+    (path, loaded)
+}
+
+fn mesh(yaml: &str) -> MeshConfig {
+    let (_, loaded) = mesh_file("mesh.yaml", yaml);
+    assert!(loaded.findings.is_empty(), "{:?}", loaded.findings);
+    loaded.mesh.unwrap()
+}
+
+fn rules(yaml: &str) -> Loaded {
+    let loaded = load_str(yaml, &Arc::from("rules.yaml"), &LoadOptions::default());
+    assert!(loaded.ensure_valid().is_ok(), "{:?}", loaded.findings);
+    loaded
+}
+
+fn rule(host: &str, policy: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: r, namespace: default}}\nspec:\n  host: \"{host}\"\n{policy}"
+    )
+}
+
+fn resolved<'a>(index: &MeshIndex<'a>, host: &str) -> Resolution<'a> {
+    index.resolve(&Destination::new(host)).unwrap()
+}
+
+fn plan(resolution: &Resolution<'_>) -> Plan {
+    derive(&resolution.policy, &PlanOptions::default()).unwrap()
+}
+
+fn cluster(resolution: &Resolution<'_>) -> Value {
+    let any = "127.0.0.1:1".parse().unwrap();
+    let options = RenderOptions {
+        listen: any,
+        upstream: any,
+        admin: any,
+    };
+    render(resolution, &options)["static_resources"]["clusters"][0].clone()
+}
+
+/// cluster_test.go `TestDefaultTrafficPolicy`: MeshConfig's `defaultTrafficPolicy` is the
+/// baseline of every cluster; a rule's `connectionPool` replaces the baseline's whole, an
+/// `outlierDetection` it lacks is inherited.
+#[test]
+fn the_default_traffic_policy_fills_what_the_rule_leaves_unset() {
+    let mesh = mesh(
+        "defaultTrafficPolicy:\n  connectionPool: {tcp: {maxConnections: 33}}\n  outlierDetection: {consecutive5xxErrors: 7}\n",
+    );
+    // "baseline applied with no destination rule" (the rule there sets no policy either).
+    let bare = rules(&rule("*.example.org", ""));
+    let index = MeshIndex::new(&bare.rules, &mesh, "default");
+    let r = resolved(&index, "a.example.org");
+    assert_eq!(plan(&r).sidecar.max_connections, 33);
+    let c = cluster(&r);
+    assert_eq!(
+        c["circuit_breakers"]["thresholds"][0]["max_connections"],
+        33
+    );
+    assert_eq!(c["outlier_detection"]["consecutive_5xx"], 7);
+    // "destination rule overrides connectionPool, inherits outlier".
+    let own = rules(&rule(
+        "*.example.org",
+        "  trafficPolicy:\n    connectionPool: {tcp: {maxConnections: 99}}\n",
+    ));
+    let index = MeshIndex::new(&own.rules, &mesh, "default");
+    let r = resolved(&index, "a.example.org");
+    assert_eq!(plan(&r).sidecar.max_connections, 99);
+    let c = cluster(&r);
+    assert_eq!(
+        c["circuit_breakers"]["thresholds"][0]["max_connections"],
+        99
+    );
+    assert_eq!(c["outlier_detection"]["consecutive_5xx"], 7);
+    // No rule at all for the host: the baseline still applies (the plan is not an error).
+    let none = index
+        .resolve(&Destination::new("other.example.com"))
+        .unwrap();
+    assert!(none.found.is_none());
+    assert_eq!(plan(&none).sidecar.max_connections, 33);
+}
+
+/// cluster_builder.go: `applyDestinationRule` seeds the baseline after the port-level policy and
+/// before `buildSubsetCluster` merges the subset (`MergeSubsetTrafficPolicy`), so a subset's
+/// port-level entry without a `connectionPool` leaves the cluster with none (all four groups
+/// replaced), while a subset's plain policy keeps the seeded pool.
+#[test]
+fn the_baseline_is_seeded_before_the_subset_merge() {
+    let mesh = mesh("defaultTrafficPolicy:\n  connectionPool: {tcp: {maxConnections: 33}}\n");
+    let loaded = rules(&rule(
+        "svc",
+        "  subsets:\n  - name: plain\n    trafficPolicy: {loadBalancer: {simple: RANDOM}}\n  - name: ported\n    trafficPolicy:\n      portLevelSettings:\n      - port: {number: 8080}\n        loadBalancer: {simple: RANDOM}\n",
+    ));
+    let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+    let at = |subset: &str| Destination {
+        subset: Some(subset.into()),
+        port: Some(8080),
+        ..Destination::new("svc")
+    };
+    let plain = index.resolve(&at("plain")).unwrap();
+    assert_eq!(plan(&plain).sidecar.max_connections, 33);
+    let ported = index.resolve(&at("ported")).unwrap();
+    assert_eq!(plan(&ported).sidecar.max_connections, u32::MAX);
+}
+
+/// cluster_traffic_policy.go `applyDefaultConnectionPool` and cluster.go `applyTCPKeepalive`:
+/// MeshConfig's `connectTimeout` replaces the 10s default and the rule's replaces it; the
+/// rule's `tcpKeepalive` overrides MeshConfig's field by field.
+#[test]
+fn connect_timeout_and_keepalive_start_from_the_mesh() {
+    let mesh = mesh("connectTimeout: 3s\ntcpKeepalive: {time: 600s, interval: 75s, probes: 3}\n");
+    let loaded = rules(&rule(
+        "svc",
+        "  trafficPolicy:\n    connectionPool: {tcp: {tcpKeepalive: {time: 300s}}}\n",
+    ));
+    let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+    let r = resolved(&index, "svc");
+    let c = cluster(&r);
+    assert_eq!(c["connect_timeout"], "3s");
+    assert_eq!(
+        c["upstream_connection_options"]["tcp_keepalive"],
+        serde_json::json!({"keepalive_time": 300, "keepalive_interval": 75, "keepalive_probes": 3})
+    );
+    let p = plan(&r);
+    assert_eq!(p.client.connect_timeout, Duration::from_secs(3));
+    assert_eq!(p.client.tcp_keepalive, Some(Duration::from_secs(300)));
+    assert_eq!(
+        p.client.tcp_keepalive_interval,
+        Some(Duration::from_secs(75))
+    );
+    assert_eq!(p.client.tcp_keepalive_retries, Some(3));
+    let own = rules(&rule(
+        "svc",
+        "  trafficPolicy:\n    connectionPool: {tcp: {connectTimeout: 1s}}\n",
+    ));
+    let index = MeshIndex::new(&own.rules, &mesh, "default");
+    assert_eq!(cluster(&resolved(&index, "svc"))["connect_timeout"], "1s");
+    // Without MeshConfig: Istio's 10s and no keep-alive.
+    let plain = MeshConfig::default();
+    let index = MeshIndex::new(&loaded.rules, &plain, "default");
+    let c = cluster(&resolved(&index, "svc"));
+    assert_eq!(c["connect_timeout"], "10s");
+    assert_eq!(
+        c["upstream_connection_options"]["tcp_keepalive"],
+        serde_json::json!({"keepalive_time": 300})
+    );
+}
+
+/// cluster_traffic_policy.go `shouldH2Upgrade`: MeshConfig's `UPGRADE` upgrades a cluster
+/// unless the rule says `DO_NOT_UPGRADE` or `useClientProtocol`.
+#[test]
+fn the_mesh_upgrade_policy_yields_to_the_rule() {
+    let mesh = mesh("h2UpgradePolicy: UPGRADE\n");
+    let upgraded = |policy: &str| {
+        let loaded = rules(&rule("svc", policy));
+        let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+        let r = resolved(&index, "svc");
+        (r.policy.h2_upgrade(), plan(&r).sidecar.h2_upgrade)
+    };
+    assert_eq!(upgraded(""), (true, true));
+    assert_eq!(
+        upgraded(
+            "  trafficPolicy:\n    connectionPool: {http: {h2UpgradePolicy: DO_NOT_UPGRADE}}\n"
+        ),
+        (false, false)
+    );
+    assert_eq!(
+        upgraded("  trafficPolicy:\n    connectionPool: {http: {useClientProtocol: true}}\n"),
+        (false, false)
+    );
+}
+
+/// validation.go `validateConnectionPool` skips `tcp.idleTimeout: 0s`, which Envoy reads as no
+/// idle timeout: the client keeps its 90s, it does not turn pooling off.
+#[test]
+fn a_zero_tcp_idle_timeout_means_none() {
+    let loaded = rules(&rule(
+        "svc",
+        "  trafficPolicy:\n    connectionPool: {tcp: {idleTimeout: 0s}}\n",
+    ));
+    let plain = MeshConfig::default();
+    let index = MeshIndex::new(&loaded.rules, &plain, "default");
+    let p = plan(&resolved(&index, "svc"));
+    assert_eq!(p.sidecar.idle_timeout, Duration::ZERO);
+    assert_eq!(p.client.pool_idle_timeout, Duration::from_secs(90));
+    // With a connection duration, that is the bound: 0.9 x 60s.
+    let loaded = rules(&rule(
+        "svc",
+        "  trafficPolicy:\n    connectionPool: {tcp: {idleTimeout: 0s, maxConnectionDuration: 60s}}\n",
+    ));
+    let index = MeshIndex::new(&loaded.rules, &plain, "default");
+    let p = plan(&resolved(&index, "svc"));
+    assert_eq!(p.client.pool_idle_timeout, Duration::from_secs(54));
+}
+
+/// Istio issue 58322, in destination_rule.go `mergeDestinationRule`: a selector rule and a rule
+/// without selector with equal `exportTo` sets end up in one entry, the selector rule's (it
+/// sorts first); the entry has a selector, so clients it does not select get no rule.
+#[test]
+fn equal_export_to_merges_a_selector_rule_with_a_plain_one() {
+    let loaded = rules(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: plain, namespace: web}\nspec:\n  host: svc\n  exportTo: [\".\"]\n  trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: selected, namespace: web}\nspec:\n  host: svc\n  exportTo: [\".\"]\n  workloadSelector: {matchLabels: {app: a}}\n  subsets: [{name: v1}]\n",
+    );
+    let plain = MeshConfig::default();
+    let index = MeshIndex::new(&loaded.rules, &plain, "web");
+    let client = |labels: &[(&str, &str)]| Destination {
+        namespace: "web".into(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Destination::new("svc")
+    };
+    let selected = index.resolve(&client(&[("app", "a")])).unwrap();
+    let ids: Vec<String> = selected.rules().iter().map(|r| r.id()).collect();
+    assert_eq!(ids, ["web/selected", "web/plain"]);
+    assert_eq!(
+        plan(&selected).sidecar.max_connections,
+        10,
+        "plain's policy, merged in"
+    );
+    let other = index.resolve(&client(&[("app", "b")])).unwrap();
+    assert!(other.found.is_none());
+    assert_eq!(plan(&other).sidecar.max_connections, u32::MAX);
+}
+
+#[test]
+fn mesh_config_input_errors_name_the_field() {
+    let (_, loaded) = mesh_file(
+        "typos.yaml",
+        "rootNamspace: mesh\naccessLogFile: /dev/stdout\nconnectTimeout: 3\nh2UpgradePolicy: ALWAYS\ndefaultTrafficPolicy:\n  conectionPool: {tcp: {maxConnections: 1}}\n  outlierDetection: {consecutive5xxErrors: -1}\n",
+    );
+    let found: Vec<(String, String, Option<String>)> = loaded
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.code.as_str().to_owned(),
+                f.location.pos.to_string(),
+                f.help.clone(),
+            )
+        })
+        .collect();
+    let codes: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["ST101", "ST102", "ST105", "ST101", "ST103"],
+        "{found:?}"
+    );
+    assert_eq!(found[0].1, "1:1");
+    assert_eq!(found[0].2.as_deref(), Some("did you mean `rootNamespace`?"));
+    assert_eq!(
+        found[3].2.as_deref(),
+        Some("did you mean `connectionPool`?")
+    );
+    let (_, not_mesh) = mesh_file(
+        "other.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n",
+    );
+    let codes: Vec<&str> = not_mesh.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["ST111", "ST106"]);
+}
+
+// ---- the command line ---------------------------------------------------------------------
+
+fn run(args: &[&str]) -> Output {
+    Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(root())
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The `istio` ConfigMap in the input is the mesh's MeshConfig: its connect timeout, keep-alive
+/// and default pool reach the plan.
+#[test]
+fn the_config_map_in_the_input_shapes_the_plan() {
+    let out = run(&[
+        "plan", EXPORT, "--host", "reviews", "-n", "bookinfo", "--port", "9443", "--format", "json",
+    ]);
+    let plan = json(&out);
+    assert_eq!(plan["sidecar"]["connect_timeout_ms"], 3000);
+    assert_eq!(plan["sidecar"]["max_connections"], 20, "port 9443's pool");
+    // The port-level pool has no keep-alive: MeshConfig's 600s applies.
+    assert_eq!(plan["client"]["tcp_keepalive_ms"], 600_000);
+    assert_eq!(plan["found_in"], "the client's namespace `bookinfo`");
+    let from: Vec<&str> = plan["from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(from, ["reviews", "reviews-canary"]);
+    // ratings is private to bookinfo: a client elsewhere gets the mesh's default pool of 33.
+    let web = json(&run(&[
+        "plan",
+        EXPORT,
+        "--host",
+        "ratings.bookinfo.svc.cluster.local",
+        "-n",
+        "web",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(web["rule"], Value::Null);
+    assert_eq!(web["sidecar"]["max_connections"], 33);
+    assert_eq!(
+        web["passed_over"][0]["reason"],
+        "it is not exported to `web`"
+    );
+}
+
+/// `--mesh` replaces the ConfigMap of the input; `--labels` picks the selector rule.
+#[test]
+fn mesh_and_labels_flags() {
+    let (path, _) = mesh_file("flag.yaml", "connectTimeout: 7s\n");
+    let path = path.to_str().unwrap();
+    let plan = json(&run(&[
+        "plan", EXPORT, "--host", "reviews", "-n", "bookinfo", "--port", "9080", "--mesh", path,
+        "--format", "json",
+    ]));
+    assert_eq!(plan["sidecar"]["connect_timeout_ms"], 7000);
+    let batch = json(&run(&[
+        "plan",
+        EXPORT,
+        "--host",
+        "reviews.bookinfo.svc.cluster.local",
+        "-n",
+        "jobs",
+        "--labels",
+        "app=batch,tier=back",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(batch["sidecar"]["max_connections"], 5);
+    assert_eq!(batch["destination"]["labels"]["tier"], "back");
+    let others = run(&[
+        "plan",
+        EXPORT,
+        "--host",
+        "reviews.bookinfo.svc.cluster.local",
+        "-n",
+        "jobs",
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&others.stderr);
+    assert!(stderr.contains("warning[ST213]"), "{stderr}");
+    assert_eq!(
+        json(&others)["sidecar"]["max_connections"],
+        33,
+        "the mesh default"
+    );
+    let bad = run(&["plan", EXPORT, "--host", "reviews", "--labels", "app"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not KEY=VALUE"));
+    let missing = run(&[
+        "plan",
+        EXPORT,
+        "--host",
+        "reviews",
+        "--mesh",
+        "no/such/mesh.yaml",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+/// A Kubernetes Service in the input gives the ports: `check --host` resolves each, and
+/// reports the merge (ST206) once.
+#[test]
+fn check_resolves_each_service_port() {
+    let out = run(&[
+        "check", EXPORT, "--host", "reviews", "-n", "bookinfo", "--format", "json",
+    ]);
+    let report = json(&out);
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "ST208")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].starts_with(
+        "reviews.bookinfo.svc.cluster.local:9080 resolves to DestinationRule bookinfo/reviews"
+    ));
+    assert!(messages[1].starts_with("reviews.bookinfo.svc.cluster.local:9443 resolves to"));
+    let merges = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "ST206")
+        .count();
+    assert_eq!(merges, 1);
+    // Without the Service, no port: ST212 names the port with its own policy.
+    let plain = run(&[
+        "check",
+        "fixtures/reviews.yaml",
+        "--host",
+        "reviews",
+        "-n",
+        "bookinfo",
+        "--format",
+        "json",
+    ]);
+    let codes: Vec<String> = serde_json::from_slice::<Value>(&plain.stdout).unwrap()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(codes.contains(&"ST212".to_owned()), "{codes:?}");
+}
