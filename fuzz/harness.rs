@@ -6,7 +6,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use sidecar_tuner::check::{Code, client_findings, lint_rules, resolution_findings};
+use sidecar_tuner::check::{client_findings, lint_rules, resolution_findings};
+use sidecar_tuner::diag::Code;
 use sidecar_tuner::envoy::{RenderOptions, render};
 use sidecar_tuner::istio::duration;
 use sidecar_tuner::istio::load::{LoadOptions, load_bytes, load_str};

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::bench::{BenchOptions, ClientKind, SidecarChoice};
-use crate::check::{self, Code, Finding, Location, Severity};
+use crate::check;
+use crate::diag::Pos;
+use crate::diag::{Code, Finding, Location, Severity};
 use crate::error::Error;
 use crate::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
 use crate::istio::resolve::{Destination, MeshIndex, Resolution};
-use crate::istio::yaml::Pos;
 use crate::plan::{PlanOptions, derive};
 use crate::report::{self, Emit};
 use crate::settings::load_client_file;

@@ -43,6 +43,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod diag;
 pub mod envoy;
 mod error;
 pub mod istio;
@@ -53,8 +54,8 @@ pub mod sidecar;
 mod tuner;
 pub mod upstream;
 
-pub use check::{Code, Finding, Severity};
 pub use client::AlignedClient;
+pub use diag::{Code, Finding, Severity};
 pub use error::{BoxError, Error};
 pub use plan::{ClientPlan, Plan, PlanOptions};
 pub use report::Report;

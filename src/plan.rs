@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use crate::check::Location;
+use crate::diag::Location;
 use crate::error::Error;
 use crate::istio::model::{HttpSettings, Located, TcpSettings};
 use crate::istio::resolve::EffectivePolicy;
@@ -404,9 +404,9 @@ pub fn fmt_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::Pos;
     use crate::istio::load::{LoadOptions, load_str};
     use crate::istio::resolve::{Destination, resolve};
-    use crate::istio::yaml::Pos;
     use proptest::prelude::*;
 
     fn plan_for(pool: &str, headroom: f64) -> Plan {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::check::{Code, Finding, Location, Sources};
+use crate::diag::{Code, Finding, Location, Sources};
 use crate::error::Error;
 use crate::istio::duration;
 use crate::istio::load::{LoadOptions, decode, open_input, read_input, unreadable};

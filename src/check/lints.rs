@@ -1,11 +1,11 @@
 //! The rule lints (`ST2xx`) and the findings that describe a resolution. Pure: no I/O.
 
-use super::{Code, Finding, Location};
+use crate::diag::Pos;
+use crate::diag::{Code, Finding, Location};
 use crate::istio::model::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
 };
 use crate::istio::resolve::{CLUSTER_DOMAIN, MergedRule, MeshIndex, Resolution};
-use crate::istio::yaml::Pos;
 
 /// The lints of every indexed rule, and of rules Istio merges with each other.
 pub fn lint_rules(index: &MeshIndex<'_>) -> Vec<Finding> {

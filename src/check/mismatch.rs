@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Code, Finding, Location};
+use crate::diag::{Code, Finding, Location};
 use crate::istio::resolve::Resolution;
 use crate::plan::{Plan, UNLIMITED, fmt_duration};
 use crate::settings::{ClientSettings, Field, Setting, Vocabulary};

@@ -10,7 +10,7 @@ use super::mesh::{self, MeshConfig};
 use super::model::{DestinationRule, Origin, Service};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
-use crate::check::{Code, Finding, Location, Severity, Sources};
+use crate::diag::{Code, Finding, Location, Severity, Sources};
 use crate::error::Error;
 
 /// The default input cap: 64 MiB.

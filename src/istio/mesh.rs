@@ -13,7 +13,7 @@ use super::model::{ConnectionPool, Located, OutlierDetection, TcpKeepalive, bloc
 use super::schema::{Schema, Walker, suggest, truncate};
 use super::validate::Validator;
 use super::yaml::{self, Node, Value};
-use crate::check::{Code, Finding, Location};
+use crate::diag::{Code, Finding, Location};
 
 /// Istio's root namespace when MeshConfig names none.
 pub const DEFAULT_ROOT_NAMESPACE: &str = "istio-system";

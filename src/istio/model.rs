@@ -599,9 +599,9 @@ impl Service {
     pub(crate) fn from_node(
         object: &Node,
         file: Arc<str>,
-        findings: &mut Vec<crate::check::Finding>,
+        findings: &mut Vec<crate::diag::Finding>,
     ) -> Option<Self> {
-        use crate::check::{Code, Finding, Location};
+        use crate::diag::{Code, Finding, Location};
         let metadata = object.get("metadata");
         let mut ports = Vec::new();
         for entry in object

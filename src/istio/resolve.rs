@@ -36,7 +36,7 @@ use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
     OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy,
 };
-use crate::check::Location;
+use crate::diag::Location;
 use crate::error::Error;
 
 /// The cluster DNS suffix short names are completed with.
@@ -1118,7 +1118,7 @@ mod tests {
             loaded
                 .findings
                 .iter()
-                .all(|f| f.severity < crate::check::Severity::Error),
+                .all(|f| f.severity < crate::diag::Severity::Error),
             "{:?}",
             loaded.findings
         );

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::duration;
 use super::yaml::{Node, Value};
-use crate::check::{Code, Finding, Location};
+use crate::diag::{Code, Finding, Location};
 
 /// The schema as Istio publishes it (see `schema/destinationrule.schema.yaml`).
 const SCHEMA_YAML: &str = include_str!("../../schema/destinationrule.schema.yaml");
@@ -598,7 +598,7 @@ mod tests {
             "unknown field `maxConnection` in `spec.trafficPolicy.connectionPool.tcp`"
         );
         assert_eq!(f[0].help.as_deref(), Some("did you mean `maxConnections`?"));
-        assert_eq!(f[0].location.pos, crate::istio::yaml::Pos::new(5, 7));
+        assert_eq!(f[0].location.pos, crate::diag::Pos::new(5, 7));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::model::Timestamp;
 use super::schema::{Schema, Walker, suggest, truncate};
 use super::yaml::{Node, Value};
-use crate::check::{Code, Finding, Location, Severity};
+use crate::diag::{Code, Finding, Location, Severity};
 
 /// The apiVersions that serve DestinationRules.
 pub const API_VERSIONS: &[&str] = &[

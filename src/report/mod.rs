@@ -10,10 +10,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::check::{Finding, Location, Severity, Sources, Summary};
+use crate::diag::Pos;
+use crate::diag::{Finding, Location, Severity, Sources, Summary};
 use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution, rule_namespace};
-use crate::istio::yaml::Pos;
 use crate::plan::{Plan, UNLIMITED};
 
 pub use emit::{Emit, emit};

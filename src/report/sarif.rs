@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::check::{Code, Finding, Location, Severity, Sources};
+use crate::diag::{Code, Finding, Location, Severity, Sources};
 
 /// Writes findings as a SARIF 2.1.0 log with one run.
 pub fn findings_sarif(

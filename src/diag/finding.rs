@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::Pos;
 use super::codes::{Code, Severity};
-use crate::istio::yaml::Pos;
 
 /// A place in an input: file (or `-` for standard input), line and column.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
