@@ -267,6 +267,11 @@ async fn the_client_speaks_http1_to_a_server_that_offers_h2c() {
     hyper_util.get(url.parse().unwrap()).await.unwrap();
     assert_eq!(seen_rx.recv().await, Some(http::Version::HTTP_11));
     assert_eq!(seen_rx.recv().await, Some(http::Version::HTTP_11));
+    // The wire shows HTTP/1.1 whatever the builder says while this crate compiles reqwest
+    // without `http2`; an application whose own reqwest turns `http2` on (Cargo unifies the
+    // features) keeps HTTP/1.1 only through `http1_only`, so the builder must carry it.
+    let builder = format!("{:?}", tuner(NINE_IN_FLIGHT).reqwest_builder().unwrap());
+    assert!(builder.contains("http1_only: true"), "{builder}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

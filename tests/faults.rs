@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{envoy_alone, envoy_children, runtime, upstream};
+use common::{envoy_alone, envoy_children, eventually, runtime, upstream};
 use sidecar_tuner::envoy::render;
 use sidecar_tuner::istio::load::{LoadOptions, load_str};
 use sidecar_tuner::istio::resolve::{Destination, resolve};
@@ -145,15 +145,21 @@ fn envoy_killed_and_restarted_mid_run() {
         );
         let callers = load(&client, &format!("http://{listen}"), 16, &stop, &outcomes);
 
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // Each phase lasts until it has shown what it must (bounded by a deadline), not a
+        // fixed time that a busy machine could make too short.
+        let deadline = Duration::from_secs(30);
+        eventually(deadline, || Outcomes::get(&outcomes.ok) > 100).await;
         let ok_before = Outcomes::get(&outcomes.ok);
         drop(first); // killed
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        eventually(deadline, || Outcomes::get(&outcomes.request_errors) > 0).await;
         let errors_while_down = Outcomes::get(&outcomes.request_errors);
         let ok_while_down = Outcomes::get(&outcomes.ok) - ok_before;
         let second = envoy(&binary, &upstream, listen).await;
         let ok_at_restart = Outcomes::get(&outcomes.ok);
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        eventually(deadline, || {
+            Outcomes::get(&outcomes.ok) - ok_at_restart > 100
+        })
+        .await;
         stop.store(true, Ordering::Relaxed);
         finish(callers).await;
 
@@ -242,19 +248,23 @@ fn ten_times_the_capacity_never_overflows_and_never_hangs() {
         let queue_timeout = Duration::from_millis(30);
         let client = tuner().queue_timeout(queue_timeout).build().unwrap().client;
         assert_eq!(client.options().queue_timeout, queue_timeout);
-        // The sidecar admits 10 (5 connections + 5 pending): offer 100 callers for 2 s.
+        // The sidecar admits 10 (5 connections + 5 pending): offer 100 callers until 500
+        // requests were answered and some were refused by admission (30 s at most).
         let (stop, outcomes) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(Outcomes::default()),
         );
         let callers = load(&client, &sidecar.url(), 100, &stop, &outcomes);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        eventually(Duration::from_secs(30), || {
+            Outcomes::get(&outcomes.ok) > 500 && Outcomes::get(&outcomes.saturated) > 0
+        })
+        .await;
         stop.store(true, Ordering::Relaxed);
         finish(callers).await;
 
         let stats = sidecar.admin().stats(CLUSTER).await.unwrap();
         eprintln!(
-            "100 callers for 2 s: ok {}, saturated {}, Envoy pending overflow {}",
+            "100 callers: ok {}, saturated {}, Envoy pending overflow {}",
             Outcomes::get(&outcomes.ok),
             Outcomes::get(&outcomes.saturated),
             stats.upstream_rq_pending_overflow

@@ -7,13 +7,20 @@ mod harness;
 
 use std::path::Path;
 
-/// Runs `harness` on every file of `fuzz/regressions/TARGET/`, then on each seed (a path under
-/// the project, or the text itself).
+/// Runs `harness` on every file of `fuzz/regressions/TARGET/` (the folder must exist: a target
+/// renamed or a folder lost would otherwise replay nothing, silently; hidden files such as
+/// `.gitkeep` are skipped), then on each seed (a path under the project, or the text itself).
 fn replay(target: &str, harness: fn(&[u8]), seeds: &[Seed]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("fuzz/regressions").join(target))
-        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
+    let folder = root.join("fuzz/regressions").join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
     files.sort();
     for file in files.iter().filter(|p| p.is_file()) {
         eprintln!("{}", file.display());

@@ -130,3 +130,19 @@ pub async fn upstream(latency: Duration) -> Upstream {
     .await
     .unwrap()
 }
+
+/// Polls `condition` every 10 ms until it holds or `deadline` passes; whether it held. Tests
+/// wait on what they need to see instead of sleeping a fixed time, which a busy 2-core
+/// machine can make too short.
+pub async fn eventually(deadline: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if condition() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
