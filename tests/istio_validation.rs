@@ -989,3 +989,138 @@ fn test_validate_wildcard_domain() {
         ),
     ]);
 }
+
+/// Checks of `ValidateDestinationRule` and the functions it reaches that Istio's tables do not
+/// exercise, each expected from the function's code (named in the case).
+#[test]
+fn validate_destination_rule_code_paths() {
+    let tunnel = |istio, tunnel: &str, expect| {
+        case(
+            istio,
+            format!("host: reviews\ntrafficPolicy:\n  tunnel: {tunnel}\n"),
+            expect,
+        )
+    };
+    run(&[
+        tunnel(
+            "validateTunnelSettings: CONNECT to a host name",
+            "{protocol: CONNECT, targetHost: egress.example.com, targetPort: 8443}",
+            Valid,
+        ),
+        tunnel(
+            "validateTunnelSettings: POST to an IP address",
+            "{protocol: POST, targetHost: 10.0.0.1, targetPort: 8443}",
+            Valid,
+        ),
+        tunnel(
+            "validateTunnelSettings: protocol neither CONNECT nor POST",
+            "{protocol: GET, targetHost: egress.example.com, targetPort: 8443}",
+            Error(Code::InvalidEnum),
+        ),
+        tunnel(
+            "validateTunnelSettings: target host neither FQDN (no wildcard) nor IP",
+            "{targetHost: \"*.example.com\", targetPort: 8443}",
+            Error(Code::InvalidHost),
+        ),
+        tunnel(
+            "validateTunnelSettings: target host with an all-numeric last label",
+            "{targetHost: egress.123, targetPort: 8443}",
+            Error(Code::InvalidHost),
+        ),
+        tunnel(
+            "validateTunnelSettings: target port 0",
+            "{targetHost: egress.example.com, targetPort: 0}",
+            Error(Code::OutOfRange),
+        ),
+        case(
+            "validateTrafficPolicy: tunnel and proxyProtocol together",
+            "host: reviews\ntrafficPolicy:\n  tunnel: {targetHost: egress.example.com, targetPort: 8443}\n  proxyProtocol: {version: V2}\n",
+            Error(Code::ConflictingFields),
+        ),
+        case(
+            "validateProxyProtocol: a version other than V1 and V2",
+            "host: reviews\ntrafficPolicy:\n  proxyProtocol: {version: V3}\n",
+            Error(Code::InvalidEnum),
+        ),
+        case(
+            "validateTrafficPolicy: a retry budget alone is a field",
+            "host: reviews\ntrafficPolicy:\n  retryBudget: {percent: 5}\n",
+            Valid,
+        ),
+        case(
+            "ValidateDestinationRule: subset may not be null",
+            "host: reviews\nsubsets:\n- null\n",
+            Error(Code::WrongType),
+        ),
+        case(
+            "validatePortTrafficPolicies: traffic policy may not be null",
+            "host: reviews\ntrafficPolicy:\n  portLevelSettings:\n  - null\n",
+            Error(Code::WrongType),
+        ),
+        case(
+            "validatePortTrafficPolicies: port traffic policy must have at least one field",
+            "host: reviews\ntrafficPolicy:\n  portLevelSettings:\n  - port: {number: 8080}\n",
+            Error(Code::EmptyPolicy),
+        ),
+        case(
+            "validateSubset: invalid label key",
+            "host: reviews\nsubsets:\n- name: v1\n  labels: {\"app!\": v1}\n",
+            Error(Code::InvalidSelector),
+        ),
+        case(
+            "validateSubset: invalid label value",
+            "host: reviews\nsubsets:\n- name: v1\n  labels: {version: \"v1*\"}\n",
+            Error(Code::InvalidSelector),
+        ),
+        case(
+            "validateSubset: label key with a mixed-case DNS prefix",
+            "host: reviews\nsubsets:\n- name: v1\n  labels: {Example.com/version: v1}\n",
+            Valid,
+        ),
+        case(
+            "validateExportTo: ~ alone on a DestinationRule",
+            "host: reviews\nexportTo: [\"~\"]\n",
+            Error(Code::InvalidSelector),
+        ),
+        case(
+            "ValidateWildcardDomain: an all-numeric top-level domain",
+            "host: reviews.123\n",
+            Error(Code::InvalidHost),
+        ),
+        case(
+            "ValidateWildcardDomain: a trailing dot",
+            "host: reviews.prod.svc.cluster.local.\n",
+            Valid,
+        ),
+        case(
+            "validateWorkloadSelector: wildcard in a selector value",
+            "host: reviews\nworkloadSelector: {matchLabels: {app: \"*\"}}\n",
+            Error(Code::InvalidSelector),
+        ),
+    ]);
+}
+
+/// `validateMetadata` wraps every validation function: annotations the webhook rejects.
+#[test]
+fn validate_metadata_annotations() {
+    for annotation in [
+        "istio.io/dry-run",
+        "internal.istio.io/webhook-always-reject",
+        "internal.istio.io/parent-namespace",
+        "internal.istio.io/parents",
+    ] {
+        let yaml = format!(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: a\n  namespace: default\n  annotations: {{{annotation}: \"true\"}}\nspec:\n  host: reviews\n"
+        );
+        let found = load_str(&yaml, &Arc::from("a.yaml"), &LoadOptions::default()).findings;
+        assert!(
+            found
+                .iter()
+                .any(|f| f.code == Code::InvalidSelector && f.severity == Severity::Error),
+            "validateMetadata: {annotation}: {found:?}"
+        );
+    }
+    let yaml = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: a\n  annotations: {team: payments}\nspec:\n  host: reviews\n";
+    let found = load_str(yaml, &Arc::from("a.yaml"), &LoadOptions::default()).findings;
+    assert!(found.is_empty(), "any other annotation is fine: {found:?}");
+}

@@ -241,9 +241,10 @@ Example:\n\n    apiVersion: networking.istio.io/v2\n\n\
 Fixed:\n\n    apiVersion: networking.istio.io/v1\n"),
     /// An invalid label, selector or exportTo entry.
     InvalidSelector = ("ST113", "invalid-selector", Error,
-        "an invalid label, workload selector, exportTo entry or configmap credential",
-        "What it does: checks subset labels, `workloadSelector.matchLabels`, `exportTo` and \
-`configmap://` credentials as Istio does: no wildcard or empty key in selectors, valid label keys and \
+        "an invalid label, annotation, workload selector, exportTo entry or configmap credential",
+        "What it does: checks subset labels, annotations, `workloadSelector.matchLabels`, `exportTo` \
+and `configmap://` credentials as Istio does: no annotation its webhook rejects \
+(`istio.io/dry-run`, `internal.istio.io/...`), no wildcard or empty key in selectors, valid label keys and \
 values, no duplicate or contradictory exportTo entries (`.` is the rule's own namespace, so `.` and \
 that namespace's name are a duplicate), a rule with a workload selector exported to its own \
 namespace only, and a `configmap://NAMESPACE/NAME` credential in the rule's own namespace.\n\n\

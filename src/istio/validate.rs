@@ -147,7 +147,11 @@ impl<'a> Validator<'a> {
                         None,
                     ),
                 },
-                "labels" | "annotations" => self.string_map(value, &format!("metadata.{name}")),
+                "labels" => self.string_map(value, "metadata.labels"),
+                "annotations" => {
+                    self.string_map(value, "metadata.annotations");
+                    self.annotations(value);
+                }
                 known if METADATA_FIELDS.contains(&known) => {}
                 _ => {
                     let help = suggest(name, METADATA_FIELDS.iter().copied()).map(|s| format!("did you mean `{s}`?"));
@@ -161,6 +165,31 @@ impl<'a> Validator<'a> {
                 metadata,
                 "`metadata` has no `name`",
                 Some("name the rule: `name: reviews`"),
+            );
+        }
+    }
+
+    /// Istio's `validateMetadata`: annotations its webhook rejects on a DestinationRule.
+    fn annotations(&mut self, annotations: &Node) {
+        for (key, _) in annotations.as_map().unwrap_or_default() {
+            let message = match key.as_str().unwrap_or_default() {
+                "istio.io/dry-run" => {
+                    "the rule has unsupported annotation istio.io/dry-run, please remove the annotation"
+                        .to_owned()
+                }
+                name @ "internal.istio.io/webhook-always-reject" => {
+                    format!("\"{name}\" annotation found, rejecting")
+                }
+                name @ ("internal.istio.io/parent-namespace" | "internal.istio.io/parents") => {
+                    format!("\"{name}\" annotation found, this may not be set by users")
+                }
+                _ => continue,
+            };
+            self.report(
+                Code::InvalidSelector,
+                key,
+                message,
+                Some("remove the annotation: Istio rejects DestinationRules that carry it"),
             );
         }
     }
@@ -237,6 +266,15 @@ impl<'a> Validator<'a> {
         };
         let mut names = HashSet::new();
         for subset in subsets {
+            if subset.value == Value::Null {
+                self.report(
+                    Code::WrongType,
+                    subset,
+                    "subset may not be null",
+                    Some("remove the empty `-` entry, or give it a `name`"),
+                );
+                continue;
+            }
             if let Some(name_node) = subset.get("name")
                 && let Some(name) = name_node.as_str()
             {
@@ -398,6 +436,15 @@ impl<'a> Validator<'a> {
             .and_then(Node::as_seq)
             .unwrap_or_default()
         {
+            if entry.value == Value::Null {
+                self.report(
+                    Code::WrongType,
+                    entry,
+                    "traffic policy may not be null",
+                    Some("remove the empty `-` entry, or give it a `port` and settings"),
+                );
+                continue;
+            }
             if entry.as_map().is_none() {
                 continue;
             }
