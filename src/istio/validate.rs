@@ -562,20 +562,20 @@ impl<'a> Validator<'a> {
         if let Some(idle) = pool.get("tcp").and_then(|t| t.get("idleTimeout"))
             && let Some(d) = idle.as_str().and_then(|s| duration::parse(s.trim()).ok())
             && d.as_nanos() / 1_000_000 != 0
-        {
-            let problem = if d.as_nanos() < 1_000_000 {
-                "duration must be greater than 1ms"
+            && let Some(problem) = if d.as_nanos() < 1_000_000 {
+                Some("duration must be greater than 1ms")
+            } else if d.as_nanos() % 1_000_000 != 0 {
+                Some("only durations to ms precision are supported")
             } else {
-                "only durations to ms precision are supported"
-            };
-            if d.as_nanos() < 1_000_000 || d.as_nanos() % 1_000_000 != 0 {
-                self.report(
-                    Code::InvalidDuration,
-                    idle,
-                    format!("`tcp.idleTimeout`: {problem}"),
-                    Some("use whole milliseconds, at least 1ms, or `0s` for no idle timeout"),
-                );
+                None
             }
+        {
+            self.report(
+                Code::InvalidDuration,
+                idle,
+                format!("`tcp.idleTimeout`: {problem}"),
+                Some("use whole milliseconds, at least 1ms, or `0s` for no idle timeout"),
+            );
         }
     }
 
@@ -638,8 +638,7 @@ impl<'a> Validator<'a> {
             self.zone_aware_lb(zone_aware, has_outlier);
         }
         if let Some(aggression) = lb.get("warmup").and_then(|w| w.get("aggression"))
-            && matches!(aggression.value, Value::Int(0))
-                | matches!(aggression.value, Value::Float(f) if f == 0.0)
+            && (aggression.value == Value::Int(0) || aggression.value == Value::Float(0.0))
         {
             // Negative values are out of the schema's range already.
             self.report(
@@ -811,7 +810,7 @@ impl<'a> Validator<'a> {
             self.localities(&targets);
         }
         self.localities(&sources);
-        self.failover(setting, failover, priority, has_outlier, "locality lb");
+        self.failover(setting, failover, priority, has_outlier, false);
     }
 
     /// `agent.ValidateZoneAwareLbSetting`.
@@ -837,7 +836,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        self.failover(setting, failover, priority, has_outlier, "zone aware lb");
+        self.failover(setting, failover, priority, has_outlier, true);
     }
 
     /// The failover checks the locality and zone-aware settings share: an outlier detection
@@ -848,8 +847,13 @@ impl<'a> Validator<'a> {
         failover: &[Node],
         priority: &[Node],
         has_outlier: bool,
-        what: &str,
+        zone_aware: bool,
     ) {
+        let what = if zone_aware {
+            "zone aware lb"
+        } else {
+            "locality lb"
+        };
         if (!failover.is_empty() || !priority.is_empty()) && !has_outlier {
             let finding = Finding::new(
                 Code::InvalidLoadBalancer,
@@ -860,7 +864,6 @@ impl<'a> Validator<'a> {
             .with_severity(Severity::Warning);
             self.findings.push(finding);
         }
-        let zone_aware = what == "zone aware lb";
         for entry in failover {
             let from = entry.get("from").and_then(Node::as_str).unwrap_or("");
             let to = entry.get("to").and_then(Node::as_str).unwrap_or("");
@@ -1024,17 +1027,17 @@ impl<'a> Validator<'a> {
                 None,
             );
         }
-        if let Some(host) = tunnel
+        if let Some((node, host)) = tunnel
             .get("targetHost")
             .and_then(|h| h.as_str().map(|s| (h, s)))
-            && host.1.parse::<std::net::IpAddr>().is_err()
-            && validate_fqdn(host.1).is_err()
+            && host.parse::<std::net::IpAddr>().is_err()
+            && let Err(why) = validate_fqdn(host)
         {
             self.report(
                 Code::InvalidHost,
-                host.0,
-                "tunnel target host must be valid FQDN or IP address",
-                None,
+                node,
+                format!("tunnel target host must be valid FQDN or IP address: {why}"),
+                Some("name the tunnel's target by host name (no wildcard) or IP address"),
             );
         }
         if let Some(port) = tunnel.get("targetPort")
