@@ -111,6 +111,75 @@ fn run(cases: &[Case]) {
 
 const UNLIMITED: u32 = u32::MAX;
 
+/// `TestApplyConnectionPool` starts from protocol options that already hold an idle timeout
+/// and a request limit of 10; here each rule starts from none, so only what the case's pool
+/// sets is compared.
+#[test]
+fn connection_pool() {
+    let common = |field: &str| format!("/common_http_protocol_options/{field}");
+    run(&[
+        case(
+            "TestApplyConnectionPool/only update IdleTimeout",
+            "trafficPolicy:\n  connectionPool:\n    http: {idleTimeout: 22s}\n",
+            vec![
+                at(HTTP_OPTIONS, &common("idle_timeout"), json!("22s")),
+                at(
+                    CLUSTER,
+                    "/circuit_breakers/thresholds/0",
+                    json!({
+                        "max_connections": UNLIMITED, "max_pending_requests": UNLIMITED,
+                        "max_requests": UNLIMITED, "max_retries": UNLIMITED, "track_remaining": true,
+                    }),
+                ),
+            ],
+        ),
+        case(
+            "TestApplyConnectionPool/set TCP idle timeout",
+            "trafficPolicy:\n  connectionPool:\n    tcp: {idleTimeout: 10s}\n    http: {}\n",
+            vec![at(HTTP_OPTIONS, &common("idle_timeout"), json!("10s"))],
+        ),
+        case(
+            "TestApplyConnectionPool/ignore TCP idle timeout when HTTP idle timeout is specified",
+            "trafficPolicy:\n  connectionPool:\n    tcp: {idleTimeout: 10s}\n    http: {idleTimeout: 20s}\n",
+            vec![at(HTTP_OPTIONS, &common("idle_timeout"), json!("20s"))],
+        ),
+        case(
+            "TestApplyConnectionPool/only update MaxRequestsPerConnection",
+            "trafficPolicy:\n  connectionPool:\n    http: {maxRequestsPerConnection: 22}\n",
+            vec![at(
+                HTTP_OPTIONS,
+                &common("max_requests_per_connection"),
+                json!(22),
+            )],
+        ),
+        case(
+            "TestApplyConnectionPool/update multiple fields",
+            "trafficPolicy:\n  connectionPool:\n    http: {idleTimeout: 22s, maxRequestsPerConnection: 22}\n    tcp: {maxConnectionDuration: 500s}\n",
+            vec![at(
+                HTTP_OPTIONS,
+                "/common_http_protocol_options",
+                json!({
+                    "idle_timeout": "22s", "max_requests_per_connection": 22, "max_connection_duration": "500s",
+                }),
+            )],
+        ),
+        case(
+            "TestApplyTCPKeepalive/no tcp alive",
+            "trafficPolicy:\n  connectionPool:\n    tcp: {maxConnections: 5}\n",
+            vec![at(CLUSTER, "/upstream_connection_options", Value::Null)],
+        ),
+        case(
+            "TestApplyTCPKeepalive/destination rule tcp alive",
+            "trafficPolicy:\n  connectionPool:\n    tcp:\n      tcpKeepalive: {time: 10s}\n",
+            vec![at(
+                CLUSTER,
+                "/upstream_connection_options/tcp_keepalive",
+                json!({"keepalive_time": 10}),
+            )],
+        ),
+    ]);
+}
+
 #[test]
 fn retry_budget() {
     run(&[

@@ -406,7 +406,7 @@ fn test_validate_load_balancer() {
             Error(Code::MissingField),
         ),
         case(
-            "TestValidateLoadBalancer/invalid load balancer with consistentHash load balancing, missing name (empty string)",
+            "validateLoadBalancer: httpCookie name empty (name required for HttpCookie)",
             "host: reviews\ntrafficPolicy:\n  loadBalancer:\n    consistentHash:\n      httpCookie: {name: \"\", ttl: 3600s}\n",
             Error(Code::MissingField),
         ),
@@ -705,6 +705,11 @@ fn test_validate_locality_lb_setting() {
 fn test_validate_zone_aware_lb_setting() {
     run(&[
         case(
+            "TestValidateZoneAwareLbSetting/nil setting is valid",
+            "host: reviews\ntrafficPolicy:\n  loadBalancer: {simple: ROUND_ROBIN}\n",
+            Valid,
+        ),
+        case(
             "TestValidateZoneAwareLbSetting/enabled only is valid",
             "host: reviews\ntrafficPolicy:\n  outlierDetection: {}\n  loadBalancer:\n    zoneAwareLbSetting: {enabled: true}\n",
             Valid,
@@ -815,6 +820,11 @@ fn test_validate_localities() {
         case(
             "TestValidateLocalities/explicit wildcard subzone overlap",
             "host: reviews\ntrafficPolicy:\n  outlierDetection: {}\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n      - {from: a/b/*, to: {t/t: 100}}\n      - {from: a/b/c, to: {t/t: 100}}\n",
+            Error(Code::InvalidLoadBalancer),
+        ),
+        case(
+            "TestValidateLocalities/implicit wildcard subzone overlap",
+            "host: reviews\ntrafficPolicy:\n  outlierDetection: {}\n  loadBalancer:\n    localityLbSetting:\n      distribute:\n      - {from: a/b, to: {t/t: 100}}\n      - {from: a/b/c, to: {t/t: 100}}\n",
             Error(Code::InvalidLoadBalancer),
         ),
         case(
