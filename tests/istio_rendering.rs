@@ -46,10 +46,8 @@ fn case(istio: &'static str, spec: &'static str, expect: Vec<(String, Value)>) -
 }
 
 fn bootstrap(case: &Case) -> Value {
-    let spec: String = case.spec.lines().map(|l| format!("  {l}\n")).collect();
-    let yaml = format!(
-        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: foo\n  namespace: default\nspec:\n  host: foo.default.svc.cluster.local\n{spec}"
-    );
+    let spec = format!("host: foo.default.svc.cluster.local\n{}", case.spec);
+    let yaml = common::rule_yaml("foo", "default", &spec);
     let loaded = load_str(&yaml, &Arc::from("case.yaml"), &LoadOptions::default());
     let destination = Destination {
         port: case.port,

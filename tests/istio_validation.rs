@@ -12,6 +12,8 @@
 //! `TestValidateWildcardDomain`). Cases that concern ServiceEntries only (`~` in exportTo for a
 //! ServiceEntry) have no DestinationRule counterpart and are left out.
 
+mod common;
+
 use std::sync::Arc;
 
 use sidecar_tuner::check::{Code, Finding, Severity};
@@ -58,15 +60,7 @@ fn in_namespace(
 }
 
 fn findings(case: &Case) -> Vec<Finding> {
-    let spec: String = case
-        .spec
-        .lines()
-        .map(|l| format!("  {l}\n"))
-        .collect::<String>();
-    let yaml = format!(
-        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: some-name\n  namespace: {}\nspec:\n{spec}",
-        case.namespace
-    );
+    let yaml = common::rule_yaml("some-name", case.namespace, &case.spec);
     let name: Arc<str> = Arc::from("case.yaml");
     load_str(&yaml, &name, &LoadOptions::default()).findings
 }
