@@ -1128,3 +1128,29 @@ fn validate_metadata_annotations() {
     let found = load_str(yaml, &Arc::from("a.yaml"), &LoadOptions::default()).findings;
     assert!(found.is_empty(), "any other annotation is fine: {found:?}");
 }
+
+/// Issue 14: a selector rule exported to its own namespace by name was an error, and that
+/// error stopped `plan` for every rule of the file.
+#[test]
+fn issue_14_own_namespace_in_export_to_does_not_block_plan() {
+    let yaml = format!(
+        "{}---\n{}",
+        common::rule_yaml(
+            "reviews-canary",
+            "prod",
+            "host: reviews\nworkloadSelector: {matchLabels: {app: canary}}\nexportTo: [prod]\n",
+        ),
+        common::rule_yaml(
+            "ratings",
+            "prod",
+            "host: ratings\ntrafficPolicy:\n  connectionPool:\n    tcp: {maxConnections: 10}\n",
+        ),
+    );
+    let plan = sidecar_tuner::Tuner::from_yaml_str(&yaml)
+        .unwrap()
+        .host("ratings")
+        .namespace("prod")
+        .plan()
+        .unwrap();
+    assert_eq!(plan.pool_max_idle_per_host, 9, "floor(0.95 * 10)");
+}
