@@ -519,16 +519,21 @@ impl LoadBalancer {
                 .collect(),
         };
         let hash_key = hash.and_then(|h| {
-            if let Some(n) = string(h.get("httpHeaderName")) {
-                Some(Located::new(HashKey::Header(n.value), n.pos))
-            } else if let Some(c) = block(h.get("httpCookie"), |c| (c.pos, cookie(c))) {
-                Some(Located::new(HashKey::Cookie(c.1), c.0))
-            } else if let Some(b) = boolean(h.get("useSourceIp")) {
-                Some(Located::new(HashKey::SourceIp(b.value), b.pos))
-            } else {
-                string(h.get("httpQueryParameterName"))
-                    .map(|q| Located::new(HashKey::QueryParameter(q.value), q.pos))
-            }
+            string(h.get("httpHeaderName"))
+                .map(|n| Located::new(HashKey::Header(n.value), n.pos))
+                .or_else(|| {
+                    block(h.get("httpCookie"), |c| {
+                        Located::new(HashKey::Cookie(cookie(c)), c.pos)
+                    })
+                })
+                .or_else(|| {
+                    boolean(h.get("useSourceIp"))
+                        .map(|b| Located::new(HashKey::SourceIp(b.value), b.pos))
+                })
+                .or_else(|| {
+                    string(h.get("httpQueryParameterName"))
+                        .map(|q| Located::new(HashKey::QueryParameter(q.value), q.pos))
+                })
         });
         let size = |n: Option<&Node>, field: &str| {
             int(n.and_then(|n| n.get(field))).map_or(0, |v| u64::try_from(v.value).unwrap_or(0))
