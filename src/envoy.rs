@@ -1,19 +1,26 @@
 //! An Envoy v3 bootstrap configured as Istio configures a sidecar's outbound path from the same
-//! DestinationRule: an outbound HTTP listener, one static cluster for the destination with the
-//! circuit breakers, timeouts, protocol options, keep-alive and outlier detection Istio's
-//! cluster builder (`pilot/pkg/networking/core/cluster_traffic_policy.go`) derives from the
-//! effective policy, defaults included, and Istio's default route retry policy. Pure: the
-//! bootstrap is data; [`sidecar`](crate::sidecar) runs it.
+//! DestinationRule: an outbound HTTP listener, one static cluster for the destination with
+//! what Istio's cluster builder (`pilot/pkg/networking/core/cluster_traffic_policy.go`,
+//! `applyTrafficPolicy`) derives from the effective policy, defaults included: circuit breakers
+//! and retry budget, timeouts, HTTP/1.1 and HTTP/2 protocol options (HTTP/2 keep-alive), TCP
+//! keep-alive, outlier detection with its HTTP error codes and the panic threshold, the
+//! load-balancing policy with slow start, ring hash or maglev. The route carries Istio's
+//! default retry policy (`route/retry/retry.go`) and, for a consistent-hash cluster, its hash
+//! policy (`route/route.go`). Pure: the bootstrap is data; [`sidecar`](crate::sidecar) runs it.
 //!
-//! Not rendered: mesh TLS (the local sidecar talks plain HTTP to a local upstream) and
-//! locality load balancing (there is one endpoint).
+//! Not rendered, because the local sidecar forwards plain HTTP to one local upstream: mesh and
+//! rule TLS, `proxyProtocol` (the upstream does not speak it), `PASSTHROUGH` (an
+//! original-destination cluster would forward to the listener itself), and locality or
+//! zone-aware load balancing (one endpoint has no locality).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::istio::model::{Located, OutlierDetection};
+use crate::istio::model::{
+    HashAlgorithm, HashKey, LoadBalancer, Located, OutlierDetection, RetryBudget,
+};
 use crate::istio::resolve::{EffectivePolicy, Resolution};
 use crate::plan::UNLIMITED;
 
@@ -43,6 +50,7 @@ pub fn cluster_name(resolution: &Resolution<'_>) -> String {
 pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
     let name = cluster_name(resolution);
     let policy = &resolution.policy;
+    let load_balancer = policy.load_balancer.as_ref().map(|l| l.value);
     let mut cluster = json!({
         "name": name,
         "type": "STATIC",
@@ -54,7 +62,7 @@ pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
         },
         "common_lb_config": {},
         "typed_extension_protocol_options": {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            HTTP_PROTOCOL_OPTIONS: {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                 "explicit_http_config": {"http_protocol_options": {}},
             }
@@ -64,27 +72,23 @@ pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
     if let Some(outlier) = &policy.outlier_detection {
         apply_outlier_detection(&mut cluster, outlier.value);
     }
-    if let Some(lb) = &policy.load_balancer {
-        let lb = lb.value;
-        let simple = lb.simple.as_ref().map(|s| s.value.as_str());
-        cluster["lb_policy"] = json!(match simple {
-            Some("RANDOM") => "RANDOM",
-            Some("ROUND_ROBIN") => "ROUND_ROBIN",
-            _ => "LEAST_REQUEST",
-        });
-        if lb.consistent_hash.is_some() {
-            cluster["lb_policy"] = json!("RING_HASH");
-        }
-    }
+    apply_load_balancer(&mut cluster, load_balancer);
+    let hash_key = load_balancer
+        .filter(|lb| lb.consistent_hash.is_some())
+        .and_then(|lb| lb.hash_key.as_ref())
+        .map(|k| &k.value);
     json!({
         "node": {"id": "sidecar-tuner", "cluster": "sidecar-tuner"},
         "admin": {"address": socket(options.admin)},
         "static_resources": {
-            "listeners": [listener(&name, options.listen)],
+            "listeners": [listener(&name, options.listen, hash_key)],
             "clusters": [cluster],
         },
     })
 }
+
+/// The key of the cluster's upstream HTTP protocol options.
+const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
 fn socket(addr: SocketAddr) -> Value {
     json!({"socket_address": {"address": addr.ip().to_string(), "port_value": addr.port()}})
@@ -101,19 +105,24 @@ fn positive(v: Option<&Located<i64>>) -> Option<u32> {
 }
 
 /// As Istio's `applyConnectionPool`: thresholds default to 4294967295 with `track_remaining`,
-/// MeshConfig's keep-alive under the rule's, HTTP protocol options only for what the rule sets.
+/// the retry budget (`applyRetryBudget`), MeshConfig's keep-alive under the rule's, HTTP
+/// protocol options only for what the rule sets, and the HTTP/2 ones only on an upgraded cluster.
 fn apply_connection_pool(cluster: &mut Value, policy: &EffectivePolicy<'_>) {
     let pool = policy.connection_pool.as_ref().map(|p| p.value);
     let http = pool.and_then(|p| p.http.as_ref());
     let tcp = pool.and_then(|p| p.tcp.as_ref());
     let threshold = |v: Option<u32>| v.unwrap_or(UNLIMITED);
-    cluster["circuit_breakers"] = json!({"thresholds": [{
+    let mut thresholds = json!({
         "max_connections": threshold(positive(tcp.and_then(|t| t.max_connections.as_ref()))),
         "max_pending_requests": threshold(positive(http.and_then(|h| h.http1_max_pending_requests.as_ref()))),
         "max_requests": threshold(positive(http.and_then(|h| h.http2_max_requests.as_ref()))),
         "max_retries": threshold(positive(http.and_then(|h| h.max_retries.as_ref()))),
         "track_remaining": true,
-    }]});
+    });
+    if let Some(budget) = &policy.retry_budget {
+        thresholds["retry_budget"] = retry_budget_json(budget.value);
+    }
+    cluster["circuit_breakers"] = json!({ "thresholds": [thresholds] });
     if let Some(keepalive) = policy.tcp_keepalive() {
         // Whole seconds, truncated; probes only when positive.
         let mut options = json!({});
@@ -131,7 +140,7 @@ fn apply_connection_pool(cluster: &mut Value, policy: &EffectivePolicy<'_>) {
     let idle = http
         .and_then(|h| h.idle_timeout.as_ref())
         .or_else(|| tcp.and_then(|t| t.idle_timeout.as_ref()));
-    let options = &mut cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+    let options = &mut cluster["typed_extension_protocol_options"][HTTP_PROTOCOL_OPTIONS];
     let mut common = json!({});
     if let Some(idle) = idle {
         common["idle_timeout"] = json!(duration(idle.value));
@@ -160,8 +169,33 @@ fn apply_connection_pool(cluster: &mut Value, policy: &EffectivePolicy<'_>) {
         if let Some(n) = positive(http.and_then(|h| h.max_concurrent_streams.as_ref())) {
             h2["max_concurrent_streams"] = json!(n);
         }
+        if let Some(h) = http.filter(|h| h.http2_keep_alive.is_some()) {
+            let mut keepalive = json!({});
+            if let Some(interval) = &h.http2_keep_alive_interval {
+                keepalive["interval"] = json!(duration(interval.value));
+            }
+            if let Some(timeout) = &h.http2_keep_alive_timeout {
+                keepalive["timeout"] = json!(duration(timeout.value));
+            }
+            h2["connection_keepalive"] = keepalive;
+        }
         options["explicit_http_config"] = json!({"http2_protocol_options": h2});
     }
+}
+
+/// As Istio's `applyRetryBudget`: 20% and a concurrency of 3 unless the rule says otherwise
+/// (`minRetryConcurrency: 0` is unset), the interval only when set.
+fn retry_budget_json(budget: &RetryBudget) -> Value {
+    let percent = budget.percent.as_ref().map_or(20.0, |p| p.value);
+    let concurrency = positive(budget.min_retry_concurrency.as_ref()).unwrap_or(3);
+    let mut out = json!({
+        "budget_percent": {"value": percent},
+        "min_retry_concurrency": concurrency,
+    });
+    if let Some(interval) = &budget.budget_interval {
+        out["budget_interval"] = json!(duration(interval.value));
+    }
+    out
 }
 
 /// As Istio's `applyOutlierDetection`: success-rate detection off, consecutive errors enforced
@@ -207,6 +241,9 @@ fn apply_outlier_detection(cluster: &mut Value, outlier: &OutlierDetection) {
         out["enforcing_local_origin_success_rate"] = json!(0);
     }
     cluster["outlier_detection"] = out;
+    if !outlier.http_error_codes.is_empty() {
+        apply_outlier_error_codes(cluster, &outlier.http_error_codes);
+    }
     let min_health = outlier
         .min_health_percent
         .as_ref()
@@ -214,9 +251,151 @@ fn apply_outlier_detection(cluster: &mut Value, outlier: &OutlierDetection) {
     cluster["common_lb_config"]["healthy_panic_threshold"] = json!({"value": min_health});
 }
 
+/// As Istio's `applyOutlierDetectionErrorCodes`: only these statuses count as errors for
+/// outlier detection, one status match, or an `or_match` of them.
+fn apply_outlier_error_codes(cluster: &mut Value, codes: &[Located<i64>]) {
+    let mut rules: Vec<Value> = codes
+        .iter()
+        .map(|code| {
+            json!({"http_response_headers_match": {"headers": [
+                {"name": ":status", "string_match": {"exact": code.value.to_string()}}
+            ]}})
+        })
+        .collect();
+    let predicate = if rules.len() == 1 {
+        rules.remove(0)
+    } else {
+        json!({"or_match": {"rules": rules}})
+    };
+    cluster["typed_extension_protocol_options"][HTTP_PROTOCOL_OPTIONS]["outlier_detection"] =
+        json!({ "error_matcher": predicate });
+}
+
+/// As Istio's `applyLoadBalancer` for one static endpoint: the simple policy with its slow
+/// start (`warmup`, else the deprecated `warmupDurationSecs`), then `ApplyRingHashLoadBalancer`.
+/// `PASSTHROUGH` (an original-destination cluster) is not rendered: the local sidecar forwards
+/// to the given upstream, so it keeps the default policy.
+fn apply_load_balancer(cluster: &mut Value, lb: Option<&LoadBalancer>) {
+    let simple = lb.and_then(|l| l.simple.as_ref()).map(|s| s.value.as_str());
+    let (policy, config) = match simple {
+        Some("RANDOM") => ("RANDOM", None),
+        Some("ROUND_ROBIN") => ("ROUND_ROBIN", Some("round_robin_lb_config")),
+        Some("PASSTHROUGH") => ("LEAST_REQUEST", None),
+        _ => ("LEAST_REQUEST", Some("least_request_lb_config")),
+    };
+    cluster["lb_policy"] = json!(policy);
+    if let (Some(config), Some(slow_start)) = (config, lb.and_then(slow_start)) {
+        cluster[config] = json!({ "slow_start_config": slow_start });
+    }
+    let Some(lb) = lb.filter(|l| l.consistent_hash.is_some()) else {
+        return;
+    };
+    let (policy, config) = match lb.hash_algorithm.as_ref().map(|a| a.value) {
+        Some(HashAlgorithm::Maglev { table_size }) => (
+            "MAGLEV",
+            (table_size != 0).then(|| ("maglev_lb_config", json!({"table_size": table_size}))),
+        ),
+        Some(HashAlgorithm::RingHash { minimum_ring_size }) => (
+            "RING_HASH",
+            (minimum_ring_size != 0).then(|| {
+                (
+                    "ring_hash_lb_config",
+                    json!({"minimum_ring_size": minimum_ring_size}),
+                )
+            }),
+        ),
+        None => {
+            // The deprecated `minimumRingSize`, else Envoy's default of 1024.
+            let size = lb
+                .minimum_ring_size
+                .as_ref()
+                .and_then(|m| u64::try_from(m.value).ok())
+                .filter(|m| *m != 0)
+                .unwrap_or(1024);
+            (
+                "RING_HASH",
+                Some(("ring_hash_lb_config", json!({"minimum_ring_size": size}))),
+            )
+        }
+    };
+    cluster["lb_policy"] = json!(policy);
+    if let Some((key, value)) = config {
+        // `lb_config` is a oneof: the hash config replaces a slow-start one.
+        if let Some(c) = cluster.as_object_mut() {
+            c.remove("round_robin_lb_config");
+            c.remove("least_request_lb_config");
+        }
+        cluster[key] = value;
+    }
+}
+
+/// As Istio's `setWarmup` (aggression 1 and minimum weight 10% by default) or, for the
+/// deprecated `warmupDurationSecs`, `setSlowStartConfig`.
+fn slow_start(lb: &LoadBalancer) -> Option<Value> {
+    if let Some(warmup) = &lb.warmup {
+        let warmup = &warmup.value;
+        let mut out = json!({
+            "aggression": {"default_value": warmup.aggression.unwrap_or(1.0), "runtime_key": "("},
+            "min_weight_percent": {"value": warmup.minimum_percent.unwrap_or(10.0)},
+        });
+        if let Some(d) = warmup.duration {
+            out["slow_start_window"] = json!(duration(d));
+        }
+        return Some(out);
+    }
+    lb.warmup_duration_secs
+        .as_ref()
+        .map(|d| json!({"slow_start_window": duration(d.value)}))
+}
+
+/// Istio's `ConsistentHashToHashPolicy`: the route's hash policy for a consistent-hash cluster.
+fn hash_policy(key: &HashKey) -> Value {
+    match key {
+        HashKey::Header(name) => json!({"header": {"header_name": name}}),
+        HashKey::Cookie(cookie) => {
+            let mut out = json!({"name": cookie.name});
+            if let Some(ttl) = cookie.ttl {
+                out["ttl"] = json!(duration(ttl));
+            }
+            if let Some(path) = &cookie.path {
+                out["path"] = json!(path);
+            }
+            if !cookie.attributes.is_empty() {
+                out["attributes"] = cookie
+                    .attributes
+                    .iter()
+                    .map(|(name, value)| json!({"name": name, "value": value}))
+                    .collect();
+            }
+            json!({ "cookie": out })
+        }
+        HashKey::SourceIp(on) => json!({"connection_properties": {"source_ip": on}}),
+        HashKey::QueryParameter(name) => json!({"query_parameter": {"name": name}}),
+    }
+}
+
 /// The outbound listener: HTTP connection manager, one route to the cluster with Istio's
-/// default retry policy (2 retries on connect failure, refused stream, 503 and the like).
-fn listener(cluster: &str, listen: SocketAddr) -> Value {
+/// default retry policy (`retry.DefaultPolicy`: 2 retries on connect failure, refused stream,
+/// unavailable, cancelled and retriable status codes, none listed; other hosts first, 5
+/// host-selection attempts). A consistent-hash cluster gets the route's hash policy and
+/// `DefaultConsistentHashPolicy`, which keeps the previous host.
+fn listener(cluster: &str, listen: SocketAddr, hash_key: Option<&HashKey>) -> Value {
+    let mut retry_policy = json!({
+        "retry_on": "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+        "num_retries": 2,
+        "host_selection_retry_max_attempts": 5,
+    });
+    let mut route = json!({"cluster": cluster, "timeout": "0s"});
+    match hash_key {
+        Some(key) => route["hash_policy"] = json!([hash_policy(key)]),
+        None => {
+            retry_policy["retry_host_predicate"] = json!([{
+                "name": "envoy.retry_host_predicates.previous_hosts",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"},
+            }]);
+        }
+    }
+    route["retry_policy"] = retry_policy;
     json!({
         "name": "outbound",
         "address": socket(listen),
@@ -231,23 +410,7 @@ fn listener(cluster: &str, listen: SocketAddr) -> Value {
                     "virtual_hosts": [{
                         "name": "destination",
                         "domains": ["*"],
-                        "routes": [{
-                            "match": {"prefix": "/"},
-                            "route": {
-                                "cluster": cluster,
-                                "timeout": "0s",
-                                "retry_policy": {
-                                    "retry_on": "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
-                                    "num_retries": 2,
-                                    "retriable_status_codes": [503],
-                                    "host_selection_retry_max_attempts": 5,
-                                    "retry_host_predicate": [{
-                                        "name": "envoy.retry_host_predicates.previous_hosts",
-                                        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"},
-                                    }],
-                                },
-                            },
-                        }],
+                        "routes": [{"match": {"prefix": "/"}, "route": route}],
                     }],
                 },
                 "http_filters": [{
@@ -313,7 +476,7 @@ mod tests {
             cluster["upstream_connection_options"]["tcp_keepalive"],
             json!({"keepalive_time": 300, "keepalive_interval": 30, "keepalive_probes": 3})
         );
-        let options = &cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+        let options = &cluster["typed_extension_protocol_options"][HTTP_PROTOCOL_OPTIONS];
         assert_eq!(
             options["common_http_protocol_options"]["idle_timeout"],
             "30s"

@@ -180,7 +180,9 @@ Fixed:\n\n    tls:\n      mode: ISTIO_MUTUAL\n"),
     MissingField = ("ST106", "missing-field", Error,
         "a required field is missing",
         "What it does: reports a field the schema requires: `spec.host`, `metadata.name`, a subset's \
-`name`, a port-level entry's `port`, a tunnel's `targetHost`.\n\n\
+`name`, a port-level entry's `port`, a tunnel's `targetHost`, both `interval` and `timeout` of \
+`http2KeepAlive`, a client certificate and key for `MUTUAL` TLS without `credentialName`, a hash \
+cookie's `name`, a maglev `tableSize`.\n\n\
 Why is this bad: the API server or Istio's webhook rejects the object.\n\n\
 Example:\n\n    subsets:\n    - labels: {version: v1}\n\n\
 Fixed:\n\n    subsets:\n    - name: v1\n      labels: {version: v1}\n"),
@@ -188,7 +190,8 @@ Fixed:\n\n    subsets:\n    - name: v1\n      labels: {version: v1}\n"),
     InvalidHost = ("ST107", "invalid-host", Error,
         "the host is empty or not a valid domain name",
         "What it does: checks `spec.host` as Istio's `ValidateWildcardDomain` does: not empty, at most \
-255 characters, DNS labels of letters, digits and dashes, and a wildcard only as the whole first label.\n\n\
+255 characters, DNS labels of letters, digits and dashes, a wildcard only in the first label, and \
+a last label that is not a number (`1.1.1.1` is not a host name).\n\n\
 Why is this bad: Istio rejects the rule, so none of its limits reach the sidecar.\n\n\
 Example:\n\n    spec:\n      host: reviews_v2.prod.svc.cluster.local\n\n\
 Fixed:\n\n    spec:\n      host: reviews-v2.prod.svc.cluster.local\n"),
@@ -206,7 +209,8 @@ Fixed: give the second subset its own name, `v2`.\n"),
         "What it does: reports combinations Istio's schema or webhook rejects: more than one load \
 balancer kind, `useClientProtocol` with `h2UpgradePolicy: UPGRADE`, `tunnel` with `proxyProtocol`, \
 `consecutiveLocalOriginFailures` without `splitExternalLocalOriginErrors`, a maglev table size that \
-is not a prime below 5000011, `http2KeepAlive` without its interval or timeout.\n\n\
+is not a prime below 5000011, `insecureSkipVerify` with a CA, credential or subject alt names, \
+`credentialName` with certificate files or `caCrl`, `localityLbSetting` with `zoneAwareLbSetting`.\n\n\
 Why is this bad: the rule is rejected at admission, or one of the settings is ignored.\n\n\
 Example:\n\n    http:\n      h2UpgradePolicy: UPGRADE\n      useClientProtocol: true\n\n\
 Fixed: keep one of them.\n"),
@@ -237,13 +241,30 @@ Example:\n\n    apiVersion: networking.istio.io/v2\n\n\
 Fixed:\n\n    apiVersion: networking.istio.io/v1\n"),
     /// An invalid label, selector or exportTo entry.
     InvalidSelector = ("ST113", "invalid-selector", Error,
-        "an invalid label, workload selector or exportTo entry",
-        "What it does: checks subset labels, `workloadSelector.matchLabels` and `exportTo` as Istio \
-does: no wildcard or empty key in selectors, valid label keys and values, no duplicate or \
-contradictory exportTo entries, and a rule with a workload selector exported to its own namespace only.\n\n\
+        "an invalid label, annotation, workload selector, exportTo entry or configmap credential",
+        "What it does: checks subset labels, annotations, `workloadSelector.matchLabels`, `exportTo` \
+and `configmap://` credentials as Istio does: no annotation its webhook rejects \
+(`istio.io/dry-run`, `internal.istio.io/...`), no wildcard or empty key in selectors, valid label keys and \
+values, no duplicate or contradictory exportTo entries (`.` is the rule's own namespace, so `.` and \
+that namespace's name are a duplicate), a rule with a workload selector exported to its own \
+namespace only, and a `configmap://NAMESPACE/NAME` credential in the rule's own namespace.\n\n\
 Why is this bad: Istio rejects the rule.\n\n\
 Example:\n\n    workloadSelector:\n      matchLabels:\n        app: \"*\"\n\n\
 Fixed: name the workload: `app: reviews`.\n"),
+    /// A load-balancer setting Istio's webhook rejects.
+    InvalidLoadBalancer = ("ST114", "invalid-load-balancer", Error,
+        "a locality, failover or hash-cookie setting Istio rejects",
+        "What it does: checks `loadBalancer` as Istio's `validateLoadBalancer`, \
+`ValidateLocalityLbSetting` and `ValidateZoneAwareLbSetting` do: `distribute` and `failover` not \
+together, each `distribute` entry's weights from 1 to 100 summing to 100, localities written \
+`region/zone/subzone` with a `*` only at the end and none covered twice, failover between two \
+different regions named without zone or wildcard, no topology label in `failoverPriority` where \
+`failover` (or zone-aware balancing) orders regions already, and hash-cookie attributes with a \
+name, each once. Failover without `outlierDetection` in the same policy is a warning.\n\n\
+Why is this bad: Istio rejects the rule; and failover without outlier detection never happens, \
+because no endpoint is ever found unhealthy.\n\n\
+Example:\n\n    loadBalancer:\n      localityLbSetting:\n        distribute:\n        - from: us-east/*\n          to:\n            \"us-east/*\": 80\n            \"us-west/*\": 15\n\n\
+Fixed: weights that sum to 100: `\"us-west/*\": 20`.\n"),
     /// A pending queue limit with no connection limit.
     PendingWithoutConnectionLimit = ("ST201", "pending-without-connection-limit", Warning,
         "a pending-request limit without a connection limit",

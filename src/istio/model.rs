@@ -266,6 +266,10 @@ pub struct HttpSettings {
     pub max_concurrent_streams: Option<Located<i64>>,
     /// `http2KeepAlive` is set.
     pub http2_keep_alive: Option<Located<()>>,
+    /// `http2KeepAlive.interval`.
+    pub http2_keep_alive_interval: Option<Located<Duration>>,
+    /// `http2KeepAlive.timeout`.
+    pub http2_keep_alive_timeout: Option<Located<Duration>>,
 }
 
 /// `outlierDetection`.
@@ -291,6 +295,8 @@ pub struct OutlierDetection {
     pub max_ejection_percent: Option<Located<i64>>,
     /// `minHealthPercent`.
     pub min_health_percent: Option<Located<i64>>,
+    /// `outlierDetectionHttpErrorCodes`: the HTTP statuses that count as errors.
+    pub http_error_codes: Vec<Located<i64>>,
 }
 
 /// `loadBalancer`.
@@ -302,6 +308,69 @@ pub struct LoadBalancer {
     pub simple: Option<Located<String>>,
     /// `consistentHash` is set.
     pub consistent_hash: Option<Located<()>>,
+    /// `consistentHash`'s hash key (`httpHeaderName`, `httpCookie`, `useSourceIp`,
+    /// `httpQueryParameterName`).
+    pub hash_key: Option<Located<HashKey>>,
+    /// `consistentHash.ringHash` or `consistentHash.maglev`.
+    pub hash_algorithm: Option<Located<HashAlgorithm>>,
+    /// `consistentHash.minimumRingSize` (deprecated).
+    pub minimum_ring_size: Option<Located<i64>>,
+    /// `warmup`.
+    pub warmup: Option<Located<Warmup>>,
+    /// `warmupDurationSecs` (deprecated).
+    pub warmup_duration_secs: Option<Located<Duration>>,
+}
+
+/// What a consistent hash is computed over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HashKey {
+    /// `httpHeaderName`.
+    Header(String),
+    /// `httpCookie`.
+    Cookie(HashCookie),
+    /// `useSourceIp`.
+    SourceIp(bool),
+    /// `httpQueryParameterName`.
+    QueryParameter(String),
+}
+
+/// `consistentHash.httpCookie`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct HashCookie {
+    /// `name`.
+    pub name: String,
+    /// `path`.
+    pub path: Option<String>,
+    /// `ttl`.
+    pub ttl: Option<Duration>,
+    /// `attributes`, as `(name, value)`.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// The consistent-hash algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    /// `ringHash`, with its `minimumRingSize` (0 when unset).
+    RingHash {
+        /// `minimumRingSize`.
+        minimum_ring_size: u64,
+    },
+    /// `maglev`, with its `tableSize` (0 when unset).
+    Maglev {
+        /// `tableSize`.
+        table_size: u64,
+    },
+}
+
+/// `loadBalancer.warmup`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Warmup {
+    /// `duration`.
+    pub duration: Option<Duration>,
+    /// `minimumPercent`.
+    pub minimum_percent: Option<f64>,
+    /// `aggression`.
+    pub aggression: Option<f64>,
 }
 
 /// `tls` (client TLS settings of the sidecar towards the destination).
@@ -404,11 +473,7 @@ impl PolicyGroups {
         Self {
             connection_pool: block(n.get("connectionPool"), ConnectionPool::from_node),
             outlier_detection: block(n.get("outlierDetection"), OutlierDetection::from_node),
-            load_balancer: block(n.get("loadBalancer"), |lb| LoadBalancer {
-                pos: lb.pos,
-                simple: string(lb.get("simple")),
-                consistent_hash: present(lb.get("consistentHash")),
-            }),
+            load_balancer: block(n.get("loadBalancer"), LoadBalancer::from_node),
             tls: block(n.get("tls"), |t| ClientTls {
                 pos: t.pos,
                 mode: string(t.get("mode")),
@@ -503,7 +568,90 @@ impl ConnectionPool {
                 use_client_protocol: boolean(h.get("useClientProtocol")),
                 max_concurrent_streams: int(h.get("maxConcurrentStreams")),
                 http2_keep_alive: present(h.get("http2KeepAlive")),
+                http2_keep_alive_interval: dur(h
+                    .get("http2KeepAlive")
+                    .and_then(|k| k.get("interval"))),
+                http2_keep_alive_timeout: dur(h
+                    .get("http2KeepAlive")
+                    .and_then(|k| k.get("timeout"))),
             }),
+        }
+    }
+}
+
+impl LoadBalancer {
+    fn from_node(lb: &Node) -> Self {
+        let hash = lb.get("consistentHash");
+        let cookie = |c: &Node| HashCookie {
+            name: c
+                .get("name")
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            path: string(c.get("path")).map(|p| p.value),
+            ttl: dur(c.get("ttl")).map(|t| t.value),
+            attributes: c
+                .get("attributes")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| {
+                    let name = a.get("name")?.as_str()?.to_owned();
+                    let value = a.get("value").and_then(Node::as_str).unwrap_or_default();
+                    Some((name, value.to_owned()))
+                })
+                .collect(),
+        };
+        let hash_key = hash.and_then(|h| {
+            string(h.get("httpHeaderName"))
+                .map(|n| Located::new(HashKey::Header(n.value), n.pos))
+                .or_else(|| {
+                    block(h.get("httpCookie"), |c| {
+                        Located::new(HashKey::Cookie(cookie(c)), c.pos)
+                    })
+                })
+                .or_else(|| {
+                    boolean(h.get("useSourceIp"))
+                        .map(|b| Located::new(HashKey::SourceIp(b.value), b.pos))
+                })
+                .or_else(|| {
+                    string(h.get("httpQueryParameterName"))
+                        .map(|q| Located::new(HashKey::QueryParameter(q.value), q.pos))
+                })
+        });
+        let size = |n: Option<&Node>, field: &str| {
+            int(n.and_then(|n| n.get(field))).map_or(0, |v| u64::try_from(v.value).unwrap_or(0))
+        };
+        let hash_algorithm = hash.and_then(|h| {
+            if let Some(ring) = h.get("ringHash") {
+                let minimum_ring_size = size(Some(ring), "minimumRingSize");
+                Some(Located::new(
+                    HashAlgorithm::RingHash { minimum_ring_size },
+                    ring.pos,
+                ))
+            } else {
+                h.get("maglev").map(|maglev| {
+                    let table_size = size(Some(maglev), "tableSize");
+                    Located::new(HashAlgorithm::Maglev { table_size }, maglev.pos)
+                })
+            }
+        });
+        Self {
+            pos: lb.pos,
+            simple: string(lb.get("simple")),
+            consistent_hash: present(hash),
+            hash_key,
+            hash_algorithm,
+            minimum_ring_size: int(hash.and_then(|h| h.get("minimumRingSize"))),
+            warmup: block(lb.get("warmup"), |w| {
+                let warmup = Warmup {
+                    duration: dur(w.get("duration")).map(|d| d.value),
+                    minimum_percent: number(w.get("minimumPercent")).map(|m| m.value),
+                    aggression: number(w.get("aggression")).map(|a| a.value),
+                };
+                Located::new(warmup, w.pos)
+            }),
+            warmup_duration_secs: dur(lb.get("warmupDurationSecs")),
         }
     }
 }
@@ -521,6 +669,13 @@ impl OutlierDetection {
             base_ejection_time: dur(n.get("baseEjectionTime")),
             max_ejection_percent: int(n.get("maxEjectionPercent")),
             min_health_percent: int(n.get("minHealthPercent")),
+            http_error_codes: n
+                .get("outlierDetectionHttpErrorCodes")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| int(Some(c)))
+                .collect(),
         }
     }
 }

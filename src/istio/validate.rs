@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::duration;
 use super::model::Timestamp;
 use super::schema::{Schema, Walker, suggest, truncate};
 use super::yaml::{Node, Value};
@@ -43,11 +44,17 @@ const METADATA_FIELDS: &[&str] = &[
 pub(crate) struct Validator<'a> {
     file: &'a Arc<str>,
     findings: &'a mut Vec<Finding>,
+    /// `metadata.namespace`, when the object names one: Istio's `configNamespace`.
+    namespace: Option<String>,
 }
 
 impl<'a> Validator<'a> {
     pub(crate) fn new(file: &'a Arc<str>, findings: &'a mut Vec<Finding>) -> Self {
-        Self { file, findings }
+        Self {
+            file,
+            findings,
+            namespace: None,
+        }
     }
 
     fn report(&mut self, code: Code, node: &Node, message: impl Into<String>, help: Option<&str>) {
@@ -85,6 +92,12 @@ impl<'a> Validator<'a> {
                 Some("use `networking.istio.io/v1` (or `v1beta1`, `v1alpha3`)"),
             );
         }
+        self.namespace = object
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
         match object.get("metadata") {
             Some(metadata) => self.metadata(metadata),
             None => self.report(
@@ -135,7 +148,11 @@ impl<'a> Validator<'a> {
                         None,
                     ),
                 },
-                "labels" | "annotations" => self.string_map(value, &format!("metadata.{name}")),
+                "labels" => self.string_map(value, "metadata.labels"),
+                "annotations" => {
+                    self.string_map(value, "metadata.annotations");
+                    self.annotations(value);
+                }
                 // Istio orders rules by it (oldest first), so a time it cannot read matters.
                 "creationTimestamp" => {
                     // `kubectl create --dry-run -o yaml` prints `creationTimestamp: null`.
@@ -158,6 +175,31 @@ impl<'a> Validator<'a> {
                 metadata,
                 "`metadata` has no `name`",
                 Some("name the rule: `name: reviews`"),
+            );
+        }
+    }
+
+    /// Istio's `validateMetadata`: annotations its webhook rejects on a DestinationRule.
+    fn annotations(&mut self, annotations: &Node) {
+        for (key, _) in annotations.as_map().unwrap_or_default() {
+            let message = match key.as_str().unwrap_or_default() {
+                "istio.io/dry-run" => {
+                    "the rule has unsupported annotation istio.io/dry-run, please remove the annotation"
+                        .to_owned()
+                }
+                name @ "internal.istio.io/webhook-always-reject" => {
+                    format!("\"{name}\" annotation found, rejecting")
+                }
+                name @ ("internal.istio.io/parent-namespace" | "internal.istio.io/parents") => {
+                    format!("\"{name}\" annotation found, this may not be set by users")
+                }
+                _ => continue,
+            };
+            self.report(
+                Code::InvalidSelector,
+                key,
+                message,
+                Some("remove the annotation: Istio rejects DestinationRules that carry it"),
             );
         }
     }
@@ -234,6 +276,15 @@ impl<'a> Validator<'a> {
         };
         let mut names = HashSet::new();
         for subset in subsets {
+            if subset.value == Value::Null {
+                self.report(
+                    Code::WrongType,
+                    subset,
+                    "subset may not be null",
+                    Some("remove the empty `-` entry, or give it a `name`"),
+                );
+                continue;
+            }
             if let Some(name_node) = subset.get("name")
                 && let Some(name) = name_node.as_str()
             {
@@ -272,43 +323,87 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Istio's `validateExportTo`: `.` stands for the rule's own namespace, so `.` and that
+    /// namespace's name are one entry; a rule with a workload selector is exported to its own
+    /// namespace only. Without `metadata.namespace` a named entry may be the rule's own
+    /// namespace, so only what is wrong for every namespace is reported.
     fn export_to(&mut self, spec: &Node) {
-        let Some(entries) = spec.get("exportTo").and_then(Node::as_seq) else {
+        let Some(list) = spec.get("exportTo") else {
             return;
         };
-        let has_selector = spec.get("workloadSelector").is_some();
-        let mut seen = HashSet::new();
+        let Some(entries) = list.as_seq() else {
+            return;
+        };
+        let own = self.namespace.clone();
+        let own_key = own.as_deref().unwrap_or(".");
+        let mut keys: Vec<&str> = Vec::new();
         for entry in entries {
             let Some(e) = entry.as_str() else { continue };
-            if !seen.insert(e) {
+            let key = if e == "." { own_key } else { e };
+            if keys.contains(&key) {
+                let message = if key == e {
+                    format!("duplicate entries in exportTo for entry {}", truncate(e))
+                } else {
+                    format!(
+                        "duplicate entries in exportTo: . and current namespace {}",
+                        truncate(key)
+                    )
+                };
                 self.report(
                     Code::InvalidSelector,
                     entry,
-                    format!("duplicate entries in exportTo for entry {}", truncate(e)),
-                    Some("remove the repeated entry"),
+                    message,
+                    Some("remove the repeated entry (`.` is the rule's own namespace)"),
                 );
-            } else if !matches!(e, "." | "*") && !is_dns1123_label(e) {
+            } else if e == "~" {
+                self.report(
+                    Code::InvalidSelector,
+                    entry,
+                    "exportTo ~ (none) is not allowed for Istio configuration objects",
+                    Some("`~` is for ServiceEntries; use `.` to keep the rule in its namespace"),
+                );
+            } else if !matches!(key, "." | "*") && !is_dns1123_label(key) {
                 self.report(
                     Code::InvalidSelector,
                     entry,
                     format!(
-                        "exportTo entry `{}` is not `.`, `*` or a namespace name",
+                        "exportTo entry `{}`: only .,*, or a valid DNS 1123 label is allowed as exportTo entry",
                         truncate(e)
                     ),
                     None,
                 );
+            } else {
+                keys.push(key);
             }
-            if e == "*" && entries.len() > 1 {
+        }
+        if spec.get("workloadSelector").is_some() && !keys.is_empty() {
+            let message = if keys.contains(&own_key) {
+                (keys.len() > 1).then_some(
+                    "destination rule with workload selector cannot have multiple entries in exportTo",
+                )
+            } else if own.is_some() || keys.len() > 1 || keys.contains(&"*") {
+                Some(
+                    "destination rule with workload selector cannot have exportTo beyond current namespace",
+                )
+            } else {
+                None
+            };
+            if let Some(message) = message {
                 self.report(
                     Code::InvalidSelector,
-                    entry,
-                    "cannot have both public (*) and non-public exportTo values for a resource",
-                    Some("keep `*` alone, or list the namespaces"),
+                    list,
+                    message,
+                    Some("use `exportTo: [\".\"]`: a rule with a workload selector stays in its namespace"),
                 );
             }
-            if has_selector && e != "." {
-                self.report(Code::InvalidSelector, entry, "destination rule with workload selector cannot have exportTo beyond current namespace", Some("use `exportTo: [\".\"]`"));
-            }
+        }
+        if keys.contains(&"*") && entries.len() > 1 {
+            self.report(
+                Code::InvalidSelector,
+                list,
+                "cannot have both public (*) and non-public exportTo values for a resource",
+                Some("keep `*` alone, or list the namespaces"),
+            );
         }
     }
 
@@ -351,6 +446,15 @@ impl<'a> Validator<'a> {
             .and_then(Node::as_seq)
             .unwrap_or_default()
         {
+            if entry.value == Value::Null {
+                self.report(
+                    Code::WrongType,
+                    entry,
+                    "traffic policy may not be null",
+                    Some("remove the empty `-` entry, or give it a `port` and settings"),
+                );
+                continue;
+            }
             if entry.as_map().is_none() {
                 continue;
             }
@@ -381,7 +485,7 @@ impl<'a> Validator<'a> {
             self.outlier_detection(outlier);
         }
         if let Some(lb) = policy.get("loadBalancer") {
-            self.load_balancer(lb);
+            self.load_balancer(lb, policy.get("outlierDetection").is_some());
         }
         if let Some(tls) = policy.get("tls") {
             self.tls(tls);
@@ -449,12 +553,39 @@ impl<'a> Validator<'a> {
                     Some("remove `useClientProtocol` or the upgrade"),
                 );
             }
-            if let Some(ka) = http.get("http2KeepAlive")
-                && ka.get("interval").is_none()
-                && ka.get("timeout").is_none()
+            if let Some(ka) = http
+                .get("http2KeepAlive")
+                .filter(|ka| ka.as_map().is_some())
             {
-                self.report(Code::MissingField, ka, "`http2KeepAlive` sets neither `interval` nor `timeout`", Some("set `interval` (how often to ping) and `timeout` (how long to wait for the answer)"));
+                for (field, message) in [
+                    ("interval", "http2 keepalive interval is required"),
+                    ("timeout", "http2 keepalive timeout is required"),
+                ] {
+                    if ka.get(field).is_none_or(|n| n.value == Value::Null) {
+                        self.report(Code::MissingField, ka, message, Some("set both `interval` (how often to ping) and `timeout` (how long to wait for the answer)"));
+                    }
+                }
             }
+        }
+        // The schema declares no duration rule for `tcp.idleTimeout`; Istio's webhook checks it
+        // as any duration, except `0s`, which turns the idle timeout off.
+        if let Some(idle) = pool.get("tcp").and_then(|t| t.get("idleTimeout"))
+            && let Some(d) = idle.as_str().and_then(|s| duration::parse(s.trim()).ok())
+            && d.as_nanos() / 1_000_000 != 0
+            && let Some(problem) = if d.as_nanos() < 1_000_000 {
+                Some("duration must be greater than 1ms")
+            } else if d.as_nanos() % 1_000_000 != 0 {
+                Some("only durations to ms precision are supported")
+            } else {
+                None
+            }
+        {
+            self.report(
+                Code::InvalidDuration,
+                idle,
+                format!("`tcp.idleTimeout`: {problem}"),
+                Some("use whole milliseconds, at least 1ms, or `0s` for no idle timeout"),
+            );
         }
     }
 
@@ -489,10 +620,85 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn load_balancer(&mut self, lb: &Node) {
-        let Some(hash) = lb.get("consistentHash") else {
-            return;
-        };
+    /// Istio's `validateLoadBalancer`, with `agent.ValidateLocalityLbSetting` and
+    /// `agent.ValidateZoneAwareLbSetting`; `has_outlier` says whether the same policy sets
+    /// `outlierDetection` (failover needs it).
+    fn load_balancer(&mut self, lb: &Node, has_outlier: bool) {
+        if let Some(hash) = lb.get("consistentHash") {
+            self.consistent_hash(hash);
+        }
+        let locality = lb
+            .get("localityLbSetting")
+            .filter(|n| n.value != Value::Null);
+        let zone_aware = lb
+            .get("zoneAwareLbSetting")
+            .filter(|n| n.value != Value::Null);
+        if let (Some(_), Some(zone_aware)) = (locality, zone_aware) {
+            self.report(
+                Code::ConflictingFields,
+                zone_aware,
+                "only one of localityLbSetting and zoneAwareLbSetting can be set",
+                Some("keep one of `localityLbSetting` and `zoneAwareLbSetting`"),
+            );
+        }
+        if let Some(locality) = locality {
+            self.locality_lb(locality, has_outlier);
+        }
+        if let Some(zone_aware) = zone_aware {
+            self.zone_aware_lb(zone_aware, has_outlier);
+        }
+        if let Some(aggression) = lb.get("warmup").and_then(|w| w.get("aggression"))
+            && (aggression.value == Value::Int(0) || aggression.value == Value::Float(0.0))
+        {
+            // Negative values are out of the schema's range already.
+            self.report(
+                Code::OutOfRange,
+                aggression,
+                "aggression should be greater than 0",
+                Some("use 1 for a linear ramp, more to hold new endpoints back longer"),
+            );
+        }
+    }
+
+    fn consistent_hash(&mut self, hash: &Node) {
+        if let Some(cookie) = hash.get("httpCookie") {
+            if let Some(name) = cookie.get("name")
+                && name.as_str() == Some("")
+            {
+                self.report(
+                    Code::MissingField,
+                    name,
+                    "name required for HttpCookie",
+                    Some("name the cookie the hash is read from"),
+                );
+            }
+            let mut seen = HashSet::new();
+            for attribute in cookie
+                .get("attributes")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+            {
+                // A missing `name` is reported by the schema's `required`.
+                let Some(name_node) = attribute.get("name") else {
+                    continue;
+                };
+                match name_node.as_str() {
+                    Some("") => self.report(
+                        Code::InvalidLoadBalancer,
+                        name_node,
+                        "cookie attribute name cannot be empty",
+                        Some("name the attribute, e.g. `SameSite`"),
+                    ),
+                    Some(name) if !seen.insert(name) => self.report(
+                        Code::InvalidLoadBalancer,
+                        name_node,
+                        format!("duplicate cookie attribute name: {}", truncate(name)),
+                        Some("set each cookie attribute once"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
         if let Some(ring) = hash
             .get("minimumRingSize")
             .filter(|n| n.value != Value::Int(0))
@@ -536,30 +742,249 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// `agent.ValidateLocalityLbSetting`.
+    fn locality_lb(&mut self, setting: &Node, has_outlier: bool) {
+        let distribute = setting
+            .get("distribute")
+            .and_then(Node::as_seq)
+            .unwrap_or_default();
+        let failover = setting
+            .get("failover")
+            .and_then(Node::as_seq)
+            .unwrap_or_default();
+        let priority = setting
+            .get("failoverPriority")
+            .and_then(Node::as_seq)
+            .unwrap_or_default();
+        if !distribute.is_empty() && !failover.is_empty() {
+            return self.report(
+                Code::InvalidLoadBalancer,
+                setting,
+                "can not simultaneously specify 'distribute' and 'failover'",
+                Some(
+                    "keep `distribute` (fixed weights) or `failover` (ordered fallback), not both",
+                ),
+            );
+        }
+        if !failover.is_empty()
+            && let Some(label) = priority
+                .iter()
+                .find(|p| p.as_str().is_some_and(is_topology_label))
+        {
+            let message = format!(
+                "can not simultaneously set 'failover' and topology label '{}' in 'failover_priority'",
+                label.as_str().unwrap_or_default()
+            );
+            return self.report(
+                Code::InvalidLoadBalancer,
+                label,
+                message,
+                Some("drop the topology label from `failoverPriority`: `failover` orders regions already"),
+            );
+        }
+        let mut sources = Vec::new();
+        for entry in distribute {
+            let from = entry.get("from");
+            sources.push((
+                from.unwrap_or(entry),
+                from.and_then(Node::as_str).unwrap_or(""),
+            ));
+            let weights = entry.get("to").and_then(Node::as_map).unwrap_or_default();
+            let mut total: i128 = 0;
+            for (_, weight) in weights {
+                let Value::Int(w) = weight.value else {
+                    continue;
+                };
+                if !(1..=100).contains(&w) {
+                    return self.report(
+                        Code::InvalidLoadBalancer,
+                        weight,
+                        "locality weight must be in range [1, 100]",
+                        Some("give each locality a weight from 1 to 100, summing to 100"),
+                    );
+                }
+                total += i128::from(w);
+            }
+            if total != 100 {
+                return self.report(
+                    Code::InvalidLoadBalancer,
+                    entry.get("to").unwrap_or(entry),
+                    format!("total locality weight {total} != 100"),
+                    Some("the weights of one `distribute` entry must sum to 100"),
+                );
+            }
+            let targets: Vec<(&Node, &str)> = weights
+                .iter()
+                .map(|(k, _)| (k, k.as_str().unwrap_or("")))
+                .collect();
+            self.localities(&targets);
+        }
+        self.localities(&sources);
+        self.failover(setting, failover, priority, has_outlier, false);
+    }
+
+    /// `agent.ValidateZoneAwareLbSetting`.
+    fn zone_aware_lb(&mut self, setting: &Node, has_outlier: bool) {
+        let failover = setting
+            .get("failover")
+            .and_then(Node::as_seq)
+            .unwrap_or_default();
+        let priority = setting
+            .get("failoverPriority")
+            .and_then(Node::as_seq)
+            .unwrap_or_default();
+        for label in priority {
+            if let Some(text) = label.as_str().filter(|l| is_topology_label(l)) {
+                let message = format!(
+                    "'failover_priority' for zone aware lb must not use topology label '{text}'; region- and zone-level routing are handled automatically"
+                );
+                self.report(
+                    Code::InvalidLoadBalancer,
+                    label,
+                    message,
+                    Some("remove the topology label; use `failover` to order regions"),
+                );
+            }
+        }
+        self.failover(setting, failover, priority, has_outlier, true);
+    }
+
+    /// The failover checks the locality and zone-aware settings share: an outlier detection
+    /// to notice failed endpoints, and distinct regions without zones or wildcards.
+    fn failover(
+        &mut self,
+        setting: &Node,
+        failover: &[Node],
+        priority: &[Node],
+        has_outlier: bool,
+        zone_aware: bool,
+    ) {
+        let what = if zone_aware {
+            "zone aware lb"
+        } else {
+            "locality lb"
+        };
+        if (!failover.is_empty() || !priority.is_empty()) && !has_outlier {
+            let finding = Finding::new(
+                Code::InvalidLoadBalancer,
+                Location::new(self.file, setting.pos),
+                "outlier detection policy must be provided for failover",
+            )
+            .help("add `outlierDetection` to the same traffic policy: without it no endpoint is ever found unhealthy, so traffic never fails over")
+            .with_severity(Severity::Warning);
+            self.findings.push(finding);
+        }
+        for entry in failover {
+            let from = entry.get("from").and_then(Node::as_str).unwrap_or("");
+            let to = entry.get("to").and_then(Node::as_str).unwrap_or("");
+            if from == to {
+                self.report(
+                    Code::InvalidLoadBalancer,
+                    entry,
+                    format!("{what} failover settings must specify different regions"),
+                    Some("fail over from one region to another"),
+                );
+            }
+            if from.contains('/') || to.contains('/') {
+                let message = if zone_aware {
+                    "zone aware lb failover only specifies region; zone and subzone failover are handled automatically"
+                } else {
+                    "locality lb failover only specify region"
+                };
+                self.report(
+                    Code::InvalidLoadBalancer,
+                    entry,
+                    message,
+                    Some("name regions only, e.g. `us-east`"),
+                );
+            }
+            if from.contains('*') || to.contains('*') {
+                self.report(
+                    Code::InvalidLoadBalancer,
+                    entry,
+                    format!("{what} failover region should not contain '*' wildcard"),
+                    Some("name each region"),
+                );
+            }
+        }
+    }
+
+    /// `agent.validateLocalities`: `region[/zone[/subzone]]`, a `*` only at the end, and no
+    /// locality covered by an earlier one. Reports the first problem, as Istio does.
+    fn localities(&mut self, localities: &[(&Node, &str)]) {
+        if let Some((node, message)) = first_locality_problem(localities) {
+            self.report(
+                Code::InvalidLoadBalancer,
+                node,
+                message,
+                Some("write `region`, `region/zone` or `region/zone/subzone` (a `*` only at the end), each covered once"),
+            );
+        }
+    }
+
+    /// `agent.ValidateTLS`.
     fn tls(&mut self, tls: &Node) {
         let mode = tls.get("mode").and_then(Node::as_str);
-        let credential = tls.get("credentialName").is_some();
-        if credential && matches!(mode, Some("SIMPLE" | "MUTUAL")) {
-            for field in ["clientCertificate", "privateKey", "caCertificates"] {
-                if let Some(node) = tls.get(field) {
+        let field = |name: &str| {
+            tls.get(name)
+                .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+        };
+        let credential = field("credentialName");
+        if let Some(node) = credential
+            && let Some(reference) = node.as_str().and_then(|c| c.strip_prefix("configmap://"))
+        {
+            self.configmap_credential(node, reference);
+        }
+        let sans = tls
+            .get("subjectAltNames")
+            .and_then(Node::as_seq)
+            .is_some_and(|s| !s.is_empty());
+        if let Some(skip) = tls
+            .get("insecureSkipVerify")
+            .filter(|n| n.value == Value::Bool(true))
+        {
+            let ca = field("caCertificates").is_some();
+            let message = match mode {
+                Some("SIMPLE") if ca || credential.is_some() || sans => Some(
+                    "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true",
+                ),
+                Some("MUTUAL") if ca || sans => Some(
+                    "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true",
+                ),
+                _ => None,
+            };
+            if let Some(message) = message {
+                self.report(
+                    Code::ConflictingFields,
+                    skip,
+                    message,
+                    Some("verify the server (remove `insecureSkipVerify`), or drop what would verify it"),
+                );
+            }
+        }
+        let simple_or_mutual = matches!(mode, Some("SIMPLE" | "MUTUAL"));
+        if simple_or_mutual && credential.is_some() {
+            for name in ["clientCertificate", "caCertificates", "privateKey", "caCrl"] {
+                if let Some(node) = field(name) {
                     self.report(
                         Code::ConflictingFields,
                         node,
-                        "cannot specify client certificates or CA certificate with credentialName",
-                        Some("keep either `credentialName` or the file paths"),
+                        "cannot specify client certificates or CA certificate or CA CRL If credentialName is set",
+                        Some("keep either `credentialName` (which holds them all) or the file paths"),
                     );
                 }
             }
+            return;
         }
-        if mode == Some("MUTUAL") && !credential {
-            for (field, message) in [
+        if mode == Some("MUTUAL") {
+            for (name, message) in [
                 (
                     "clientCertificate",
                     "client certificate required for mutual tls",
                 ),
                 ("privateKey", "private key required for mutual tls"),
             ] {
-                if tls.get(field).is_none() {
+                if field(name).is_none() {
                     self.report(
                         Code::MissingField,
                         tls,
@@ -568,6 +993,36 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// A `configmap://NAMESPACE/NAME` credential (`credentials.ParseResourceName`): both parts
+    /// set, and the namespace the rule's own.
+    fn configmap_credential(&mut self, node: &Node, reference: &str) {
+        let mut parts = reference.split('/');
+        let (namespace, name) = (parts.next().unwrap_or(""), parts.next());
+        let problem = match name {
+            None => Some("Expected namespace and name".to_owned()),
+            Some(_) if namespace.is_empty() => Some("Expected namespace".to_owned()),
+            Some("") => Some("Expected name".to_owned()),
+            Some(_) => match &self.namespace {
+                Some(own) if own != namespace => Some(format!(
+                    "namespace must match the configuration namespace \"{own}\""
+                )),
+                _ => None,
+            },
+        };
+        if let Some(problem) = problem {
+            let message = format!(
+                "invalid configmap:// credentialName `{}`: {problem}",
+                truncate(&format!("configmap://{reference}"))
+            );
+            self.report(
+                Code::InvalidSelector,
+                node,
+                message,
+                Some("write `configmap://NAMESPACE/NAME` with the rule's own namespace"),
+            );
         }
     }
 
@@ -582,18 +1037,17 @@ impl<'a> Validator<'a> {
                 None,
             );
         }
-        if let Some(host) = tunnel
+        if let Some((node, host)) = tunnel
             .get("targetHost")
             .and_then(|h| h.as_str().map(|s| (h, s)))
-            && (host.1.parse::<std::net::IpAddr>().is_err()
-                && validate_wildcard_domain(host.1).is_err()
-                || host.1.contains('*'))
+            && host.parse::<std::net::IpAddr>().is_err()
+            && let Err(why) = validate_fqdn(host)
         {
             self.report(
                 Code::InvalidHost,
-                host.0,
-                "tunnel target host must be valid FQDN or IP address",
-                None,
+                node,
+                format!("tunnel target host must be valid FQDN or IP address: {why}"),
+                Some("name the tunnel's target by host name (no wildcard) or IP address"),
             );
         }
         if let Some(port) = tunnel.get("targetPort")
@@ -610,17 +1064,12 @@ impl<'a> Validator<'a> {
 }
 
 /// Istio's `ValidateWildcardDomain`: non-empty, at most 255 characters, DNS labels, a wildcard
-/// only in the first label.
+/// only in the first label, and a last label that is not all digits.
 pub fn validate_wildcard_domain(domain: &str) -> Result<(), String> {
     if domain.is_empty() {
         return Err("`spec.host` is empty".into());
     }
-    if domain.len() > 255 {
-        return Err(format!(
-            "domain name \"{}\" too long (max 255)",
-            truncate(domain)
-        ));
-    }
+    check_length(domain)?;
     let (first, rest) = domain
         .split_once('.')
         .map_or((domain, None), |(f, r)| (f, Some(r)));
@@ -628,26 +1077,140 @@ pub fn validate_wildcard_domain(domain: &str) -> Result<(), String> {
         || first
             .strip_prefix("*-")
             .or_else(|| first.strip_prefix('*'))
-            .is_some_and(|l| is_dns1123_label(l) || l.is_empty() && first == "*")
+            .is_some_and(is_dns1123_label)
         || is_dns1123_label(first);
     if !wildcard_ok {
+        return Err(invalid_label(domain, first));
+    }
+    rest.map_or(Ok(()), |rest| dns1123_labels(domain, rest))
+}
+
+/// Istio's `ValidateFQDN`: as a domain, without wildcards.
+fn validate_fqdn(domain: &str) -> Result<(), String> {
+    if domain.is_empty() {
+        return Err("empty domain name not allowed".into());
+    }
+    check_length(domain)?;
+    dns1123_labels(domain, domain)
+}
+
+fn check_length(domain: &str) -> Result<(), String> {
+    if domain.len() > 255 {
         return Err(format!(
-            "domain name \"{}\" invalid (label \"{}\" invalid)",
-            truncate(domain),
-            truncate(first)
+            "domain name \"{}\" too long (max 255)",
+            truncate(domain)
         ));
     }
-    if let Some(rest) = rest {
-        let rest = rest.strip_suffix('.').unwrap_or(rest);
-        if let Some(bad) = rest.split('.').find(|l| !is_dns1123_label(l)) {
-            return Err(format!(
-                "domain name \"{}\" invalid (label \"{}\" invalid)",
-                truncate(domain),
-                truncate(bad)
-            ));
+    Ok(())
+}
+
+fn invalid_label(domain: &str, label: &str) -> String {
+    format!(
+        "domain name \"{}\" invalid (label \"{}\" invalid)",
+        truncate(domain),
+        truncate(label)
+    )
+}
+
+/// Istio's `ValidateDNS1123Labels` on `labels` (part of `domain`): DNS labels, an empty last
+/// label allowed (`istio.io.`), and a last label that is not a number.
+fn dns1123_labels(domain: &str, labels: &str) -> Result<(), String> {
+    let parts: Vec<&str> = labels.split('.').collect();
+    let top = parts[parts.len() - 1];
+    if is_go_int(top) {
+        return Err(format!(
+            "domain name \"{}\" invalid (top level domain \"{}\" cannot be all-numeric)",
+            truncate(domain),
+            truncate(top)
+        ));
+    }
+    for (i, label) in parts.iter().enumerate() {
+        if i == parts.len() - 1 && label.is_empty() {
+            return Ok(());
+        }
+        if !is_dns1123_label(label) {
+            return Err(invalid_label(domain, label));
         }
     }
     Ok(())
+}
+
+/// Whether Go's `strconv.Atoi` reads `s` as a number: an optional sign, then digits.
+fn is_go_int(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// The node topology labels Istio's locality checks know.
+fn is_topology_label(label: &str) -> bool {
+    matches!(
+        label,
+        "topology.kubernetes.io/region"
+            | "topology.kubernetes.io/zone"
+            | "topology.istio.io/subzone"
+    )
+}
+
+/// The first locality that `agent.validateLocalities` rejects, with Istio's message.
+fn first_locality_problem<'n>(localities: &[(&'n Node, &str)]) -> Option<(&'n Node, String)> {
+    use std::collections::BTreeMap;
+    // region -> zone -> subzones; "*" marks "all of it".
+    let mut seen: BTreeMap<&str, BTreeMap<&str, HashSet<&str>>> = BTreeMap::new();
+    for (node, locality) in localities {
+        let overlap = || {
+            Some((
+                *node,
+                format!("locality {locality} overlap with previous specified ones"),
+            ))
+        };
+        let stars = locality.matches('*').count();
+        if stars > 1 || stars == 1 && !locality.ends_with('*') {
+            return Some((
+                *node,
+                format!(
+                    "locality {locality} wildcard '*' number can not exceed 1 and must be in the end"
+                ),
+            ));
+        }
+        if seen.contains_key("*") {
+            return overlap();
+        }
+        let items: Vec<&str> = locality.splitn(3, '/').collect();
+        if items.iter().any(|i| i.is_empty()) {
+            return Some((
+                *node,
+                format!("locality {locality} must not contain empty region/zone/subzone info"),
+            ));
+        }
+        let region = items[0];
+        match items[..] {
+            [_] => {
+                if seen.contains_key(region) {
+                    return overlap();
+                }
+                seen.insert(region, BTreeMap::from([("*", HashSet::from(["*"]))]));
+            }
+            [_, zone] => {
+                let zones = seen.entry(region).or_default();
+                if zones.contains_key("*") || zones.contains_key(zone) {
+                    return overlap();
+                }
+                zones.insert(zone, HashSet::from(["*"]));
+            }
+            [_, zone, subzone] => {
+                let zones = seen.entry(region).or_default();
+                if zones.contains_key("*") {
+                    return overlap();
+                }
+                let subzones = zones.entry(zone).or_default();
+                if subzones.contains("*") || !subzones.insert(subzone) {
+                    return overlap();
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A DNS-1123 label: 1 to 63 letters, digits or `-`, starting and ending with a letter or digit.
@@ -666,21 +1229,26 @@ fn is_dns1123_subdomain(s: &str) -> bool {
         && !s.bytes().any(|c| c.is_ascii_uppercase())
 }
 
-/// A Kubernetes label value: empty, or up to 63 of `[A-Za-z0-9-_.]` with alphanumeric ends.
+/// A label value as Istio's `labels.Instance.Validate` takes it: empty, or letters, digits,
+/// `-`, `_` and `.` with a letter or digit at each end (Istio sets no length limit).
 fn is_label_value(s: &str) -> bool {
     let b = s.as_bytes();
     b.is_empty()
-        || (b.len() <= 63
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        || (b
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
             && b[0].is_ascii_alphanumeric()
             && b[b.len() - 1].is_ascii_alphanumeric())
 }
 
-/// A Kubernetes label key: an optional DNS subdomain prefix and `/`, then a non-empty name.
+/// A label key as Istio's `validateTagKey` takes it: an optional prefix of DNS labels (at most
+/// 253 characters) and `/`, then a name of at most 63 characters.
 fn is_label_key(s: &str) -> bool {
     let (prefix, name) = s.rsplit_once('/').map_or((None, s), |(p, n)| (Some(p), n));
-    prefix.is_none_or(is_dns1123_subdomain) && !name.is_empty() && is_label_value(name)
+    prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(is_dns1123_label))
+        && !name.is_empty()
+        && name.len() <= 63
+        && is_label_value(name)
 }
 
 /// Envoy's primality test for maglev table sizes.

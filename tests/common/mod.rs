@@ -67,6 +67,14 @@ pub fn destinations_of_every_fixture() -> Vec<(PathBuf, Destination)> {
     out
 }
 
+/// A DestinationRule `name` in `namespace` with `spec` (YAML at the level of `spec`'s fields).
+pub fn rule_yaml(name: &str, namespace: &str, spec: &str) -> String {
+    let spec: String = spec.lines().map(|l| format!("  {l}\n")).collect();
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{spec}"
+    )
+}
+
 /// The Envoy binary; without one, a skip notice (a failure under `CI=true`).
 pub fn envoy_or_skip(test: &str) -> Option<PathBuf> {
     match sidecar_tuner::sidecar::envoy_binary() {
