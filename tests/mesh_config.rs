@@ -173,6 +173,24 @@ fn connect_timeout_and_keepalive_start_from_the_mesh() {
     );
 }
 
+/// cluster_builder_test.go `TestApplyTCPKeepalive` "mesh tcp alive": MeshConfig's
+/// `tcpKeepalive: {time: 10s}` and a pool without one give `keepalive_time: 10`.
+#[test]
+fn mesh_tcp_alive() {
+    let mesh = mesh("tcpKeepalive: {time: 10s}\n");
+    let loaded = rules(&rule(
+        "svc",
+        "  trafficPolicy:\n    connectionPool: {tcp: {maxConnections: 5}}\n",
+    ));
+    let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+    let r = resolved(&index, "svc");
+    assert_eq!(
+        cluster(&r)["upstream_connection_options"],
+        serde_json::json!({"tcp_keepalive": {"keepalive_time": 10}})
+    );
+    assert_eq!(plan(&r).client.tcp_keepalive, Some(Duration::from_secs(10)));
+}
+
 /// cluster_traffic_policy.go `shouldH2Upgrade`: MeshConfig's `UPGRADE` upgrades a cluster
 /// unless the rule says `DO_NOT_UPGRADE` or `useClientProtocol`.
 #[test]

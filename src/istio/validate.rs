@@ -441,11 +441,7 @@ impl<'a> Validator<'a> {
         if let Some(tunnel) = policy.get("tunnel") {
             self.tunnel(tunnel);
         }
-        for entry in policy
-            .get("portLevelSettings")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-        {
+        for entry in items(policy, "portLevelSettings") {
             if entry.value == Value::Null {
                 self.report(
                     Code::WrongType,
@@ -673,11 +669,7 @@ impl<'a> Validator<'a> {
                 );
             }
             let mut seen = HashSet::new();
-            for attribute in cookie
-                .get("attributes")
-                .and_then(Node::as_seq)
-                .unwrap_or_default()
-            {
+            for attribute in items(cookie, "attributes") {
                 // A missing `name` is reported by the schema's `required`.
                 let Some(name_node) = attribute.get("name") else {
                     continue;
@@ -744,18 +736,9 @@ impl<'a> Validator<'a> {
 
     /// `agent.ValidateLocalityLbSetting`.
     fn locality_lb(&mut self, setting: &Node, has_outlier: bool) {
-        let distribute = setting
-            .get("distribute")
-            .and_then(Node::as_seq)
-            .unwrap_or_default();
-        let failover = setting
-            .get("failover")
-            .and_then(Node::as_seq)
-            .unwrap_or_default();
-        let priority = setting
-            .get("failoverPriority")
-            .and_then(Node::as_seq)
-            .unwrap_or_default();
+        let distribute = items(setting, "distribute");
+        let failover = items(setting, "failover");
+        let priority = items(setting, "failoverPriority");
         if !distribute.is_empty() && !failover.is_empty() {
             return self.report(
                 Code::InvalidLoadBalancer,
@@ -825,14 +808,8 @@ impl<'a> Validator<'a> {
 
     /// `agent.ValidateZoneAwareLbSetting`.
     fn zone_aware_lb(&mut self, setting: &Node, has_outlier: bool) {
-        let failover = setting
-            .get("failover")
-            .and_then(Node::as_seq)
-            .unwrap_or_default();
-        let priority = setting
-            .get("failoverPriority")
-            .and_then(Node::as_seq)
-            .unwrap_or_default();
+        let failover = items(setting, "failover");
+        let priority = items(setting, "failoverPriority");
         for label in priority {
             if let Some(text) = label.as_str().filter(|l| is_topology_label(l)) {
                 let message = format!(
@@ -1214,6 +1191,12 @@ fn first_locality_problem<'n>(localities: &[(&'n Node, &str)]) -> Option<(&'n No
 }
 
 /// A DNS-1123 label: 1 to 63 letters, digits or `-`, starting and ending with a letter or digit.
+/// The items of the list at `key`; none when the key is missing or not a list (the schema
+/// reports that).
+fn items<'n>(node: &'n Node, key: &str) -> &'n [Node] {
+    node.get(key).and_then(Node::as_seq).unwrap_or_default()
+}
+
 fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
