@@ -5,18 +5,18 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::bench::{BenchOptions, ClientKind, SidecarChoice};
-use crate::check;
-use crate::diag::Pos;
-use crate::diag::{Code, Finding, Location, Severity};
-use crate::error::Error;
-use crate::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
-use crate::istio::resolve::{Destination, MeshIndex, Resolution};
-use crate::plan::{PlanOptions, derive};
-use crate::report::{self, Emit};
-use crate::settings::load_client_file;
+use sidecar_tuner::Error;
+use sidecar_tuner::bench::{BenchOptions, ClientKind, SidecarChoice};
+use sidecar_tuner::check;
+use sidecar_tuner::diag::Pos;
+use sidecar_tuner::diag::{Code, Finding, Location, Severity};
+use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
+use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
+use sidecar_tuner::plan::{PlanOptions, derive};
+use sidecar_tuner::report::{self, Emit};
+use sidecar_tuner::settings::load_client_file;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -64,6 +64,31 @@ enum Command {
     Bench(BenchArgs),
     /// Explain a finding code (e.g. ST101), or list every code.
     Explain(ExplainArgs),
+    /// Print shell completions, generated from this command line.
+    #[command(
+        after_help = "Examples:\n  sidecar-tuner completions bash > /etc/bash_completion.d/sidecar-tuner\n  sidecar-tuner completions zsh > \"${fpath[1]}/_sidecar-tuner\""
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), generated from this command line: `sidecar-tuner(1)`, or a
+    /// subcommand's `sidecar-tuner-SUBCOMMAND(1)`.
+    #[command(
+        after_help = "Examples:\n  sidecar-tuner man | man -l -\n  sidecar-tuner man check > sidecar-tuner-check.1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// The subcommand whose page to print; none for the main page.
+    #[arg(value_name = "SUBCOMMAND")]
+    subcommand: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +178,7 @@ impl From<ClientArg> for ClientKind {
 
 /// A Go-style duration for a flag.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::istio::duration::parse(text)
+    sidecar_tuner::istio::duration::parse(text)
         .map_err(|e| e.to_string())?
         .to_std()
         .ok_or_else(|| format!("`{text}` is negative"))
@@ -321,7 +346,7 @@ impl ColorArg {
 #[derive(Debug, Args)]
 struct PlanOptionArgs {
     /// The share of the sidecar's limits the client may use (0.5 to 1.0).
-    #[arg(long, default_value_t = crate::plan::DEFAULT_HEADROOM)]
+    #[arg(long, default_value_t = sidecar_tuner::plan::DEFAULT_HEADROOM)]
     headroom: f64,
 }
 
@@ -429,6 +454,10 @@ pub fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Err(Failure::Rejected) => {
+            eprintln!("error: nothing is planned from input with errors (Istio would reject it)");
+            ExitCode::from(2)
+        }
         Err(Failure::Lib(e)) => {
             eprintln!("error: {e}");
             if let Some(help) = e.help() {
@@ -448,6 +477,8 @@ pub enum Failure {
     Lib(Error),
     /// The arguments are wrong in a way clap cannot see.
     Usage(String),
+    /// The input has errors, already printed as findings.
+    Rejected,
 }
 
 impl From<io::Error> for Failure {
@@ -473,6 +504,11 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<u8, Failure> {
         Command::RenderEnvoy(args) => render_envoy(&args, out),
         Command::Bench(args) => bench(&args, out),
         Command::Explain(args) => explain(&args, out),
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "sidecar-tuner", out);
+            Ok(0)
+        }
+        Command::Man(args) => man(&args, out),
     }
 }
 
@@ -480,10 +516,10 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<u8, Failure> {
 fn load_valid(
     path: &std::path::Path,
     input: &InputArgs,
-) -> Result<crate::istio::load::Loaded, Failure> {
+) -> Result<sidecar_tuner::istio::load::Loaded, Failure> {
     let mut loaded = load_paths(std::slice::from_ref(&path), &input.options())?;
     input.read_mesh(&mut loaded)?;
-    if let Err(e) = loaded.ensure_valid() {
+    if loaded.ensure_valid().is_err() {
         let errors: Vec<Finding> = loaded
             .findings
             .iter()
@@ -491,7 +527,7 @@ fn load_valid(
             .cloned()
             .collect();
         report::findings_text(&mut io::stderr().lock(), &errors, &loaded.sources, false)?;
-        return Err(e.into());
+        return Err(Failure::Rejected);
     }
     Ok(loaded)
 }
@@ -502,12 +538,12 @@ fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> 
     let destination = args.target.destination();
     let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
     let resolution = resolved(&index, &destination, &loaded)?;
-    let options = crate::envoy::RenderOptions {
+    let options = sidecar_tuner::envoy::RenderOptions {
         listen: args.listen,
         upstream: args.upstream,
         admin: args.admin,
     };
-    let bootstrap = crate::envoy::render(&resolution, &options);
+    let bootstrap = sidecar_tuner::envoy::render(&resolution, &options);
     serde_json::to_writer_pretty(&mut *out, &bootstrap).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(0)
@@ -558,7 +594,7 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
-            report = crate::bench::run(&resolution, &plan.client, &options, progress) => Some(report),
+            report = sidecar_tuner::bench::run(&resolution, &plan.client, &options, progress) => Some(report),
             // Dropping the bench stops every Envoy it started.
             _ = tokio::signal::ctrl_c() => None,
         }
@@ -646,7 +682,7 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
             fqdn == format!(
                 "{}.{namespace}.{}",
                 s.name.value,
-                crate::istio::resolve::CLUSTER_DOMAIN
+                sidecar_tuner::istio::resolve::CLUSTER_DOMAIN
             )
         })
         .flat_map(|s| s.ports.iter().map(|p| p.value))
@@ -712,6 +748,25 @@ fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
     Ok(0)
 }
 
+fn man(args: &ManArgs, out: &mut impl Write) -> Result<u8, Failure> {
+    let command = Cli::command();
+    let page = match &args.subcommand {
+        None => command,
+        Some(name) => {
+            let Some(sub) = command.find_subcommand(name) else {
+                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+                return Err(Failure::Usage(format!(
+                    "no subcommand `{name}`; the pages are: {}",
+                    names.join(", ")
+                )));
+            };
+            sub.clone().name(format!("sidecar-tuner-{name}"))
+        }
+    };
+    clap_mangen::Man::new(page).render(out)?;
+    Ok(0)
+}
+
 fn explain(args: &ExplainArgs, out: &mut impl Write) -> Result<u8, Failure> {
     if args.list {
         for code in Code::ALL {
@@ -743,7 +798,6 @@ fn explain(args: &ExplainArgs, out: &mut impl Write) -> Result<u8, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_well_formed() {

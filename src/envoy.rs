@@ -6,7 +6,7 @@
 //! keep-alive, outlier detection with its HTTP error codes and the panic threshold, the
 //! load-balancing policy with slow start, ring hash or maglev. The route carries Istio's
 //! default retry policy (`route/retry/retry.go`) and, for a consistent-hash cluster, its hash
-//! policy (`route/route.go`). Pure: the bootstrap is data; [`sidecar`](crate::sidecar) runs it.
+//! policy (`route/route.go`). Pure: the bootstrap is data; the `sidecar` module runs it.
 //!
 //! Not rendered, because the local sidecar forwards plain HTTP to one local upstream: mesh and
 //! rule TLS, `proxyProtocol` (the upstream does not speak it), `PASSTHROUGH` (an

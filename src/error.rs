@@ -160,6 +160,7 @@ impl Error {
     }
 
     /// A sidecar error.
+    #[cfg(feature = "sidecar")]
     pub(crate) fn sidecar(message: impl Into<String>) -> Self {
         Error::Sidecar {
             message: message.into(),

@@ -38,10 +38,12 @@
 //! [`report`] (text and JSON). [`Tuner`] runs them all; [`upstream`] is a local test server.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "sidecar")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sidecar")))]
 pub mod bench;
 pub mod check;
-pub mod cli;
 pub mod client;
 pub mod diag;
 pub mod envoy;
@@ -50,8 +52,12 @@ pub mod istio;
 pub mod plan;
 pub mod report;
 pub mod settings;
+#[cfg(feature = "sidecar")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sidecar")))]
 pub mod sidecar;
 mod tuner;
+#[cfg(feature = "sidecar")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sidecar")))]
 pub mod upstream;
 
 pub use client::AlignedClient;

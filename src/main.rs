@@ -1,5 +1,7 @@
-//! The `sidecar-tuner` command.
+//! The `sidecar-tuner` command: a thin front end over the library (`cli`).
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    sidecar_tuner::cli::main()
+    cli::main()
 }

@@ -406,3 +406,61 @@ fn explain_every_code() {
     snapshot("explain_ST303", &["explain", "ST303"]);
     assert_eq!(run(&["explain", "ST999"]).status.code(), Some(2));
 }
+
+/// Completions and the man pages come from the same clap definition as the parser (as
+/// ripgrep's do): every subcommand and flag the parser knows is in them.
+#[test]
+fn completions_and_man_page_come_from_the_command_line() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for word in [
+            "sidecar-tuner",
+            "render-envoy",
+            "labels",
+            "mesh",
+            "emit",
+            "completions",
+        ] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let bash = String::from_utf8(run(&["completions", "bash"]).stdout).unwrap();
+    assert!(
+        bash.contains("complete -F _sidecar__tuner"),
+        "bash registers the function"
+    );
+    // And bash completes with it: `sidecar-tuner pl<TAB>` gives `plan`.
+    let script = format!(
+        "{bash}\nCOMP_WORDS=(sidecar-tuner pl); COMP_CWORD=1; COMP_LINE='sidecar-tuner pl'; COMP_POINT=16\n_sidecar__tuner sidecar-tuner pl sidecar-tuner\necho \"${{COMPREPLY[@]}}\"\n"
+    );
+    let completed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&completed.stdout).trim(), "plan");
+    let man = String::from_utf8(run(&["man"]).stdout).unwrap();
+    assert!(man.contains(".TH sidecar-tuner 1"), "{man}");
+    for entry in [
+        "sidecar\\-tuner\\-check(1)",
+        "sidecar\\-tuner\\-render\\-envoy(1)",
+    ] {
+        assert!(man.contains(entry), "the main page lists {entry}");
+    }
+    let check = String::from_utf8(run(&["man", "check"]).stdout).unwrap();
+    assert!(check.contains(".TH sidecar-tuner-check 1"), "{check}");
+    for flag in [
+        "\\-\\-labels",
+        "\\-\\-mesh",
+        "\\-\\-fail\\-on",
+        "\\-\\-client",
+    ] {
+        assert!(check.contains(flag), "the check page documents {flag}");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+    let unknown = run(&["man", "chek"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("the pages are: check, plan"));
+}

@@ -424,6 +424,7 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
     writeln!(out)
 }
 
+#[cfg(feature = "sidecar")]
 /// Writes a bench report as a table: per concurrency, the clients side by side.
 pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
     writeln!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
@@ -474,6 +475,7 @@ pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> i
     )
 }
 
+#[cfg(feature = "sidecar")]
 /// Writes a bench report as JSON: `{"runs": [...], "envoy_version", "rule"}`.
 pub fn bench_json(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
