@@ -258,7 +258,8 @@ impl ClientSettings {
                 key: name,
                 node: value,
             };
-            let pos = Some(key.pos);
+            // Findings about a setting point at its value, the part to change.
+            let pos = Some(value.pos);
             match (vocabulary, field) {
                 (_, Field::Http2) => set(&mut settings.http2, read.bool(), pos),
                 (_, Field::Http1Only) => match read.bool() {
@@ -642,14 +643,14 @@ mod tests {
             "MaxIdleConnsPerHost: 0\nMaxIdleConns: 50\nMaxConnsPerHost: 10\nIdleConnTimeout: 0s\nKeepAlive: -1s\nDisableKeepAlives: true\n",
         );
         assert!(findings.is_empty(), "{findings:?}");
-        assert_eq!(s.idle_per_host, Setting::file(2, Some(Pos::new(1, 1))));
+        assert_eq!(s.idle_per_host, Setting::file(2, Some(Pos::new(1, 22))));
         assert_eq!(s.max_in_flight.value, Some(10));
-        assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(4, 1))));
+        assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(4, 18))));
         assert_eq!(s.tcp_keepalive.value, None);
         assert!(!s.keep_alive.value);
         let (s, _) = parse("pool_max_idle_per_host: 0\nhttp1_only: true\nmax_in_flight: null\n");
         assert!(!s.keep_alive.value);
-        assert_eq!(s.http2.pos, Some(Pos::new(2, 1)));
+        assert_eq!(s.http2.pos, Some(Pos::new(2, 13)));
     }
 
     #[test]

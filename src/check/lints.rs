@@ -146,19 +146,17 @@ impl RuleLint<'_> {
         if let Some(pool) = &groups.connection_pool {
             self.pool(pool);
         }
+        // Above 100 the value is out of range (ST103, Istio rejects it): no lint on top.
         if let Some(outlier) = &groups.outlier_detection
             && let Some(max) = outlier
                 .max_ejection_percent
                 .as_ref()
-                .filter(|m| m.value >= 100)
+                .filter(|m| m.value == 100)
         {
             self.push(
                 Code::OutlierCanEjectAll,
                 max.pos,
-                format!(
-                    "maxEjectionPercent {} lets outlier detection eject every host",
-                    max.value
-                ),
+                "maxEjectionPercent 100 lets outlier detection eject every host".to_owned(),
                 "keep some hosts in rotation: `maxEjectionPercent: 50`",
             );
         }

@@ -334,25 +334,27 @@ mod tests {
     }
 
     #[test]
+    /// Each points at the value to change (columns counted by hand: `max_in_flight: ` is 15
+    /// characters, so its value starts at column 16).
     fn set_keys_point_at_the_client_file() {
         assert_eq!(
             findings(
                 "pool_max_idle_per_host: 200\nmax_in_flight: 500\nhttp2: true\npool_idle_timeout: 30s\nconnect_timeout: 2s\ntcp_keepalive: null\nretries: 2\n"
             ),
             [
-                "ST301 client.yaml:1:1 set `pool_max_idle_per_host: 95` in the client settings",
-                "ST302 client.yaml:3:1 set `http1_only: true` in the client settings",
-                "ST303 client.yaml:2:1 set `max_in_flight: 104` in the client settings",
-                "ST304 client.yaml:4:1 set `pool_idle_timeout: 27s` in the client settings",
-                "ST306 client.yaml:6:1 set `tcp_keepalive: 5m0s` in the client settings",
-                "ST307 client.yaml:7:1 set `retries: 0` in the client settings",
+                "ST301 client.yaml:1:25 set `pool_max_idle_per_host: 95` in the client settings",
+                "ST302 client.yaml:3:8 set `http1_only: true` in the client settings",
+                "ST303 client.yaml:2:16 set `max_in_flight: 104` in the client settings",
+                "ST304 client.yaml:4:20 set `pool_idle_timeout: 27s` in the client settings",
+                "ST306 client.yaml:6:16 set `tcp_keepalive: 5m0s` in the client settings",
+                "ST307 client.yaml:7:10 set `retries: 0` in the client settings",
             ]
         );
         assert_eq!(
             findings(
                 "library: go\nDisableKeepAlives: true\nMaxConnsPerHost: 104\nForceAttemptHTTP2: false\nDialTimeout: 2s\n"
             ),
-            ["ST308 client.yaml:2:1 set `DisableKeepAlives: false` in the client settings"]
+            ["ST308 client.yaml:2:20 set `DisableKeepAlives: false` in the client settings"]
         );
     }
 }

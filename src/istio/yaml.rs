@@ -389,6 +389,32 @@ fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
     }
 }
 
+/// A budget breach in words, with the count the parser reached.
+fn describe_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Events { events } => format!("{events} parser events"),
+        B::Aliases { aliases } => format!("{aliases} aliases"),
+        B::Anchors { anchors } => format!("{anchors} anchors"),
+        B::Depth { depth } => format!("nesting {depth} levels deep"),
+        B::Documents { documents } => format!("{documents} documents"),
+        B::Nodes { nodes } => format!("{nodes} nodes"),
+        B::ScalarBytes { total_scalar_bytes } => format!("{total_scalar_bytes} bytes of values"),
+        B::MergeKeys { merge_keys } => format!("{merge_keys} merge keys"),
+        B::AliasAnchorRatio { aliases, anchors } => {
+            format!("{aliases} aliases for {anchors} anchors")
+        }
+        B::RecordedAnchorEvents {
+            recorded_anchor_events,
+        } => format!("{recorded_anchor_events} events copied through aliases"),
+        B::RecordedAnchorBytes {
+            recorded_anchor_bytes,
+        } => format!("{recorded_anchor_bytes} bytes copied through aliases"),
+        B::InputBytes { input_bytes } => format!("{input_bytes} bytes of input"),
+        _ => "a limit of the parser".into(),
+    }
+}
+
 fn syntax_error(error: &serde_saphyr::Error, line_offset: u32) -> SyntaxError {
     let pos = error.location().filter(|l| l.line() > 0).map(|l| {
         Pos::new(
@@ -399,7 +425,10 @@ fn syntax_error(error: &serde_saphyr::Error, line_offset: u32) -> SyntaxError {
     if let serde_saphyr::Error::Budget { breach, .. } = innermost(error) {
         return SyntaxError {
             pos,
-            message: format!("the YAML exceeds the parser's safety budget ({breach:?})"),
+            message: format!(
+                "the YAML exceeds the parser's safety budget: {}",
+                describe_breach(breach)
+            ),
             help: Some(
                 "aliases that expand into huge trees (an alias bomb) and nesting deeper than 64 levels are refused"
                     .into(),
