@@ -22,7 +22,6 @@ use crate::istio::model::{
     HashAlgorithm, HashKey, LoadBalancer, Located, OutlierDetection, RetryBudget,
 };
 use crate::istio::resolve::{EffectivePolicy, Resolution};
-use crate::plan::UNLIMITED;
 
 /// Where the rendered sidecar listens and what it forwards to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,12 +110,12 @@ fn apply_connection_pool(cluster: &mut Value, policy: &EffectivePolicy<'_>) {
     let pool = policy.connection_pool.as_ref().map(|p| p.value);
     let http = pool.and_then(|p| p.http.as_ref());
     let tcp = pool.and_then(|p| p.tcp.as_ref());
-    let threshold = |v: Option<u32>| v.unwrap_or(UNLIMITED);
+    let limits = policy.thresholds();
     let mut thresholds = json!({
-        "max_connections": threshold(positive(tcp.and_then(|t| t.max_connections.as_ref()))),
-        "max_pending_requests": threshold(positive(http.and_then(|h| h.http1_max_pending_requests.as_ref()))),
-        "max_requests": threshold(positive(http.and_then(|h| h.http2_max_requests.as_ref()))),
-        "max_retries": threshold(positive(http.and_then(|h| h.max_retries.as_ref()))),
+        "max_connections": limits.max_connections,
+        "max_pending_requests": limits.max_pending_requests,
+        "max_requests": limits.max_requests,
+        "max_retries": limits.max_retries,
         "track_remaining": true,
     });
     if let Some(budget) = &policy.retry_budget {

@@ -18,11 +18,10 @@ use serde::{Serialize, Serializer};
 use crate::diag::Location;
 use crate::error::Error;
 use crate::istio::model::{HttpSettings, Located, TcpSettings};
-use crate::istio::resolve::EffectivePolicy;
+use crate::istio::resolve::{EffectivePolicy, threshold};
 
-/// The value Istio gives an unset circuit-breaker threshold: unlimited.
-pub const UNLIMITED: u32 = u32::MAX;
 pub use crate::istio::resolve::DEFAULT_CONNECT_TIMEOUT;
+pub use crate::istio::resolve::UNLIMITED;
 /// Envoy's default idle timeout for upstream HTTP connections.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The longest client idle timeout the plan ever proposes.
@@ -165,12 +164,6 @@ pub struct Plan {
     pub derivations: Vec<Derivation>,
 }
 
-fn threshold(v: Option<&Located<i64>>) -> u32 {
-    v.and_then(|l| u32::try_from(l.value).ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(UNLIMITED)
-}
-
 fn show(n: u32) -> String {
     if n == UNLIMITED {
         "unlimited".into()
@@ -206,7 +199,12 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     let n_src = tcp.and_then(|t| t.max_connections.as_ref());
     let p_src = http.and_then(|h| h.http1_max_pending_requests.as_ref());
     let r_src = http.and_then(|h| h.http2_max_requests.as_ref());
-    let (n, p, r) = (threshold(n_src), threshold(p_src), threshold(r_src));
+    let thresholds = policy.thresholds();
+    let (n, p, r) = (
+        thresholds.max_connections,
+        thresholds.max_pending_requests,
+        thresholds.max_requests,
+    );
     let idle_src = http
         .and_then(|h| h.idle_timeout.as_ref())
         .or_else(|| tcp.and_then(|t| t.idle_timeout.as_ref()));
@@ -217,7 +215,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         max_connections: n,
         max_pending_requests: p,
         max_requests: r,
-        max_retries: threshold(http.and_then(|h| h.max_retries.as_ref())),
+        max_retries: thresholds.max_retries,
         max_requests_per_connection: http
             .and_then(|h| h.max_requests_per_connection.as_ref())
             .and_then(|m| u32::try_from(m.value).ok())

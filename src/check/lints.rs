@@ -5,7 +5,9 @@ use crate::diag::{Code, Finding, Location};
 use crate::istio::model::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
 };
-use crate::istio::resolve::{CLUSTER_DOMAIN, MergedRule, MeshIndex, Resolution};
+use crate::istio::resolve::{
+    CLUSTER_DOMAIN, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
+};
 
 /// The lints of every indexed rule, and of rules Istio merges with each other.
 pub fn lint_rules(index: &MeshIndex<'_>) -> Vec<Finding> {
@@ -55,18 +57,19 @@ impl RuleLint<'_> {
         self.groups(&policy.groups);
         if let Some(parent) = parent {
             self.dropped_within_pool(
-                &parent.groups,
+                parent.groups.connection_pool.as_ref(),
                 &policy.groups,
                 "the subset's `connectionPool`",
             );
         }
-        let merged;
+        // What a port-level entry of this policy replaces: the subset's groups over the top
+        // level's, as Istio's cluster builder merges them (`EffectivePolicy`, one rule).
+        let file = &self.rule.origin.file;
+        let own = EffectivePolicy::groups(&policy.groups, &PolicySource::TopLevel, file);
         let inherited = match parent {
-            Some(parent) => {
-                merged = replace_groups(&parent.groups, &policy.groups);
-                &merged
-            }
-            None => &policy.groups,
+            Some(parent) => EffectivePolicy::groups(&parent.groups, &PolicySource::TopLevel, file)
+                .merge(own, false),
+            None => own,
         };
         for entry in &policy.port_level_settings {
             self.groups(&entry.groups);
@@ -78,12 +81,12 @@ impl RuleLint<'_> {
             for (name, above, here) in [
                 (
                     "connectionPool",
-                    inherited.connection_pool.as_ref().map(|g| g.pos),
+                    inherited.connection_pool.as_ref().map(|g| g.value.pos),
                     entry.groups.connection_pool.is_some(),
                 ),
                 (
                     "outlierDetection",
-                    inherited.outlier_detection.as_ref().map(|g| g.pos),
+                    inherited.outlier_detection.as_ref().map(|g| g.value.pos),
                     entry.groups.outlier_detection.is_some(),
                 ),
             ] {
@@ -99,7 +102,7 @@ impl RuleLint<'_> {
                 }
             }
             self.dropped_within_pool(
-                inherited,
+                inherited.connection_pool.as_ref().map(|p| p.value),
                 &entry.groups,
                 &format!("the `connectionPool` of {what}"),
             );
@@ -107,8 +110,13 @@ impl RuleLint<'_> {
     }
 
     /// A replacing `connectionPool` drops every field of the pool above that it does not restate.
-    fn dropped_within_pool(&mut self, above: &PolicyGroups, here: &PolicyGroups, what: &str) {
-        let (Some(above), Some(here)) = (&above.connection_pool, &here.connection_pool) else {
+    fn dropped_within_pool(
+        &mut self,
+        above: Option<&ConnectionPool>,
+        here: &PolicyGroups,
+        what: &str,
+    ) {
+        let (Some(above), Some(here)) = (above, &here.connection_pool) else {
             return;
         };
         let kept: Vec<&str> = pool_fields(here)
@@ -221,24 +229,6 @@ impl RuleLint<'_> {
 
 /// What applies to a subset away from its port-level entries: each group it sets replaces the
 /// parent's.
-fn replace_groups(parent: &PolicyGroups, subset: &PolicyGroups) -> PolicyGroups {
-    PolicyGroups {
-        connection_pool: subset
-            .connection_pool
-            .clone()
-            .or_else(|| parent.connection_pool.clone()),
-        outlier_detection: subset
-            .outlier_detection
-            .clone()
-            .or_else(|| parent.outlier_detection.clone()),
-        load_balancer: subset
-            .load_balancer
-            .clone()
-            .or_else(|| parent.load_balancer.clone()),
-        tls: subset.tls.clone().or_else(|| parent.tls.clone()),
-    }
-}
-
 fn located_pos<T>(value: &Option<crate::istio::Located<T>>) -> Option<Pos> {
     value.as_ref().map(|v| v.pos)
 }

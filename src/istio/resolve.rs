@@ -43,6 +43,29 @@ use crate::error::Error;
 pub const CLUSTER_DOMAIN: &str = "svc.cluster.local";
 /// The mesh's connect timeout when MeshConfig sets none.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The value Istio gives an unset circuit-breaker threshold: unlimited.
+pub const UNLIMITED: u32 = u32::MAX;
+
+/// Istio's rule for a circuit-breaker threshold (`getDefaultCircuitBreakerThresholds`, then
+/// `applyConnectionPool`): the value when positive, else 4294967295 (0 counts as unset).
+pub(crate) fn threshold(v: Option<&Located<i64>>) -> u32 {
+    v.and_then(|l| u32::try_from(l.value).ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(UNLIMITED)
+}
+
+/// The circuit-breaker thresholds Envoy gets for a destination, all four written explicitly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// `max_connections`, from `tcp.maxConnections`.
+    pub max_connections: u32,
+    /// `max_pending_requests`, from `http.http1MaxPendingRequests`.
+    pub max_pending_requests: u32,
+    /// `max_requests`, from `http.http2MaxRequests`.
+    pub max_requests: u32,
+    /// `max_retries`, from `http.maxRetries`.
+    pub max_retries: u32,
+}
 
 /// The destination a client calls, and the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -871,7 +894,8 @@ pub struct Keepalive {
 }
 
 impl<'a> EffectivePolicy<'a> {
-    fn groups(groups: &'a PolicyGroups, source: &PolicySource, file: &Arc<str>) -> Self {
+    /// The four groups of a policy (or port-level entry), as they stand.
+    pub(crate) fn groups(groups: &'a PolicyGroups, source: &PolicySource, file: &Arc<str>) -> Self {
         Self {
             connection_pool: sourced(&groups.connection_pool, source, file),
             outlier_detection: sourced(&groups.outlier_detection, source, file),
@@ -913,8 +937,9 @@ impl<'a> EffectivePolicy<'a> {
         }
     }
 
-    /// Istio's `MergeTrafficPolicy`: the subset's groups replace the original's whole.
-    fn merge(mut self, subset: Self, subset_is_port_level: bool) -> Self {
+    /// Istio's `MergeTrafficPolicy`: the subset's groups replace the original's whole (all four
+    /// when the subset's are a port-level entry).
+    pub(crate) fn merge(mut self, subset: Self, subset_is_port_level: bool) -> Self {
         if subset.connection_pool.is_some() || subset_is_port_level {
             self.connection_pool = subset.connection_pool;
         }
@@ -1023,6 +1048,21 @@ impl<'a> EffectivePolicy<'a> {
             &defined_by.origin.file,
         );
         Ok(top.merge(from_subset, port_level))
+    }
+
+    /// The circuit-breaker thresholds of the effective pool.
+    pub fn thresholds(&self) -> Thresholds {
+        let pool = self.connection_pool.as_ref().map(|p| p.value);
+        let tcp = pool.and_then(|p| p.tcp.as_ref());
+        let http = pool.and_then(|p| p.http.as_ref());
+        Thresholds {
+            max_connections: threshold(tcp.and_then(|t| t.max_connections.as_ref())),
+            max_pending_requests: threshold(
+                http.and_then(|h| h.http1_max_pending_requests.as_ref()),
+            ),
+            max_requests: threshold(http.and_then(|h| h.http2_max_requests.as_ref())),
+            max_retries: threshold(http.and_then(|h| h.max_retries.as_ref())),
+        }
     }
 
     /// The connect timeout Envoy sets: the pool's `tcp.connectTimeout`, else MeshConfig's

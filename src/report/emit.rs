@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::istio::resolve::Resolution;
 use crate::plan::{Plan, fmt_duration};
+use crate::settings::{Field, Vocabulary};
 
 /// What to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,66 +46,59 @@ pub fn emit(
         env!("CARGO_PKG_VERSION")
     )?;
     match kind {
-        Emit::ClientYaml => client_yaml(out, plan),
-        Emit::GoYaml => go_yaml(out, plan),
+        Emit::ClientYaml => settings_file(out, Vocabulary::Reqwest, plan),
+        Emit::GoYaml => settings_file(out, Vocabulary::Go, plan),
         Emit::Reqwest => reqwest(out, plan),
         Emit::Go => go(out, plan),
     }
 }
 
-fn client_yaml(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
+/// A client settings file in `vocabulary`, its keys named by the vocabulary's own table (the
+/// one `check --client` reads), so that what is emitted reads back as the plan.
+fn settings_file(out: &mut impl Write, vocabulary: Vocabulary, plan: &Plan) -> io::Result<()> {
     let c = &plan.client;
-    writeln!(out, "library: reqwest")?;
-    writeln!(out, "pool_max_idle_per_host: {}", c.pool_max_idle_per_host)?;
-    match c.max_in_flight {
-        Some(n) => writeln!(out, "max_in_flight: {n}")?,
-        None => writeln!(
-            out,
-            "max_in_flight: null  # the sidecar's admission is unlimited"
-        )?,
+    let go = vocabulary == Vocabulary::Go;
+    let unbounded = "the sidecar's admission is unlimited";
+    let no_keepalive = "off: the rule sets no keep-alive";
+    let lines: Vec<(Field, String, Option<&str>)> = [
+        Some((
+            Field::IdlePerHost,
+            c.pool_max_idle_per_host.to_string(),
+            None,
+        )),
+        go.then(|| (Field::IdleTotal, "0".into(), Some("no limit across hosts"))),
+        Some(match (c.max_in_flight, go) {
+            (Some(n), _) => (Field::MaxInFlight, n.to_string(), None),
+            (None, false) => (Field::MaxInFlight, "null".into(), Some(unbounded)),
+            (None, true) => (Field::MaxInFlight, "0".into(), Some(unbounded)),
+        }),
+        Some(if go {
+            (Field::Http2, "false".into(), None)
+        } else {
+            (Field::Http1Only, "true".into(), None)
+        }),
+        go.then(|| (Field::KeepAliveDisabled, "false".into(), None)),
+        Some((Field::IdleTimeout, fmt_duration(c.pool_idle_timeout), None)),
+        Some((Field::ConnectTimeout, fmt_duration(c.connect_timeout), None)),
+        Some(match (c.tcp_keepalive, go) {
+            (Some(t), _) => (Field::TcpKeepalive, fmt_duration(t), None),
+            (None, false) => (Field::TcpKeepalive, "null".into(), Some(no_keepalive)),
+            (None, true) => (Field::TcpKeepalive, "-1s".into(), Some(no_keepalive)),
+        }),
+        Some((Field::Retries, "0".into(), Some("retries are the mesh's"))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    writeln!(out, "library: {vocabulary}")?;
+    for (field, value, comment) in lines {
+        write!(out, "{}: {value}", vocabulary.key(field))?;
+        match comment {
+            Some(comment) => writeln!(out, "  # {comment}")?,
+            None => writeln!(out)?,
+        }
     }
-    writeln!(out, "http1_only: true")?;
-    writeln!(
-        out,
-        "pool_idle_timeout: {}",
-        fmt_duration(c.pool_idle_timeout)
-    )?;
-    writeln!(out, "connect_timeout: {}", fmt_duration(c.connect_timeout))?;
-    match c.tcp_keepalive {
-        Some(t) => writeln!(out, "tcp_keepalive: {}", fmt_duration(t))?,
-        None => writeln!(
-            out,
-            "tcp_keepalive: null  # off: the rule sets no keep-alive"
-        )?,
-    }
-    writeln!(out, "retries: 0  # retries are the mesh's")
-}
-
-fn go_yaml(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
-    let c = &plan.client;
-    writeln!(out, "library: go")?;
-    writeln!(out, "MaxIdleConnsPerHost: {}", c.pool_max_idle_per_host)?;
-    writeln!(out, "MaxIdleConns: 0  # no limit across hosts")?;
-    match c.max_in_flight {
-        Some(n) => writeln!(out, "MaxConnsPerHost: {n}")?,
-        None => writeln!(
-            out,
-            "MaxConnsPerHost: 0  # the sidecar's admission is unlimited"
-        )?,
-    }
-    writeln!(out, "ForceAttemptHTTP2: false")?;
-    writeln!(out, "DisableKeepAlives: false")?;
-    writeln!(
-        out,
-        "IdleConnTimeout: {}",
-        fmt_duration(c.pool_idle_timeout)
-    )?;
-    writeln!(out, "DialTimeout: {}", fmt_duration(c.connect_timeout))?;
-    match c.tcp_keepalive {
-        Some(t) => writeln!(out, "KeepAlive: {}", fmt_duration(t))?,
-        None => writeln!(out, "KeepAlive: -1s  # off: the rule sets no keep-alive")?,
-    }
-    writeln!(out, "Retries: 0  # retries are the mesh's")
+    Ok(())
 }
 
 /// `d` as a whole count of the largest unit that states it exactly (a plan holds nothing finer
