@@ -514,24 +514,13 @@ pub(crate) fn suggest<'k>(name: &str, known: impl Iterator<Item = &'k str>) -> O
     best.map(|(_, c)| c)
 }
 
-/// Levenshtein distance, bounded to short inputs (names longer than 64 characters never match).
+/// Levenshtein distance (strsim), bounded to short inputs (names longer than 64 characters
+/// never match).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len() > 64 || b.len() > 64 {
+    if a.chars().count() > 64 || b.chars().count() > 64 {
         return usize::MAX;
     }
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
+    strsim::levenshtein(a, b)
 }
 
 /// Shortens user text quoted in a message.

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use crate::diag::{Code, Finding, Location, Severity, Sources};
@@ -106,16 +107,15 @@ fn physical_location(location: &Location, sources: &Sources) -> Option<Value> {
 /// A relative path as a URI reference: `/` kept, everything outside RFC 3986's unreserved
 /// characters percent-encoded.
 fn uri(path: &str) -> String {
+    /// Every byte but RFC 3986's unreserved characters and `/`.
+    const ENCODED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
     let path = path.strip_prefix("./").unwrap_or(path);
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(path, ENCODED).to_string()
 }
 
 #[cfg(test)]
