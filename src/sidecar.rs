@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -239,12 +238,10 @@ impl Admin {
 #[derive(Debug)]
 pub struct Envoy {
     child: Child,
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     admin: Admin,
     listen: SocketAddr,
 }
-
-static STARTED: AtomicU64 = AtomicU64::new(0);
 
 impl Envoy {
     /// Starts `binary` with `bootstrap` (listener and admin on port 0: Envoy picks free ports),
@@ -253,25 +250,18 @@ impl Envoy {
     /// # Errors
     /// [`Error::Sidecar`] with the tail of Envoy's log when it exits or is not ready in 30s.
     pub async fn start(binary: &Path, bootstrap: &Value) -> Result<Envoy, Error> {
-        let n = STARTED.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("sidecar-tuner-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::sidecar(format!("cannot create {}: {e}", dir.display())))?;
-        let config = dir.join("envoy.json");
-        let admin_path = dir.join("admin-address");
-        let log = dir.join("envoy.log");
-        let written = std::fs::write(&config, bootstrap.to_string())
-            .and_then(|()| std::fs::File::create(&log));
-        let log_file = match written {
-            Ok(file) => file,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(Error::sidecar(format!(
-                    "cannot write {}: {e}",
-                    dir.display()
-                )));
-            }
-        };
+        // A private folder of its own, removed with it; the process id in its name lets a
+        // test find the Envoys a process started.
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("sidecar-tuner-{}-", std::process::id()))
+            .tempdir()
+            .map_err(|e| Error::sidecar(format!("cannot create a temporary folder: {e}")))?;
+        let config = dir.path().join("envoy.json");
+        let admin_path = dir.path().join("admin-address");
+        let log = dir.path().join("envoy.log");
+        let log_file = std::fs::write(&config, bootstrap.to_string())
+            .and_then(|()| std::fs::File::create(&log))
+            .map_err(|e| Error::sidecar(format!("cannot write {}: {e}", dir.path().display())))?;
         let mut command = Command::new(binary);
         command
             .arg("-c")
@@ -279,7 +269,7 @@ impl Envoy {
             .args(["--concurrency", &CONCURRENCY.to_string()])
             .arg("--use-dynamic-base-id")
             .arg("--base-id-path")
-            .arg(dir.join("base-id"))
+            .arg(dir.path().join("base-id"))
             .arg("--admin-address-path")
             .arg(&admin_path)
             .args(["--log-level", "warning"])
@@ -287,10 +277,9 @@ impl Envoy {
             .stdout(Stdio::null())
             .stderr(log_file);
         die_with_parent(&mut command);
-        let child = command.spawn().map_err(|e| {
-            let _ = std::fs::remove_dir_all(&dir);
-            Error::sidecar(format!("cannot start {}: {e}", binary.display()))
-        })?;
+        let child = command
+            .spawn()
+            .map_err(|e| Error::sidecar(format!("cannot start {}: {e}", binary.display())))?;
         let mut envoy = Envoy {
             child,
             dir,
@@ -331,7 +320,7 @@ impl Envoy {
 
     /// The last `lines` lines of Envoy's log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.dir.path().join("envoy.log")).unwrap_or_default();
         let all: Vec<&str> = log.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
@@ -371,7 +360,7 @@ impl Drop for Envoy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // `dir` is removed when dropped, after this.
     }
 }
 
