@@ -10,8 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use sidecar_tuner::Error;
 use sidecar_tuner::bench::{BenchOptions, ClientKind, SidecarChoice};
 use sidecar_tuner::check;
-use sidecar_tuner::diag::Pos;
-use sidecar_tuner::diag::{Code, Finding, Location, Severity};
+use sidecar_tuner::diag::{Code, Finding, Severity};
 use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
@@ -615,52 +614,37 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let options = args.input.options();
     let mut loaded = load_paths(&args.paths, &options)?;
     args.input.read_mesh(&mut loaded)?;
-    let mut findings = std::mem::take(&mut loaded.findings);
-    let mesh = loaded.mesh.clone().unwrap_or_default();
-    let index = MeshIndex::new(&loaded.rules, &mesh, &args.destination.namespace);
-    findings.extend(check::lint_rules(&index));
-    let mut files = loaded.files.len();
     let client = match &args.client {
         Some(path) => {
             let file = load_client_file(path, &options)?;
-            findings.extend(file.findings);
+            loaded.findings.extend(file.findings);
             loaded.sources.extend(file.sources);
-            files += 1;
+            loaded.files.push(path.display().to_string().into());
             file.settings
         }
         None => None,
     };
-    for host in &args.hosts {
-        for destination in destinations(&args.destination.destination(host), &loaded) {
-            match index.resolve(&destination) {
-                Ok(resolution) => {
-                    findings.extend(check::resolution_findings(&resolution));
-                    if let Some(client) = &client {
-                        let plan = derive(&resolution.policy, &args.plan.options())?;
-                        findings.extend(check::client_findings(client, &resolution, &plan));
-                    }
-                }
-                Err(Error::NoMatchingRule { host, namespace }) => findings.push(
-                    Finding::new(
-                        Code::NoMatchingRule,
-                        Location::new(&"--host".into(), Pos::default()),
-                        format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
-                    )
-                    .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, `--host` and `--namespace`"),
-                ),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    sort(&mut findings);
+    let destinations: Vec<Destination> = args
+        .hosts
+        .iter()
+        .flat_map(|host| destinations(&args.destination.destination(host), &loaded))
+        .collect();
+    let mesh = loaded.mesh.clone().unwrap_or_default();
+    let report = check::run(
+        &loaded,
+        &mesh,
+        &args.destination.namespace,
+        &destinations,
+        client.as_ref(),
+        &args.plan.options(),
+    )?
+    .report;
     match args.format {
-        CheckFormat::Text => {
-            report::findings_text(out, &findings, &loaded.sources, args.color.enabled())?;
-        }
-        CheckFormat::Json => report::findings_json(out, &findings, files, loaded.rules.len())?,
-        CheckFormat::Sarif => report::findings_sarif(out, &findings, &loaded.sources)?,
+        CheckFormat::Text => report::report_text(out, &report, args.color.enabled())?,
+        CheckFormat::Json => report::report_json(out, &report)?,
+        CheckFormat::Sarif => report::report_sarif(out, &report)?,
     }
-    Ok(exit_code(&findings, args.fail_on.into()))
+    Ok(exit_code(&report.findings, args.fail_on.into()))
 }
 
 /// The destinations to check for one `--host`: one per port of the host's Kubernetes Service
@@ -716,11 +700,6 @@ fn resolved<'a>(
         report::findings_text(&mut io::stderr().lock(), &warnings, &loaded.sources, false)?;
     }
     Ok(resolution)
-}
-
-/// Findings in reading order: by file, then position; stable for equal positions.
-fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| a.location.cmp(&b.location));
 }
 
 fn exit_code(findings: &[Finding], fail_on: Severity) -> u8 {

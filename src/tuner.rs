@@ -210,35 +210,38 @@ impl Tuner {
         self
     }
 
-    fn resolve_and_derive<T>(
-        &self,
-        then: impl FnOnce(&MeshIndex<'_>, &crate::istio::resolve::Resolution<'_>, Plan) -> T,
-    ) -> Result<T, Error> {
+    /// The destination with its host; the host is required.
+    fn destination(&self) -> Result<Destination, Error> {
         let host = self.host.as_deref().ok_or(Error::MissingSetting {
             setting: "host",
             help: "name the destination with `.host(\"reviews\")`",
         })?;
-        let destination = Destination {
+        Ok(Destination {
             host: host.to_owned(),
             ..self.destination.clone()
-        };
-        let mesh_file = match &self.mesh_file {
-            Some(path) => {
-                let loaded = load_mesh_file(path, &LoadOptions::default())?;
-                loaded.ensure_valid()?;
-                loaded.mesh
+        })
+    }
+
+    /// The mesh's MeshConfig: the file of [`Tuner::mesh_config`], else an `istio` ConfigMap
+    /// among the loaded objects, else Istio's default mesh.
+    fn mesh(&self) -> Result<MeshConfig, Error> {
+        if let Some(path) = &self.mesh_file {
+            let loaded = load_mesh_file(path, &LoadOptions::default())?;
+            loaded.ensure_valid()?;
+            if let Some(mesh) = loaded.mesh {
+                return Ok(mesh);
             }
-            None => None,
-        };
-        let default = MeshConfig::default();
-        let mesh = mesh_file
-            .as_ref()
-            .or(self.loaded.mesh.as_ref())
-            .unwrap_or(&default);
-        let index = MeshIndex::new(&self.loaded.rules, mesh, &destination.namespace);
+        }
+        Ok(self.loaded.mesh.clone().unwrap_or_default())
+    }
+
+    /// The plan of the destination, resolved as Istio's control plane would.
+    fn derive_plan(&self) -> Result<Plan, Error> {
+        let destination = self.destination()?;
+        let mesh = self.mesh()?;
+        let index = MeshIndex::new(&self.loaded.rules, &mesh, &destination.namespace);
         let resolution = index.resolve(&destination)?;
-        let plan = derive(&resolution.policy, &self.plan_options)?;
-        Ok(then(&index, &resolution, plan))
+        derive(&resolution.policy, &self.plan_options)
     }
 
     /// The derived client settings, without building a client.
@@ -248,7 +251,7 @@ impl Tuner {
     /// [`Error::UnknownSubset`] when the destination does not resolve; [`Error::InvalidSetting`]
     /// when the headroom is out of range.
     pub fn plan(&self) -> Result<ClientPlan, Error> {
-        self.resolve_and_derive(|_, _, plan| plan.client)
+        Ok(self.derive_plan()?.client)
     }
 
     /// A [`reqwest::ClientBuilder`] with the plan's settings, the timeout and the user agent:
@@ -301,13 +304,23 @@ impl Tuner {
     /// # Errors
     /// As [`Tuner::plan`], and [`Error::Request`] when reqwest cannot build its client.
     pub fn build(&self) -> Result<Tuned, Error> {
-        let (plan, report) = self.resolve_and_derive(|index, resolution, plan| {
-            let mut findings = self.loaded.findings.clone();
-            findings.extend(check::lint_rules(index));
-            findings.extend(check::resolution_findings(resolution));
-            let report = Report::new(findings, &plan, self.loaded.sources.clone());
-            (plan.client, report)
-        })?;
+        let destination = self.destination()?;
+        let checked = check::run(
+            &self.loaded,
+            &self.mesh()?,
+            &destination.namespace,
+            std::slice::from_ref(&destination),
+            None,
+            &self.plan_options,
+        )?;
+        // A destination no rule is for is a finding for `check`, and an error here.
+        let Some(plan) = checked.plans.first().map(|p| p.client.clone()) else {
+            return Err(Error::NoMatchingRule {
+                host: destination.fqdn(),
+                namespace: destination.namespace,
+            });
+        };
+        let report = checked.report;
         let http = self
             .reqwest_builder_for(&plan)
             .build()

@@ -1,8 +1,86 @@
 //! Findings: the rule lints (`ST2xx`) over loaded rules, on top of the input findings
-//! (`ST1xx`) of loading, and the client mismatches (`ST3xx`). Pure: no I/O.
+//! (`ST1xx`) of loading, and the client mismatches (`ST3xx`); [`run`] puts them together, for
+//! the CLI and [`Tuner`](crate::Tuner) alike. Pure: no I/O.
 
 mod lints;
 mod mismatch;
 
 pub use lints::{lint_rules, resolution_findings};
 pub use mismatch::client_findings;
+
+use crate::diag::{Code, Finding, Location};
+use crate::error::Error;
+use crate::istio::MeshConfig;
+use crate::istio::load::Loaded;
+use crate::istio::resolve::{Destination, MeshIndex};
+use crate::plan::{Plan, PlanOptions, derive};
+use crate::report::Report;
+use crate::settings::ClientSettings;
+
+/// What [`run`] found: one report, and the plan of each destination that resolved.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The findings (input, lints, resolutions, mismatches) with the inputs' text; its
+    /// derivations are those of the first destination's plan.
+    pub report: Report,
+    /// The plan of each destination that resolved, in order.
+    pub plans: Vec<Plan>,
+}
+
+/// Checks the loaded input as `sidecar-tuner check` does: the input's findings; the lints of
+/// every rule over Istio's index of them under `mesh` (a rule without a namespace lives in
+/// `namespace`); for each destination how it resolves and, with `client`, each setting that
+/// does not match its plan. A destination no rule is for is a finding (ST209), unless part of
+/// the input could not be read, which already says why.
+///
+/// # Errors
+/// [`Error::UnknownSubset`] when a destination names a subset its rules do not define;
+/// [`Error::InvalidSetting`] for a headroom out of range.
+pub fn run(
+    loaded: &Loaded,
+    mesh: &MeshConfig,
+    namespace: &str,
+    destinations: &[Destination],
+    client: Option<&ClientSettings>,
+    options: &PlanOptions,
+) -> Result<Checked, Error> {
+    let mut findings = loaded.findings.clone();
+    let index = MeshIndex::new(&loaded.rules, mesh, namespace);
+    findings.extend(lint_rules(&index));
+    let mut plans = Vec::new();
+    for destination in destinations {
+        match index.resolve(destination) {
+            Ok(resolution) => {
+                findings.extend(resolution_findings(&resolution));
+                let plan = derive(&resolution.policy, options)?;
+                if let Some(client) = client {
+                    findings.extend(client_findings(client, &resolution, &plan));
+                }
+                plans.push(plan);
+            }
+            Err(Error::NoMatchingRule { host, namespace }) => {
+                if loaded.has_unreadable_input() {
+                    continue;
+                }
+                let input = loaded.files.first().cloned().unwrap_or_else(|| "-".into());
+                findings.push(
+                    Finding::new(
+                        Code::NoMatchingRule,
+                        Location::new(&input, Default::default()),
+                        format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
+                    )
+                    .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, the host and the client's namespace"),
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut report = Report::new(findings, loaded.sources.clone());
+    report.files = loaded.files.len();
+    report.rules = loaded.rules.len();
+    if let Some(plan) = plans.first() {
+        report = report.with_derivations(plan);
+    }
+    Ok(Checked { report, plans })
+}

@@ -29,6 +29,10 @@ pub struct Report {
     pub derivations: Vec<DerivedSetting>,
     /// The text of the inputs, for source snippets.
     pub sources: Sources,
+    /// How many files were read.
+    pub files: usize,
+    /// How many DestinationRules they hold.
+    pub rules: usize,
 }
 
 /// One client setting, the arithmetic behind it, and where its inputs are written.
@@ -43,10 +47,20 @@ pub struct DerivedSetting {
 }
 
 impl Report {
-    /// A report of `findings` and of `plan`; `sources` are the inputs' text, for snippets.
-    pub fn new(mut findings: Vec<Finding>, plan: &Plan, sources: Sources) -> Self {
+    /// A report of `findings`, in reading order (by file, then position; stable for equal
+    /// positions); `sources` are the inputs' text, for snippets.
+    pub fn new(mut findings: Vec<Finding>, sources: Sources) -> Self {
         findings.sort_by(|a, b| a.location.cmp(&b.location));
-        let derivations = plan
+        Self {
+            findings,
+            sources,
+            ..Self::default()
+        }
+    }
+
+    /// The report with how each setting of `plan` was derived.
+    pub fn with_derivations(mut self, plan: &Plan) -> Self {
+        self.derivations = plan
             .derivations
             .iter()
             .map(|d| DerivedSetting {
@@ -55,11 +69,7 @@ impl Report {
                 sources: d.sources.clone(),
             })
             .collect();
-        Self {
-            findings,
-            derivations,
-            sources,
-        }
+        self
     }
 
     /// Counts by severity.
@@ -68,10 +78,24 @@ impl Report {
     }
 }
 
-/// Writes a report: its findings as [`findings_text`] does, then one `note:` per derived
-/// setting with the lines it comes from.
-pub fn report_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    findings_text(out, &report.findings, &report.sources, false)?;
+/// Writes a report's findings for people, as [`findings_text`] does (`check`'s text format).
+pub fn report_text(out: &mut impl Write, report: &Report, color: bool) -> io::Result<()> {
+    findings_text(out, &report.findings, &report.sources, color)
+}
+
+/// Writes a report's findings as JSON, as [`findings_json`] does (`check --format json`).
+pub fn report_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    findings_json(out, &report.findings, report.files, report.rules)
+}
+
+/// Writes a report's findings as SARIF 2.1.0 (`check --format sarif`).
+pub fn report_sarif(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    findings_sarif(out, &report.findings, &report.sources)
+}
+
+/// A report's findings, then one `note:` per derived setting with the lines it comes from.
+fn report_with_derivations(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    report_text(out, report, false)?;
     for d in &report.derivations {
         write!(out, "note: {} {}", d.setting, d.explanation)?;
         let sources: Vec<String> = d.sources.iter().map(Location::to_string).collect();
@@ -87,7 +111,7 @@ pub fn report_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut text = Vec::new();
-        report_text(&mut text, self).map_err(|_| fmt::Error)?;
+        report_with_derivations(&mut text, self).map_err(|_| fmt::Error)?;
         f.write_str(&String::from_utf8_lossy(&text))
     }
 }
