@@ -32,10 +32,27 @@
 //! # }
 //! ```
 //!
-//! Stages, one module each: [`istio::load`] (YAML with positions, validation) →
-//! [`istio::resolve`] (the effective policy) → [`plan`] (client settings) and [`check`]
-//! (findings) → [`client`] (reqwest, hyper-util, [`AlignedClient`], the tower layer) and
-//! [`report`] (text and JSON). [`Tuner`] runs them all; [`upstream`] is a local test server.
+//! # Modules
+//!
+//! One module per stage of the data flow, pure in the middle, I/O at the edges; each uses only
+//! those above it in this list, so there is no import cycle:
+//!
+//! - [`diag`]: the leaf every stage reports through: positions, locations, findings and their
+//!   stable codes. Uses nothing else of the crate.
+//! - [`istio`]: [`istio::load`] (files, folders, stdin, Kubernetes Services, the `istio`
+//!   ConfigMap; validation as Istio's webhook does it), [`istio::mesh`] (MeshConfig) and
+//!   [`istio::resolve`] (the rules indexed per namespace as Istio's control plane does, the
+//!   lookup for one client, the effective policy).
+//! - [`settings`]: the client settings a team runs today, one vocabulary per library.
+//! - [`plan`]: the client settings derived from the effective policy.
+//! - [`check`]: rule lints, resolution findings and client mismatches; [`check::run`] is the
+//!   whole `check`, for the CLI and [`Tuner`] alike.
+//! - [`client`]: reqwest and hyper-util clients, [`AlignedClient`] and the tower layer.
+//! - [`envoy`]: the bootstrap Istio would give the sidecar.
+//! - [`report`]: text with snippets, JSON, SARIF and `--emit`.
+//! - [`Tuner`]: all of it for one destination, ending in a ready client.
+//! - `sidecar`, `upstream`, `bench` (feature `sidecar`): the real Envoy, a local upstream and
+//!   the bench. The command-line tool is the binary (feature `cli`), over this public API.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

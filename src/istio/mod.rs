@@ -6,9 +6,9 @@ pub mod load;
 pub mod mesh;
 pub mod model;
 pub mod resolve;
-pub mod schema;
+pub(crate) mod schema;
 mod validate;
-pub mod yaml;
+pub(crate) mod yaml;
 
 pub use load::{LoadOptions, Loaded, load_paths};
 pub use mesh::MeshConfig;

@@ -1,7 +1,7 @@
 //! The DestinationRule model: the fields that decide how the sidecar admits traffic, each with
 //! the position it was read from.
 //!
-//! The model is built from a YAML tree that [`super::validate`] has checked; a value of the
+//! The model is built from a YAML tree that validation has checked; a value of the
 //! wrong type is left out here (its finding was reported there).
 
 use std::collections::BTreeMap;

@@ -88,12 +88,14 @@ impl Schema {
     }
 
     /// Every dotted path this schema defines (`spec.host`, `spec.subsets[].name`, ...).
-    pub fn paths(&self) -> Vec<String> {
+    #[cfg(test)]
+    fn paths(&self) -> Vec<String> {
         let mut out = Vec::new();
         self.collect_paths("", &mut out);
         out
     }
 
+    #[cfg(test)]
     fn collect_paths(&self, prefix: &str, out: &mut Vec<String>) {
         for (name, child) in &self.properties {
             let path = if prefix.is_empty() {
