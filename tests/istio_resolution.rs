@@ -584,3 +584,43 @@ fn mesh_config_moves_the_root_namespace_and_the_default_export() {
     assert_eq!(from(&prod), ["prod/reviews"]);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// destination_rule.go `mergeDestinationRule`, the superset branch without selectors, computed
+/// by hand from the code: a newer rule whose `exportTo` is a superset of an older one's is merged
+/// into the older entry (the both-without-selector branch then clears `appendSeparately`), so
+/// in the namespace's own index it adds only its subsets; in the exported index, where the older
+/// private rule is absent, it stands alone with its own policy.
+#[test]
+fn a_newer_superset_export_merges_into_the_older_rule() {
+    let yaml = [
+        dr(
+            "name: a, namespace: prod, creationTimestamp: \"2024-01-01T00:00:00Z\"",
+            "host: reviews, exportTo: [\".\"], trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}, subsets: [{name: v1}]",
+        ),
+        dr(
+            "name: b, namespace: prod, creationTimestamp: \"2024-01-02T00:00:00Z\"",
+            "host: reviews, exportTo: [\".\", web], trafficPolicy: {connectionPool: {tcp: {maxConnections: 20}}}, subsets: [{name: v2}]",
+        ),
+    ]
+    .concat();
+    let loaded = load(&yaml);
+    let mesh = MeshConfig::default();
+    let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+    let from_ns = |namespace: &str| {
+        index
+            .resolve(&Destination {
+                namespace: namespace.into(),
+                ..Destination::new("reviews.prod.svc.cluster.local")
+            })
+            .unwrap()
+    };
+    let prod = from_ns("prod");
+    assert_eq!(from(&prod), ["prod/a", "prod/b"]);
+    assert_eq!(max_connections(&prod), Some(10), "the older rule's policy");
+    assert_eq!(subset_names(&prod), ["v1", "v2"]);
+    let web = from_ns("web");
+    assert_eq!(from(&web), ["prod/b"]);
+    assert_eq!(max_connections(&web), Some(20));
+    assert_eq!(subset_names(&web), ["v2"]);
+    assert!(from_ns("api").found.is_none(), "exported to web only");
+}

@@ -10,8 +10,9 @@
 //! 2. **Merge** (`destination_rule.go` `mergeDestinationRule`): rules for one host in one index
 //!    are consolidated: subsets appended (the first wins on a duplicate name), the top-level
 //!    `trafficPolicy` of the first rule that has one. Rules whose `exportTo` sets differ stay
-//!    apart; a selector rule merges with rules of an equal selector, and (Istio issue 58322)
-//!    with a rule without selector when their `exportTo` sets are equal.
+//!    apart, but a newer superset is merged into the older entry (and also kept on its own when
+//!    a selector is involved); a selector rule merges with rules of an equal selector, and
+//!    (Istio issue 58322) with a rule without selector when their `exportTo` sets are equal.
 //! 3. **Lookup** (`push_context.go` `destinationRule`): the most specific host match (exact,
 //!    then the longest wildcard) among the rules visible in the client's namespace; else among
 //!    those the service's namespace exports to the client; else among those the root namespace
