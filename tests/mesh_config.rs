@@ -467,3 +467,54 @@ fn check_resolves_each_service_port() {
         .collect();
     assert!(codes.contains(&"ST212".to_owned()), "{codes:?}");
 }
+
+/// Hostile MeshConfig input ends with a clear finding, quickly: an alias bomb inside the
+/// ConfigMap's `data.mesh` stops at the parser's budget (with its snippet), binary data given
+/// to `--mesh` is refused.
+#[test]
+fn hostile_mesh_config_input() {
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    a: &a [x,x,x,x,x,x,x,x,x]\n",
+    );
+    for (name, prev) in [
+        ("b", "a"),
+        ("c", "b"),
+        ("d", "c"),
+        ("e", "d"),
+        ("f", "e"),
+        ("g", "f"),
+    ] {
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        bomb.push_str(&format!("    {name}: &{name} [{refs}]\n"));
+    }
+    let (path, loaded) = mesh_file("bomb.yaml", &bomb);
+    assert_eq!(loaded.findings.len(), 1, "{:?}", loaded.findings);
+    assert_eq!(loaded.findings[0].code.as_str(), "ST100");
+    assert!(
+        loaded.findings[0]
+            .location
+            .file
+            .ends_with("bomb.yaml#data.mesh")
+    );
+    let started = std::time::Instant::now();
+    let out = run(&["check", path.to_str().unwrap()]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("safety budget") && text.contains("|"),
+        "{text}"
+    );
+    let binary = run(&[
+        "plan",
+        EXPORT,
+        "--host",
+        "reviews",
+        "-n",
+        "bookinfo",
+        "--mesh",
+        "fixtures/bad/binary.yaml",
+    ]);
+    assert_eq!(binary.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&binary.stderr).contains("NUL"));
+}

@@ -370,14 +370,11 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
                 .get("metadata")
                 .and_then(|m| m.get("namespace"))
                 .and_then(Node::as_str);
-            match mesh::from_config_map(node, file, &mut out.findings) {
-                Some((config, name, text))
-                    if namespace.is_none_or(|ns| ns == config.root_namespace()) =>
-                {
-                    out.sources.insert(&name, text);
+            match mesh::from_config_map(node, file, &mut out.findings, &mut out.sources) {
+                Some(config) if namespace.is_none_or(|ns| ns == config.root_namespace()) => {
                     out.mesh.get_or_insert(config);
                 }
-                Some((config, ..)) => out.findings.push(
+                Some(config) => out.findings.push(
                     Finding::new(
                         Code::NotADestinationRule,
                         at(node.pos),
@@ -490,9 +487,9 @@ fn mesh_object(node: &Node, file: &Arc<str>, out: &mut Loaded) {
             out.mesh.get_or_insert(config);
         }
         Some("ConfigMap") => {
-            if let Some((config, name, text)) = mesh::from_config_map(node, file, &mut out.findings)
+            if let Some(config) =
+                mesh::from_config_map(node, file, &mut out.findings, &mut out.sources)
             {
-                out.sources.insert(&name, text);
                 out.mesh.get_or_insert(config);
             }
         }

@@ -13,7 +13,7 @@ use super::model::{ConnectionPool, Located, OutlierDetection, TcpKeepalive, bloc
 use super::schema::{Schema, Walker, suggest, truncate};
 use super::validate::Validator;
 use super::yaml::{self, Node, Value};
-use crate::diag::{Code, Finding, Location};
+use crate::diag::{Code, Finding, Location, Sources};
 
 /// Istio's root namespace when MeshConfig names none.
 pub const DEFAULT_ROOT_NAMESPACE: &str = "istio-system";
@@ -259,12 +259,13 @@ pub struct LoadedMesh {
 }
 
 /// Reads the MeshConfig of an `istio` ConfigMap object: its `data.mesh` key, a YAML text that is
-/// read as a file of its own, named `FILE#data.mesh`, whose text is returned for snippets.
+/// read as a file of its own, named `FILE#data.mesh`, whose text joins `sources` for snippets.
 pub(crate) fn from_config_map(
     object: &Node,
     file: &Arc<str>,
     findings: &mut Vec<Finding>,
-) -> Option<(MeshConfig, Arc<str>, Arc<str>)> {
+    sources: &mut Sources,
+) -> Option<MeshConfig> {
     let Some(mesh) = object.get("data").and_then(|d| d.get("mesh")) else {
         findings.push(
             Finding::new(
@@ -282,6 +283,7 @@ pub(crate) fn from_config_map(
     };
     let name: Arc<str> = Arc::from(format!("{file}#data.mesh"));
     let text: Arc<str> = Arc::from(text);
+    sources.insert(&name, Arc::clone(&text));
     let documents = match yaml::parse_stream(&text, text.len()) {
         Ok(documents) => documents,
         Err(e) => {
@@ -296,8 +298,7 @@ pub(crate) fn from_config_map(
         }
     };
     let root = documents.into_iter().find_map(|d| d.root)?;
-    let config = MeshConfig::from_node(&root, &name, findings);
-    Some((config, name, text))
+    Some(MeshConfig::from_node(&root, &name, findings))
 }
 
 /// Whether an object is the mesh's ConfigMap: `kind: ConfigMap` named `istio`.
