@@ -17,7 +17,7 @@
 //!     .namespace("bookinfo")
 //!     .build()?;
 //! // maxConnections 100, http1MaxPendingRequests 10, headroom 0.95:
-//! assert_eq!(tuned.plan.pool_max_idle_per_host, 95);
+//! assert_eq!(tuned.plan.pool_max_idle_per_host, Some(95));
 //! assert_eq!(tuned.plan.max_in_flight, Some(104));
 //! assert!(tuned.plan.http1_only);
 //! println!("{}", tuned.report); // findings, and each setting with the lines it comes from

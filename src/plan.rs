@@ -105,8 +105,9 @@ impl SidecarLimits {
 /// The client settings aligned with the sidecar.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClientPlan {
-    /// Idle connections kept per host: `max(1, floor(h·N))`, never 0 (0 turns pooling off).
-    pub pool_max_idle_per_host: usize,
+    /// Idle connections kept per host: `max(1, floor(h·N))`, never 0 (0 turns pooling off);
+    /// `None` is no bound, when the sidecar's connections are unlimited.
+    pub pool_max_idle_per_host: Option<usize>,
     /// The ceiling on requests in flight: `max(1, floor(h·min(N+P, R)))`; `None` is unbounded.
     pub max_in_flight: Option<usize>,
     /// The adaptive limit's starting point: `max(1, floor(h·P))`, or the ceiling when P is
@@ -270,12 +271,19 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     // HTTP/1.1; toward HTTP/2 the sidecar multiplexes them, so one per request in flight.
     let (idle, idle_explanation) = match (sidecar.h2_upgrade, max_in_flight) {
         (true, Some(m)) => (
-            m,
+            Some(m),
             format!("{m} = max_in_flight (the sidecar multiplexes an HTTP/2 upstream)"),
+        ),
+        _ if n == UNLIMITED => (
+            None,
+            "unbounded: the sidecar's connections are unlimited".to_owned(),
         ),
         _ => {
             let idle = scaled(h, f64::from(n));
-            (idle, format!("{idle} = max(1, floor({h} x {}))", show(n)))
+            (
+                Some(idle),
+                format!("{idle} = max(1, floor({h} x {}))", show(n)),
+            )
         }
     };
     derivations.insert(
@@ -426,7 +434,7 @@ mod tests {
             "      tcp: {maxConnections: 100}\n      http: {http1MaxPendingRequests: 10}\n",
             0.95,
         );
-        assert_eq!(p.client.pool_max_idle_per_host, 95);
+        assert_eq!(p.client.pool_max_idle_per_host, Some(95));
         assert_eq!(p.client.max_in_flight, Some(104));
         assert_eq!(p.client.initial_in_flight, Some(9));
         assert_eq!(
@@ -442,7 +450,7 @@ mod tests {
                 task.client.pool_max_idle_per_host,
                 task.client.max_in_flight
             ),
-            (1, Some(1))
+            (Some(1), Some(1))
         );
         assert_eq!(task.sidecar.max_requests_per_connection, Some(1));
         let r_binds = plan_for(
@@ -465,7 +473,10 @@ mod tests {
         );
         assert_eq!(p.sidecar.max_connections, UNLIMITED);
         assert_eq!(p.client.max_in_flight, None);
-        assert_eq!(p.client.pool_max_idle_per_host, 4_080_218_930);
+        assert_eq!(
+            p.client.pool_max_idle_per_host, None,
+            "unbounded, not floor(0.95 x 4294967295)"
+        );
         let r_only = plan_for("      http: {http2MaxRequests: 40}\n", 0.95);
         assert_eq!(r_only.client.max_in_flight, Some(38));
     }
@@ -554,8 +565,10 @@ mod tests {
         #[test]
         fn plan_invariants((n, p, r) in limits(), h in 0.5f64..=1.0, dh in 0.0f64..0.5) {
             let plan = plan_with(n, p, r, h);
-            prop_assert!(plan.pool_max_idle_per_host >= 1);
-            prop_assert!(plan.pool_max_idle_per_host as u64 <= u64::from(n));
+            match plan.pool_max_idle_per_host {
+                Some(idle) => prop_assert!(idle >= 1 && idle as u64 <= u64::from(n)),
+                None => prop_assert_eq!(n, UNLIMITED),
+            }
             let finite = |x: u32| x != UNLIMITED;
             match plan.max_in_flight {
                 Some(m) => {

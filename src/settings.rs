@@ -276,7 +276,12 @@ impl ClientSettings {
                     pos,
                 ),
                 (Vocabulary::Reqwest, Field::IdlePerHost) => {
-                    let n = read.count();
+                    // null: no limit, reqwest's default.
+                    let n = if read.node.value == Value::Null {
+                        Some(usize::MAX)
+                    } else {
+                        read.count()
+                    };
                     if n == Some(0) {
                         settings.keep_alive = Setting::file(false, pos);
                     }

@@ -32,7 +32,7 @@ use crate::report::Report;
 ///     .host("httpbin")
 ///     .plan()?;
 /// assert_eq!(plan.max_in_flight, Some(1)); // maxConnections 1 + http1MaxPendingRequests 1
-/// assert_eq!(plan.pool_max_idle_per_host, 1);
+/// assert_eq!(plan.pool_max_idle_per_host, Some(1));
 /// # Ok::<(), sidecar_tuner::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -132,7 +132,7 @@ impl Tuner {
     /// let tuner = sidecar_tuner::Tuner::from_yaml_str(yaml)?
     ///     .host("reviews.prod.svc.cluster.local")
     ///     .namespace("web");
-    /// assert_eq!(tuner.clone().labels([("app", "batch")]).plan()?.pool_max_idle_per_host, 9);
+    /// assert_eq!(tuner.clone().labels([("app", "batch")]).plan()?.pool_max_idle_per_host, Some(9));
     /// // Not selected: no rule applies, so no limit either.
     /// assert_eq!(tuner.labels([("app", "frontend")]).plan()?.max_in_flight, None);
     /// # Ok::<(), sidecar_tuner::Error>(())

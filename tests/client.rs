@@ -278,7 +278,7 @@ async fn the_client_speaks_http1_to_a_server_that_offers_h2c() {
 async fn no_more_idle_connections_survive_than_the_idle_bound() {
     // maxConnections 4: idle bound floor(0.95 x 4) = 3.
     let tuner = tuner("{tcp: {maxConnections: 4}, http: {http1MaxPendingRequests: 100}}");
-    assert_eq!(tuner.plan().unwrap().pool_max_idle_per_host, 3);
+    assert_eq!(tuner.plan().unwrap().pool_max_idle_per_host, Some(3));
     let client = tuner.reqwest_builder().unwrap().build().unwrap();
     let server = upstream(Duration::from_millis(100)).await;
     let requests: Vec<_> = (0..8).map(|_| client.get(server.url()).send()).collect();

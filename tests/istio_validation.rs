@@ -1152,5 +1152,5 @@ fn issue_14_own_namespace_in_export_to_does_not_block_plan() {
         .namespace("prod")
         .plan()
         .unwrap();
-    assert_eq!(plan.pool_max_idle_per_host, 9, "floor(0.95 * 10)");
+    assert_eq!(plan.pool_max_idle_per_host, Some(9), "floor(0.95 * 10)");
 }

@@ -111,7 +111,7 @@ fn an_upgraded_cluster_admits_by_streams_and_the_plan_follows() {
         .queue_timeout(Duration::from_secs(20));
     let plan = tuner.plan().unwrap();
     assert_eq!(plan.max_in_flight, Some(7), "HTTP/2: R");
-    assert_eq!(plan.pool_max_idle_per_host, 7);
+    assert_eq!(plan.pool_max_idle_per_host, Some(7));
     runtime().block_on(async {
         let (upstream, most) = h2c_upstream(Duration::from_millis(50)).await;
         let bootstrap = bootstrap(&mesh, upstream);

@@ -31,7 +31,8 @@ pub fn client_findings(
     let idle = client.idle_per_host.value;
     if client.keep_alive.value
         && sidecar.max_connections != UNLIMITED
-        && idle > wanted.pool_max_idle_per_host
+        && let Some(wanted_idle) = wanted.pool_max_idle_per_host
+        && idle > wanted_idle
     {
         let shown = if idle == usize::MAX {
             "no limit on".to_owned()
@@ -47,7 +48,7 @@ pub fn client_findings(
                 sidecar.max_connections
             ),
             Field::IdlePerHost,
-            &wanted.pool_max_idle_per_host.to_string(),
+            &wanted_idle.to_string(),
         ));
     }
 
@@ -166,7 +167,9 @@ pub fn client_findings(
         let (field, value) = match client.vocabulary {
             Vocabulary::Reqwest => (
                 Field::IdlePerHost,
-                wanted.pool_max_idle_per_host.to_string(),
+                wanted
+                    .pool_max_idle_per_host
+                    .map_or_else(|| "null".to_owned(), |n| n.to_string()),
             ),
             Vocabulary::Go => (Field::KeepAliveDisabled, "false".to_owned()),
         };

@@ -25,6 +25,12 @@ pub use limit::AdaptiveLimit;
 
 use crate::plan::ClientPlan;
 
+/// The idle bound to give a pool: the plan's, never 0 (reqwest and hyper-util take 0 as "no
+/// pooling at all"); none is `usize::MAX`, their default.
+fn idle_bound(plan: &ClientPlan) -> usize {
+    plan.pool_max_idle_per_host.map_or(usize::MAX, |n| n.max(1))
+}
+
 /// A [`reqwest::ClientBuilder`] with the plan's pool, protocol, timeouts and keep-alive set:
 /// add TLS roots, proxies or default headers, then `build()`.
 ///
@@ -34,7 +40,7 @@ use crate::plan::ClientPlan;
 pub fn reqwest_builder(plan: &ClientPlan) -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder()
         // Never 0: reqwest takes 0 as "no pooling at all".
-        .pool_max_idle_per_host(plan.pool_max_idle_per_host.max(1))
+        .pool_max_idle_per_host(idle_bound(plan))
         .pool_idle_timeout(plan.pool_idle_timeout)
         .connect_timeout(plan.connect_timeout)
         .tcp_keepalive(plan.tcp_keepalive)
@@ -67,6 +73,6 @@ where
     Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(plan.pool_idle_timeout)
-        .pool_max_idle_per_host(plan.pool_max_idle_per_host.max(1))
+        .pool_max_idle_per_host(idle_bound(plan))
         .build(connector)
 }

@@ -53,19 +53,23 @@ pub fn emit(
     }
 }
 
+/// Go has no "unlimited" for `MaxIdleConnsPerHost` (0 is its default of 2): the largest int32.
+const GO_NO_LIMIT: i32 = i32::MAX;
+
 /// A client settings file in `vocabulary`, its keys named by the vocabulary's own table (the
 /// one `check --client` reads), so that what is emitted reads back as the plan.
 fn settings_file(out: &mut impl Write, vocabulary: Vocabulary, plan: &Plan) -> io::Result<()> {
     let c = &plan.client;
     let go = vocabulary == Vocabulary::Go;
     let unbounded = "the sidecar's admission is unlimited";
+    let unlimited = "no limit: the sidecar's connections are unlimited";
     let no_keepalive = "off: the rule sets no keep-alive";
     let lines: Vec<(Field, String, Option<&str>)> = [
-        Some((
-            Field::IdlePerHost,
-            c.pool_max_idle_per_host.to_string(),
-            None,
-        )),
+        Some(match (c.pool_max_idle_per_host, go) {
+            (Some(n), _) => (Field::IdlePerHost, n.to_string(), None),
+            (None, false) => (Field::IdlePerHost, "null".into(), Some(unlimited)),
+            (None, true) => (Field::IdlePerHost, GO_NO_LIMIT.to_string(), Some(unlimited)),
+        }),
         go.then(|| (Field::IdleTotal, "0".into(), Some("no limit across hosts"))),
         Some(match (c.max_in_flight, go) {
             (Some(n), _) => (Field::MaxInFlight, n.to_string(), None),
@@ -122,11 +126,13 @@ fn reqwest(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
     writeln!(out, "use std::time::Duration;")?;
     writeln!(out)?;
     writeln!(out, "let client = reqwest::Client::builder()")?;
-    writeln!(
-        out,
-        "    .pool_max_idle_per_host({})",
-        c.pool_max_idle_per_host
-    )?;
+    match c.pool_max_idle_per_host {
+        Some(n) => writeln!(out, "    .pool_max_idle_per_host({n})")?,
+        None => writeln!(
+            out,
+            "    .pool_max_idle_per_host(usize::MAX) // no limit: the sidecar's connections are unlimited"
+        )?,
+    }
     writeln!(
         out,
         "    .pool_idle_timeout({})",
@@ -189,7 +195,13 @@ fn go(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
     writeln!(out, "\t\tKeepAlive: {keepalive}")?;
     writeln!(out, "\t}}).DialContext,")?;
     writeln!(out, "\tMaxIdleConns:        0, // no limit across hosts")?;
-    writeln!(out, "\tMaxIdleConnsPerHost: {},", c.pool_max_idle_per_host)?;
+    match c.pool_max_idle_per_host {
+        Some(n) => writeln!(out, "\tMaxIdleConnsPerHost: {n},")?,
+        None => writeln!(
+            out,
+            "\tMaxIdleConnsPerHost: {GO_NO_LIMIT}, // no limit: the sidecar's connections are unlimited"
+        )?,
+    }
     writeln!(out, "\tMaxConnsPerHost:     {conns}")?;
     writeln!(
         out,

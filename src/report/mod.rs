@@ -370,11 +370,10 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
     )?;
     writeln!(out)?;
     writeln!(out, "client (what to configure)")?;
-    writeln!(
-        out,
-        "  pool_max_idle_per_host       {}",
-        c.pool_max_idle_per_host
-    )?;
+    let idle = c
+        .pool_max_idle_per_host
+        .map_or_else(|| "unbounded".to_owned(), |n| n.to_string());
+    writeln!(out, "  pool_max_idle_per_host       {idle}")?;
     let in_flight = c
         .max_in_flight
         .map_or_else(|| "unbounded".to_owned(), |n| n.to_string());
