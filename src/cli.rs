@@ -42,12 +42,12 @@ enum Command {
     /// Lint DestinationRules (ST1xx input, ST2xx rule lints) and, with --client, the settings a
     /// client runs against them (ST3xx).
     #[command(
-        after_help = "Examples:\n  sidecar-tuner check deploy/ samples/dr.yaml\n  kubectl get destinationrules -A -o yaml | sidecar-tuner check - --fail-on warning\n  sidecar-tuner check dr.yaml --host reviews -n prod --format json\n  sidecar-tuner check dr.yaml --host reviews -n prod --client client.yaml --format sarif"
+        after_help = "Examples:\n  sidecar-tuner check deploy/ samples/dr.yaml\n  kubectl get destinationrules -A -o yaml | sidecar-tuner check - --fail-on warning\n  sidecar-tuner check dr.yaml --host reviews -n prod --format json\n  sidecar-tuner check dr.yaml --host reviews -n prod --client client.yaml --format sarif\n  kubectl get cm,svc,destinationrules -A -o yaml | sidecar-tuner check - --host reviews -n prod"
     )]
     Check(CheckArgs),
     /// Derive the client settings for one destination.
     #[command(
-        after_help = "Examples:\n  sidecar-tuner plan dr.yaml --host reviews\n  sidecar-tuner plan dr.yaml --host reviews -n prod --port 9080 --subset v2 --format json\n  sidecar-tuner plan dr.yaml --host reviews --headroom 0.9\n  sidecar-tuner plan dr.yaml --host reviews --emit client-yaml > client.yaml"
+        after_help = "Examples:\n  sidecar-tuner plan dr.yaml --host reviews\n  sidecar-tuner plan dr.yaml --host reviews -n prod --port 9080 --subset v2 --format json\n  sidecar-tuner plan dr.yaml --host reviews --headroom 0.9\n  sidecar-tuner plan dr.yaml --host reviews --emit client-yaml > client.yaml\n  sidecar-tuner plan deploy/ --host reviews.prod.svc.cluster.local -n jobs --labels app=batch --mesh istio-cm.yaml"
     )]
     Plan(PlanArgs),
     /// Print the Envoy bootstrap Istio's sidecar would run for one destination.

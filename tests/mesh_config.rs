@@ -74,31 +74,34 @@ fn the_default_traffic_policy_fills_what_the_rule_leaves_unset() {
     let mesh = mesh(
         "defaultTrafficPolicy:\n  connectionPool: {tcp: {maxConnections: 33}}\n  outlierDetection: {consecutive5xxErrors: 7}\n",
     );
-    // "baseline applied with no destination rule" (the rule there sets no policy either).
-    let bare = rules(&rule("*.example.org", ""));
-    let index = MeshIndex::new(&bare.rules, &mesh, "default");
-    let r = resolved(&index, "a.example.org");
-    assert_eq!(plan(&r).sidecar.max_connections, 33);
-    let c = cluster(&r);
-    assert_eq!(
-        c["circuit_breakers"]["thresholds"][0]["max_connections"],
-        33
-    );
-    assert_eq!(c["outlier_detection"]["consecutive_5xx"], 7);
-    // "destination rule overrides connectionPool, inherits outlier".
-    let own = rules(&rule(
-        "*.example.org",
-        "  trafficPolicy:\n    connectionPool: {tcp: {maxConnections: 99}}\n",
-    ));
-    let index = MeshIndex::new(&own.rules, &mesh, "default");
-    let r = resolved(&index, "a.example.org");
-    assert_eq!(plan(&r).sidecar.max_connections, 99);
-    let c = cluster(&r);
-    assert_eq!(
-        c["circuit_breakers"]["thresholds"][0]["max_connections"],
-        99
-    );
-    assert_eq!(c["outlier_detection"]["consecutive_5xx"], 7);
+    // The cases of Istio's table: the rule's policy, the max_connections and 5xx the cluster gets.
+    let cases = [
+        ("baseline applied with no destination rule", "", 33),
+        (
+            "destination rule overrides connectionPool, inherits outlier",
+            "  trafficPolicy:\n    connectionPool: {tcp: {maxConnections: 99}}\n",
+            99,
+        ),
+    ];
+    for (name, policy, want_max_connections) in cases {
+        let loaded = rules(&rule("*.example.org", policy));
+        let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+        let r = resolved(&index, "a.example.org");
+        assert_eq!(
+            plan(&r).sidecar.max_connections,
+            want_max_connections,
+            "{name}"
+        );
+        let c = cluster(&r);
+        let thresholds = &c["circuit_breakers"]["thresholds"][0];
+        assert_eq!(
+            thresholds["max_connections"], want_max_connections,
+            "{name}"
+        );
+        assert_eq!(c["outlier_detection"]["consecutive_5xx"], 7, "{name}");
+    }
+    let loaded = rules(&rule("*.example.org", ""));
+    let index = MeshIndex::new(&loaded.rules, &mesh, "default");
     // No rule at all for the host: the baseline still applies (the plan is not an error).
     let none = index
         .resolve(&Destination::new("other.example.com"))
