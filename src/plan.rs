@@ -2,12 +2,13 @@
 //!
 //! | sidecar (from the rule)                 | client                                                  |
 //! |-----------------------------------------|---------------------------------------------------------|
-//! | `tcp.maxConnections` = N                | `pool_max_idle_per_host = max(1, floor(h·N))`           |
+//! | `tcp.maxConnections` = N                | `pool_max_idle_per_host = max(1, floor(h·N))`; unbounded when N is unlimited |
 //! | N, `http1MaxPendingRequests` = P, `http2MaxRequests` = R | `max_in_flight = max(1, floor(h·min(N+P, R)))` when finite, else unbounded |
+//! | the same toward an HTTP/2 upstream, S = `maxConcurrentStreams` | `max_in_flight = max(1, floor(h·min(N·S+P, R)))` (R alone without S); the idle pool follows it |
 //! | —                                       | `http1_only = true`                                     |
-//! | idle timeout (http, else tcp, else 1h)  | `pool_idle_timeout = min(90s, 0.9·idle, 0.9·maxConnectionDuration)` |
-//! | `tcp.connectTimeout` (mesh default 10s) | `connect_timeout`, the same                             |
-//! | `tcp.tcpKeepalive`                      | `tcp_keepalive` and its interval and probes             |
+//! | idle timeout (http, else tcp, else 1h; `tcp.idleTimeout: 0s` is none) | `pool_idle_timeout = min(90s, 0.9·idle, 0.9·maxConnectionDuration)` |
+//! | `tcp.connectTimeout` (else MeshConfig's, else 10s) | `connect_timeout`, the same                  |
+//! | `tcp.tcpKeepalive` over MeshConfig's    | `tcp_keepalive` and its interval and probes             |
 //!
 //! Istio writes every circuit-breaker threshold explicitly: unset or 0 means 4294967295.
 
