@@ -11,6 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::check;
 use crate::client::{self, AlignOptions, AlignedClient};
+use crate::diag::Sources;
 use crate::error::Error;
 use crate::istio::MeshConfig;
 use crate::istio::load::{LoadOptions, Loaded, load_file, load_mesh_file, load_reader, load_str};
@@ -224,21 +225,25 @@ impl Tuner {
 
     /// The mesh's MeshConfig: the file of [`Tuner::mesh_config`], else an `istio` ConfigMap
     /// among the loaded objects, else Istio's default mesh.
-    fn mesh(&self) -> Result<MeshConfig, Error> {
+    /// With the text of the MeshConfig file, for the report's snippets.
+    fn mesh(&self) -> Result<(MeshConfig, Sources), Error> {
         if let Some(path) = &self.mesh_file {
             let loaded = load_mesh_file(path, &LoadOptions::default())?;
             loaded.ensure_valid()?;
             if let Some(mesh) = loaded.mesh {
-                return Ok(mesh);
+                return Ok((mesh, loaded.sources));
             }
         }
-        Ok(self.loaded.mesh.clone().unwrap_or_default())
+        Ok((
+            self.loaded.mesh.clone().unwrap_or_default(),
+            Sources::default(),
+        ))
     }
 
     /// The plan of the destination, resolved as Istio's control plane would.
     fn derive_plan(&self) -> Result<Plan, Error> {
         let destination = self.destination()?;
-        let mesh = self.mesh()?;
+        let (mesh, _) = self.mesh()?;
         let index = MeshIndex::new(&self.loaded.rules, &mesh, &destination.namespace);
         let resolution = index.resolve(&destination)?;
         derive(&resolution.policy, &self.plan_options)
@@ -305,9 +310,10 @@ impl Tuner {
     /// As [`Tuner::plan`], and [`Error::Request`] when reqwest cannot build its client.
     pub fn build(&self) -> Result<Tuned, Error> {
         let destination = self.destination()?;
-        let checked = check::run(
+        let (mesh, mesh_sources) = self.mesh()?;
+        let mut checked = check::run(
             &self.loaded,
-            &self.mesh()?,
+            &mesh,
             &destination.namespace,
             std::slice::from_ref(&destination),
             None,
@@ -320,6 +326,7 @@ impl Tuner {
                 namespace: destination.namespace,
             });
         };
+        checked.report.sources.extend(mesh_sources);
         let report = checked.report;
         let http = self
             .reqwest_builder_for(&plan)

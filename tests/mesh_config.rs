@@ -521,3 +521,32 @@ fn hostile_mesh_config_input() {
     assert_eq!(binary.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&binary.stderr).contains("NUL"));
 }
+
+/// `Tuner::mesh_config`: the MeshConfig file shapes the plan, and the report keeps its text
+/// for the lines its derivations point at.
+#[test]
+fn the_tuner_reads_a_mesh_config_file() {
+    let (path, _) = mesh_file("tuner.yaml", "connectTimeout: 4s\n");
+    let tuned = sidecar_tuner::Tuner::from_path(root().join("fixtures/circuit-breaker.yaml"))
+        .unwrap()
+        .host("httpbin")
+        .mesh_config(&path)
+        .build()
+        .unwrap();
+    assert_eq!(tuned.plan.connect_timeout, Duration::from_secs(4));
+    let from = tuned
+        .report
+        .derivations
+        .iter()
+        .find(|d| d.setting == "connect_timeout")
+        .and_then(|d| d.sources.first().cloned())
+        .expect("the connect timeout names its line");
+    assert_eq!(from.to_string(), format!("{}:1:17", path.display()));
+    assert_eq!(tuned.report.sources.line(&from), Some("connectTimeout: 4s"));
+    let missing = sidecar_tuner::Tuner::from_path(root().join("fixtures/circuit-breaker.yaml"))
+        .unwrap()
+        .host("httpbin")
+        .mesh_config("no/such/mesh.yaml")
+        .plan();
+    assert!(missing.is_err());
+}
