@@ -249,15 +249,6 @@ impl MeshConfig {
     }
 }
 
-/// A MeshConfig read from a file or a ConfigMap, with the findings about it.
-#[derive(Clone, Debug, Default)]
-pub struct LoadedMesh {
-    /// The MeshConfig, when the input held one.
-    pub mesh: Option<MeshConfig>,
-    /// ST1xx findings.
-    pub findings: Vec<Finding>,
-}
-
 /// Reads the MeshConfig of an `istio` ConfigMap object: its `data.mesh` key, a YAML text that is
 /// read as a file of its own, named `FILE#data.mesh`, whose text joins `sources` for snippets.
 pub(crate) fn from_config_map(

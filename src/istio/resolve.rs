@@ -399,11 +399,6 @@ impl<'a> MeshIndex<'a> {
         index
     }
 
-    /// The mesh's settings.
-    pub fn mesh(&self) -> &'a MeshConfig {
-        self.mesh
-    }
-
     /// The indexed rules, in input order.
     pub fn rules(&self) -> &'a [DestinationRule] {
         self.rules
