@@ -65,6 +65,7 @@ fn opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> 
 
 /// What the sidecar enforces for the destination, Istio's defaults filled in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SidecarLimits {
     /// `max_connections` circuit breaker (N).
     pub max_connections: u32,
@@ -146,6 +147,7 @@ impl Default for ClientPlan {
 
 /// How one client setting was derived, and from which lines of the rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Derivation {
     /// The setting, e.g. `max_in_flight`.
     pub setting: &'static str,
@@ -157,6 +159,7 @@ pub struct Derivation {
 
 /// The sidecar's limits, the client plan, and how each setting was derived.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Plan {
     /// What the sidecar enforces.
     pub sidecar: SidecarLimits,

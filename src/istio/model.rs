@@ -29,6 +29,7 @@ impl<T> Located<T> {
 
 /// Where a rule came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Origin {
     /// The file as the user named it (`-` for standard input).
     pub file: Arc<str>,
@@ -38,6 +39,7 @@ pub struct Origin {
 
 /// A DestinationRule (`networking.istio.io/v1`, `v1beta1` or `v1alpha3`).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct DestinationRule {
     /// The `apiVersion`, e.g. `networking.istio.io/v1`.
     pub api_version: String,
@@ -152,6 +154,7 @@ impl DestinationRule {
 
 /// A traffic policy, top-level or a subset's.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct TrafficPolicy {
     /// Where the policy starts.
     pub pos: Pos,
@@ -169,6 +172,7 @@ pub struct TrafficPolicy {
 
 /// The four groups a port-level entry can set, which Istio replaces whole.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PolicyGroups {
     /// `connectionPool`.
     pub connection_pool: Option<ConnectionPool>,
@@ -182,6 +186,7 @@ pub struct PolicyGroups {
 
 /// A `portLevelSettings` entry.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct PortTrafficPolicy {
     /// Where the entry starts.
     pub pos: Pos,
@@ -193,6 +198,7 @@ pub struct PortTrafficPolicy {
 
 /// `connectionPool`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ConnectionPool {
     /// Where the block starts.
     pub pos: Pos,
@@ -204,6 +210,7 @@ pub struct ConnectionPool {
 
 /// `connectionPool.tcp`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct TcpSettings {
     /// Where the block starts.
     pub pos: Pos,
@@ -221,6 +228,7 @@ pub struct TcpSettings {
 
 /// `connectionPool.tcp.tcpKeepalive`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct TcpKeepalive {
     /// Where the block starts.
     pub pos: Pos,
@@ -245,6 +253,7 @@ pub enum H2UpgradePolicy {
 
 /// `connectionPool.http`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct HttpSettings {
     /// Where the block starts.
     pub pos: Pos,
@@ -274,6 +283,7 @@ pub struct HttpSettings {
 
 /// `outlierDetection`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct OutlierDetection {
     /// Where the block starts.
     pub pos: Pos,
@@ -301,6 +311,7 @@ pub struct OutlierDetection {
 
 /// `loadBalancer`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct LoadBalancer {
     /// Where the block starts.
     pub pos: Pos,
@@ -375,6 +386,7 @@ pub struct Warmup {
 
 /// `tls` (client TLS settings of the sidecar towards the destination).
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ClientTls {
     /// Where the block starts.
     pub pos: Pos,
@@ -388,6 +400,7 @@ pub struct ClientTls {
 
 /// `retryBudget`.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct RetryBudget {
     /// Where the block starts.
     pub pos: Pos,
@@ -401,6 +414,7 @@ pub struct RetryBudget {
 
 /// A subset.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Subset {
     /// `name`.
     pub name: Located<String>,
@@ -737,6 +751,7 @@ impl DestinationRule {
 /// A Kubernetes Service (`kind: Service`): Istio builds one outbound cluster per port, so the
 /// ports say which `portLevelSettings` a client meets.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Service {
     /// `metadata.name`.
     pub name: Located<String>,

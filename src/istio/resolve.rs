@@ -57,6 +57,7 @@ pub(crate) fn threshold(v: Option<&Located<i64>>) -> u32 {
 
 /// The circuit-breaker thresholds Envoy gets for a destination, all four written explicitly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Thresholds {
     /// `max_connections`, from `tcp.maxConnections`.
     pub max_connections: u32,
@@ -682,6 +683,7 @@ pub fn resolve<'a>(
 
 /// The rules that apply to a destination, and where the lookup found them.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Found<'a> {
     /// The lookup step that found them.
     pub step: LookupStep,
@@ -691,6 +693,7 @@ pub struct Found<'a> {
 
 /// A rule for the host that Istio does not use for this client, and why.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct PassedOver<'a> {
     /// The rule.
     pub rule: &'a DestinationRule,
@@ -700,6 +703,7 @@ pub struct PassedOver<'a> {
 
 /// The outcome of resolving a destination.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Resolution<'a> {
     /// The destination, host fully qualified.
     pub destination: Destination,
@@ -824,6 +828,7 @@ impl fmt::Display for PolicySource {
 
 /// A policy group with where it was taken from.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Sourced<'a, T> {
     /// The group, as written.
     pub value: &'a T,
@@ -843,6 +848,7 @@ impl<T> Sourced<'_, T> {
 /// The policy the sidecar applies to a destination; a group that is `None` takes Istio's
 /// defaults.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct EffectivePolicy<'a> {
     /// `connectionPool`.
     pub connection_pool: Option<Sourced<'a, ConnectionPool>>,
@@ -864,6 +870,7 @@ pub struct EffectivePolicy<'a> {
 
 /// The MeshConfig settings a cluster starts from, with the file they were read from.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[non_exhaustive]
 pub struct MeshDefaults<'a> {
     /// `connectTimeout`.
     pub connect_timeout: Option<&'a Located<Duration>>,
@@ -878,6 +885,7 @@ pub struct MeshDefaults<'a> {
 /// The TCP keep-alive Envoy sets: MeshConfig's `tcpKeepalive`, each field the rule sets
 /// overriding it (`cluster.go` `applyTCPKeepalive`).
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Keepalive {
     /// `probes`, where set above 0, with where it was written.
     pub probes: Option<(u32, Location)>,

@@ -22,6 +22,7 @@ pub use sarif::findings_sarif;
 /// What [`Tuner::build`](crate::Tuner::build) found: the findings about the input and the
 /// rule that applies, and how each client setting was derived, from which lines.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Report {
     /// Findings, in reading order. Warnings and notes do not stop a build.
     pub findings: Vec<Finding>,
@@ -37,6 +38,7 @@ pub struct Report {
 
 /// One client setting, the arithmetic behind it, and where its inputs are written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DerivedSetting {
     /// The setting, e.g. `max_in_flight`.
     pub setting: &'static str,
