@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -11,6 +12,7 @@ use sidecar_tuner::Error;
 use sidecar_tuner::bench::{BenchOptions, ClientKind, SidecarChoice};
 use sidecar_tuner::check;
 use sidecar_tuner::diag::{Code, Finding, Severity};
+use sidecar_tuner::istio::MeshConfig;
 use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
@@ -533,10 +535,7 @@ fn load_valid(
 
 fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
-    let mesh = loaded.mesh.clone().unwrap_or_default();
-    let destination = args.target.destination();
-    let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
-    let resolution = resolved(&index, &destination, &loaded)?;
+    let resolution = resolved(&loaded, &args.target.destination())?;
     let options = sidecar_tuner::envoy::RenderOptions {
         listen: args.listen,
         upstream: args.upstream,
@@ -550,10 +549,7 @@ fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> 
 
 fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.dr, &args.input)?;
-    let mesh = loaded.mesh.clone().unwrap_or_default();
-    let destination = args.target.destination();
-    let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
-    let resolution = resolved(&index, &destination, &loaded)?;
+    let resolution = resolved(&loaded, &args.target.destination())?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
     let options = BenchOptions {
         concurrency: args.concurrency.iter().map(|&c| usize::from(c)).collect(),
@@ -629,10 +625,9 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         .iter()
         .flat_map(|host| destinations(&args.destination.destination(host), &loaded))
         .collect();
-    let mesh = loaded.mesh.clone().unwrap_or_default();
     let report = check::run(
         &loaded,
-        &mesh,
+        mesh(&loaded),
         &args.destination.namespace,
         &destinations,
         client.as_ref(),
@@ -645,6 +640,12 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         CheckFormat::Sarif => report::report_sarif(out, &report)?,
     }
     Ok(exit_code(&report.findings, args.fail_on.into()))
+}
+
+/// The mesh's MeshConfig: `--mesh` or the input's `istio` ConfigMap, else Istio's default mesh.
+fn mesh(loaded: &Loaded) -> &MeshConfig {
+    static DEFAULT: LazyLock<MeshConfig> = LazyLock::new(MeshConfig::default);
+    loaded.mesh.as_ref().unwrap_or(&DEFAULT)
 }
 
 /// The destinations to check for one `--host`: one per port of the host's Kubernetes Service
@@ -686,11 +687,8 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
 /// Resolves one destination for a command that plans from it; the warnings about how it
 /// resolved (no rule for this client, a hiding selector rule, ports left aside) go to
 /// standard error, as a compiler's warnings do.
-fn resolved<'a>(
-    index: &MeshIndex<'a>,
-    destination: &Destination,
-    loaded: &Loaded,
-) -> Result<Resolution<'a>, Failure> {
+fn resolved<'a>(loaded: &'a Loaded, destination: &Destination) -> Result<Resolution<'a>, Failure> {
+    let index = MeshIndex::new(&loaded.rules, mesh(loaded), &destination.namespace);
     let resolution = index.resolve(destination)?;
     let warnings: Vec<Finding> = check::resolution_findings(&resolution)
         .into_iter()
@@ -714,10 +712,7 @@ fn exit_code(findings: &[Finding], fail_on: Severity) -> u8 {
 
 fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
-    let mesh = loaded.mesh.clone().unwrap_or_default();
-    let destination = args.target.destination();
-    let index = MeshIndex::new(&loaded.rules, &mesh, &destination.namespace);
-    let resolution = resolved(&index, &destination, &loaded)?;
+    let resolution = resolved(&loaded, &args.target.destination())?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
     match (args.emit, args.format) {
         (Some(kind), _) => report::emit(out, kind.into(), &resolution, &plan)?,

@@ -416,14 +416,20 @@ impl<'a> MeshIndex<'a> {
             .flatten()
             .filter(|e| e.from.len() > 1)
             .collect();
-        let key = |e: &MergedRule<'_>| {
+        // An entry of a namespace's own index and of its exported one can hold the same rules.
+        out.sort_by_cached_key(|e| {
             e.from
                 .iter()
-                .map(|r| (r.origin.file.clone(), r.origin.pos))
+                .map(|r| (Arc::clone(&r.origin.file), r.origin.pos))
                 .collect::<Vec<_>>()
-        };
-        out.sort_by_key(|e| key(e));
-        out.dedup_by(|a, b| key(a) == key(b));
+        });
+        out.dedup_by(|a, b| {
+            a.from.len() == b.from.len()
+                && a.from
+                    .iter()
+                    .zip(&b.from)
+                    .all(|(x, y)| std::ptr::eq(*x, *y))
+        });
         out
     }
 
