@@ -21,10 +21,7 @@ struct Case {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let reviews = Destination {
-        namespace: "bookinfo".into(),
-        ..Destination::new("reviews")
-    };
+    let reviews = Destination::new("reviews").namespace("bookinfo");
     let cases = [
         Case {
             rule: "fixtures/circuit-breaker.yaml",
@@ -56,20 +53,14 @@ fn main() {
         },
         Case {
             rule: "fixtures/reviews.yaml",
-            destination: Destination {
-                subset: Some("v2".into()),
-                ..reviews.clone()
-            },
+            destination: reviews.clone().subset("v2"),
             concurrency: &[64],
             requests: 6000,
             latency_ms: 5,
         },
         Case {
             rule: "fixtures/reviews.yaml",
-            destination: Destination {
-                port: Some(9443),
-                ..reviews
-            },
+            destination: reviews.port(9443),
             concurrency: &[64],
             requests: 6000,
             latency_ms: 5,
@@ -85,16 +76,14 @@ fn main() {
         let loaded = load_file(Path::new(case.rule), &LoadOptions::default()).expect("a fixture");
         let resolution = resolve(&loaded.rules, &case.destination).expect("a destination");
         let plan = derive(&resolution.policy, &PlanOptions::default()).expect("a plan");
-        let options = BenchOptions {
-            concurrency: case.concurrency.to_vec(),
-            requests: if quick {
+        let options = BenchOptions::default()
+            .concurrency(case.concurrency)
+            .requests(if quick {
                 case.requests / 10
             } else {
                 case.requests
-            },
-            upstream_latency: Duration::from_millis(case.latency_ms),
-            ..BenchOptions::default()
-        };
+            })
+            .upstream_latency(Duration::from_millis(case.latency_ms));
         let report = runtime
             .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
             .expect("Envoy runs: see scripts/setup.sh");

@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::client::{self, AlignOptions, AlignedClient, is_overload};
-use crate::envoy::{cluster_name, render};
+use crate::envoy::{RenderOptions, cluster_name, render};
 use crate::error::Error;
 use crate::istio::resolve::Resolution;
 use crate::plan::ClientPlan;
@@ -68,6 +68,7 @@ pub enum SidecarChoice {
 
 /// What to run.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BenchOptions {
     /// Concurrent callers, one set of runs each.
     pub concurrency: Vec<usize>,
@@ -96,6 +97,44 @@ impl Default for BenchOptions {
                 warm: false,
             },
         }
+    }
+}
+
+impl BenchOptions {
+    /// Concurrent callers, one set of runs each.
+    pub fn concurrency(mut self, callers: impl Into<Vec<usize>>) -> Self {
+        self.concurrency = callers.into();
+        self
+    }
+
+    /// Requests per run.
+    pub fn requests(mut self, requests: usize) -> Self {
+        self.requests = requests;
+        self
+    }
+
+    /// How long the upstream takes per request.
+    pub fn upstream_latency(mut self, latency: Duration) -> Self {
+        self.upstream_latency = latency;
+        self
+    }
+
+    /// A run stops after this long even if requests remain.
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// The clients, in order.
+    pub fn clients(mut self, clients: impl Into<Vec<ClientKind>>) -> Self {
+        self.clients = clients.into();
+        self
+    }
+
+    /// The sidecar.
+    pub fn sidecar(mut self, sidecar: SidecarChoice) -> Self {
+        self.sidecar = sidecar;
+        self
     }
 }
 
@@ -344,7 +383,7 @@ pub async fn run(
         let (Some(binary), Some(upstream)) = (binary, upstream) else {
             unreachable!("a local sidecar has a binary and an upstream");
         };
-        let bootstrap = render(resolution, &Envoy::render_options(upstream.addr()));
+        let bootstrap = render(resolution, &RenderOptions::new(upstream.addr()));
         Envoy::start(binary, &bootstrap).await.map(Arc::new)
     };
     let shared = if warm {

@@ -34,6 +34,7 @@ pub const DEFAULT_HEADROOM: f64 = 0.95;
 
 /// Options of the derivation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// The share of the sidecar's limits the client may use, from 0.5 to 1.0. Default 0.95.
     pub headroom: f64,
@@ -44,6 +45,14 @@ impl Default for PlanOptions {
         Self {
             headroom: DEFAULT_HEADROOM,
         }
+    }
+}
+
+impl PlanOptions {
+    /// The share of the sidecar's limits the client may use, from 0.5 to 1.0.
+    pub fn headroom(mut self, headroom: f64) -> Self {
+        self.headroom = headroom;
+        self
     }
 }
 
@@ -135,6 +144,27 @@ pub struct ClientPlan {
     pub tcp_keepalive_retries: Option<u32>,
 }
 
+impl ClientPlan {
+    /// A plan that bounds requests in flight at `ceiling`, the adaptive limit starting at
+    /// `initial` (at most `ceiling`), Istio's defaults for the rest: for an [`AlignLayer`]
+    /// whose bound comes from elsewhere than a rule.
+    ///
+    /// [`AlignLayer`]: crate::client::AlignLayer
+    ///
+    /// ```
+    /// let plan = sidecar_tuner::ClientPlan::bounded(8, 2);
+    /// assert_eq!((plan.max_in_flight, plan.initial_in_flight), (Some(8), Some(2)));
+    /// ```
+    pub fn bounded(ceiling: usize, initial: usize) -> Self {
+        let ceiling = ceiling.max(1);
+        Self {
+            max_in_flight: Some(ceiling),
+            initial_in_flight: Some(initial.clamp(1, ceiling)),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for ClientPlan {
     /// The plan for a destination whose rule sets no connection pool: Istio's defaults, so
     /// in flight is unbounded.
@@ -189,11 +219,7 @@ fn scaled(h: f64, x: f64) -> usize {
 pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Plan, Error> {
     let h = options.headroom;
     if !(0.5..=1.0).contains(&h) {
-        return Err(Error::InvalidSetting {
-            setting: "headroom",
-            value: h.to_string(),
-            range: "0.5 to 1.0",
-        });
+        return Err(Error::invalid_setting("headroom", h, "0.5 to 1.0"));
     }
     let sourced_pool = policy.connection_pool.as_ref();
     let pool = sourced_pool.map(|p| p.value);
@@ -429,7 +455,11 @@ mod tests {
             &LoadOptions::default(),
         );
         let resolution = resolve(&loaded.rules, &Destination::new("svc")).unwrap();
-        derive(&resolution.policy, &PlanOptions { headroom }).unwrap()
+        derive(
+            &resolution.policy,
+            &PlanOptions::default().headroom(headroom),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -526,7 +556,7 @@ mod tests {
         let policy = EffectivePolicy::default();
         for h in [0.49, 1.01, f64::NAN] {
             assert!(
-                derive(&policy, &PlanOptions { headroom: h }).is_err(),
+                derive(&policy, &PlanOptions::default().headroom(h)).is_err(),
                 "{h}"
             );
         }
@@ -560,7 +590,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        derive(&policy, &PlanOptions { headroom: h })
+        derive(&policy, &PlanOptions::default().headroom(h))
             .unwrap()
             .client
     }

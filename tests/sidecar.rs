@@ -28,12 +28,7 @@ fn every_fixture_renders_a_bootstrap_envoy_accepts() {
     };
     let dir = std::env::temp_dir().join(format!("sidecar-tuner-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let options = RenderOptions {
-        listen: any,
-        upstream: "127.0.0.1:9".parse().unwrap(),
-        admin: any,
-    };
+    let options = RenderOptions::new("127.0.0.1:9".parse().unwrap());
     let mut seen = HashSet::new();
     let destinations = destinations_of_every_fixture();
     for (path, destination) in &destinations {
@@ -66,7 +61,7 @@ fn every_fixture_renders_a_bootstrap_envoy_accepts() {
 fn bootstrap_for(rule: &str, destination: &Destination, upstream: SocketAddr) -> Value {
     let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
     let resolution = resolve(&loaded.rules, destination).unwrap();
-    render(&resolution, &Envoy::render_options(upstream))
+    render(&resolution, &RenderOptions::new(upstream))
 }
 
 #[test]
@@ -174,17 +169,16 @@ fn compare(
     let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
     let resolution = resolve(&loaded.rules, &destination).unwrap();
     let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
-    let options = BenchOptions {
-        concurrency: concurrency.to_vec(),
-        requests,
-        upstream_latency: latency,
-        time_limit: Duration::from_secs(60),
-        clients: ClientKind::ALL.to_vec(),
-        sidecar: SidecarChoice::Local {
+    let options = BenchOptions::default()
+        .concurrency(concurrency)
+        .requests(requests)
+        .upstream_latency(latency)
+        .time_limit(Duration::from_secs(60))
+        .clients(ClientKind::ALL)
+        .sidecar(SidecarChoice::Local {
             binary: Some(binary),
             warm: false,
-        },
-    };
+        });
     let mut runs = Vec::new();
     let rt = runtime();
     for _ in 0..repeats {
@@ -296,17 +290,11 @@ fn cold_start_below_max_connections() {
 
 #[test]
 fn subset_and_port_level_policies() {
-    let reviews = Destination {
-        namespace: "bookinfo".into(),
-        ..Destination::new("reviews")
-    };
+    let reviews = Destination::new("reviews").namespace("bookinfo");
     // Subset v2: maxConnections 40, pending 4, http2MaxRequests 30: ceiling 28.
     compare(
         "fixtures/reviews.yaml",
-        Destination {
-            subset: Some("v2".into()),
-            ..reviews.clone()
-        },
+        reviews.clone().subset("v2"),
         &[64],
         6000,
         Duration::from_millis(5),
@@ -315,10 +303,7 @@ fn subset_and_port_level_policies() {
     // Port 9443: maxConnections 20, pending 5, the top level's other limits dropped.
     compare(
         "fixtures/reviews.yaml",
-        Destination {
-            port: Some(9443),
-            ..reviews
-        },
+        reviews.port(9443),
         &[64],
         6000,
         Duration::from_millis(5),

@@ -9,7 +9,7 @@ pub use lints::{lint_rules, resolution_findings};
 pub use mismatch::client_findings;
 
 use crate::diag::{Code, Finding, Location};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::istio::MeshConfig;
 use crate::istio::load::Loaded;
 use crate::istio::resolve::{Destination, MeshIndex};
@@ -59,7 +59,7 @@ pub fn run(
                 }
                 plans.push(plan);
             }
-            Err(Error::NoMatchingRule { host, namespace }) => {
+            Err(e) if e.kind() == ErrorKind::NoMatchingRule => {
                 if loaded.has_unreadable_input() {
                     continue;
                 }
@@ -68,7 +68,11 @@ pub fn run(
                     Finding::new(
                         Code::NoMatchingRule,
                         Location::new(&input, Default::default()),
-                        format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
+                        format!(
+                            "no DestinationRule applies to `{}` from namespace `{}`",
+                            destination.fqdn(),
+                            destination.namespace
+                        ),
                     )
                     .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, the host and the client's namespace"),
                 );
