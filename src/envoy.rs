@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::istio::inbound::Inbound;
 use crate::istio::model::{
     HashAlgorithm, HashKey, LoadBalancer, Located, OutlierDetection, RetryBudget,
 };
@@ -109,6 +110,101 @@ pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
             "clusters": [cluster],
         },
     })
+}
+
+/// The bootstrap of a server's sidecar for the inbound policy of `inbound`: the listener the
+/// callers' sidecars reach (`options.listen`), one inbound cluster `inbound|PORT||` to the local
+/// application (`options.upstream`) with what `buildInboundCluster` sets: the connection pool's
+/// circuit breakers and protocol options (idle timeout: the pool's, else Envoy's 1h), connect
+/// timeout and TCP keep-alive; no outlier detection, load balancing, TLS or HTTP/2 upgrade. The
+/// route is Istio's default inbound route (`route.go` `BuildDefaultHTTPInboundRoute`): no
+/// timeout, no stream duration limit, and the inbound retry policy of `retry.go`
+/// (`reset-before-request`, 2 retries), which does not retry a request already sent.
+///
+/// ```
+/// use sidecar_tuner::envoy::{RenderOptions, render_inbound};
+/// use sidecar_tuner::istio::inbound::resolve_inbound;
+/// use sidecar_tuner::istio::load::{LoadOptions, load_str};
+/// use sidecar_tuner::istio::resolve::{Destination, MeshIndex};
+/// use sidecar_tuner::istio::MeshConfig;
+///
+/// let yaml = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: api}\nspec: {host: api, trafficPolicy: {connectionPool: {http: {idleTimeout: 4s}}}}\n";
+/// let loaded = load_str(yaml, &"dr.yaml".into(), &LoadOptions::default());
+/// let mesh = MeshConfig::default();
+/// let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+/// let inbound = resolve_inbound(&index, &loaded.sidecars, &Destination::new("api").port(8080), None)?;
+/// let bootstrap = render_inbound(&inbound, &RenderOptions::new("127.0.0.1:8080".parse().unwrap()));
+/// let cluster = &bootstrap["static_resources"]["clusters"][0];
+/// assert_eq!(cluster["name"], "inbound|8080||");
+/// let options = &cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+/// assert_eq!(options["common_http_protocol_options"]["idle_timeout"], "4s");
+/// # Ok::<(), sidecar_tuner::Error>(())
+/// ```
+pub fn render_inbound(inbound: &Inbound<'_>, options: &RenderOptions) -> Value {
+    let policy = &inbound.resolution.policy;
+    let port = inbound
+        .resolution
+        .destination
+        .port
+        .unwrap_or(options.upstream.port().into());
+    let name = format!("inbound|{port}||");
+    let mut cluster = json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": duration(policy.connect_timeout().0),
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(options.upstream)}}]}],
+        },
+        "typed_extension_protocol_options": {
+            HTTP_PROTOCOL_OPTIONS: {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http_protocol_options": {}},
+            }
+        },
+    });
+    apply_connection_pool(&mut cluster, policy);
+    let route = json!({
+        "cluster": name,
+        "timeout": "0s",
+        "max_stream_duration": {"max_stream_duration": "0s", "grpc_timeout_header_max": "0s"},
+        "retry_policy": {"retry_on": "reset-before-request", "num_retries": 2},
+    });
+    json!({
+        "node": {"id": "sidecar-tuner-inbound", "cluster": "sidecar-tuner"},
+        "admin": {"address": socket(options.admin)},
+        "static_resources": {
+            "listeners": [http_listener("virtualInbound", &format!("inbound_0.0.0.0_{port}"), options.listen, &name, route)],
+            "clusters": [cluster],
+        },
+    })
+}
+
+/// Adds a file access log to every HTTP listener of `bootstrap`: one line per request,
+/// `STATUS FLAGS` (Envoy's `%RESPONSE_CODE% %RESPONSE_FLAGS%`, e.g. `503 UC`), appended to
+/// `path`.
+pub fn add_access_log(bootstrap: &mut Value, path: &std::path::Path) {
+    let log = json!([{
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": path.display().to_string(),
+            "log_format": {"text_format_source": {"inline_string": "%RESPONSE_CODE% %RESPONSE_FLAGS%\n"}},
+        },
+    }]);
+    let listeners = bootstrap["static_resources"]["listeners"].as_array_mut();
+    for listener in listeners.into_iter().flatten() {
+        let chains = listener["filter_chains"].as_array_mut();
+        for filter in chains
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["filters"].as_array_mut().into_iter().flatten())
+        {
+            if filter["name"] == "envoy.filters.network.http_connection_manager" {
+                filter["typed_config"]["access_log"] = log.clone();
+            }
+        }
+    }
 }
 
 /// The key of the cluster's upstream HTTP protocol options.
@@ -420,17 +516,28 @@ fn listener(cluster: &str, listen: SocketAddr, hash_key: Option<&HashKey>) -> Va
         }
     }
     route["retry_policy"] = retry_policy;
+    http_listener("outbound", "outbound", listen, "outbound", route)
+}
+
+/// An HTTP listener whose one route, for every host and path, is `route`.
+fn http_listener(
+    name: &str,
+    stat_prefix: &str,
+    listen: SocketAddr,
+    route_name: &str,
+    route: Value,
+) -> Value {
     json!({
-        "name": "outbound",
+        "name": name,
         "address": socket(listen),
         "filter_chains": [{"filters": [{
             "name": "envoy.filters.network.http_connection_manager",
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "stat_prefix": "outbound",
+                "stat_prefix": stat_prefix,
                 "codec_type": "AUTO",
                 "route_config": {
-                    "name": "outbound",
+                    "name": route_name,
                     "virtual_hosts": [{
                         "name": "destination",
                         "domains": ["*"],

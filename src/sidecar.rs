@@ -110,6 +110,13 @@ pub struct EnvoyStats {
     pub upstream_rq_total: u64,
     /// Connections the client opened to the sidecar.
     pub downstream_cx_total: u64,
+    /// Upstream connections the upstream closed while a request was on them: with response
+    /// flag `UC`, the caller got a 503.
+    pub upstream_cx_destroy_remote_with_active_rq: u64,
+    /// Upstream connections the sidecar closed for being idle (`idle_timeout`).
+    pub upstream_cx_idle_timeout: u64,
+    /// Upstream responses with status 503.
+    pub upstream_rq_503: u64,
 }
 
 impl EnvoyStats {
@@ -126,6 +133,12 @@ impl EnvoyStats {
             upstream_cx_total: self.upstream_cx_total - earlier.upstream_cx_total,
             upstream_rq_total: self.upstream_rq_total - earlier.upstream_rq_total,
             downstream_cx_total: self.downstream_cx_total - earlier.downstream_cx_total,
+            upstream_cx_destroy_remote_with_active_rq: self
+                .upstream_cx_destroy_remote_with_active_rq
+                - earlier.upstream_cx_destroy_remote_with_active_rq,
+            upstream_cx_idle_timeout: self.upstream_cx_idle_timeout
+                - earlier.upstream_cx_idle_timeout,
+            upstream_rq_503: self.upstream_rq_503 - earlier.upstream_rq_503,
         }
     }
 
@@ -147,6 +160,11 @@ impl EnvoyStats {
                 Some("upstream_cx_overflow") => &mut out.upstream_cx_overflow,
                 Some("upstream_cx_total") => &mut out.upstream_cx_total,
                 Some("upstream_rq_total") => &mut out.upstream_rq_total,
+                Some("upstream_cx_destroy_remote_with_active_rq") => {
+                    &mut out.upstream_cx_destroy_remote_with_active_rq
+                }
+                Some("upstream_cx_idle_timeout") => &mut out.upstream_cx_idle_timeout,
+                Some("upstream_rq_503") => &mut out.upstream_rq_503,
                 _ if name == "http.outbound.downstream_cx_total" => &mut out.downstream_cx_total,
                 _ => continue,
             };
@@ -278,17 +296,21 @@ impl Envoy {
         let child = command
             .spawn()
             .map_err(|e| Error::sidecar(format!("cannot start {}: {e}", binary.display())))?;
+        let listener = bootstrap["static_resources"]["listeners"][0]["name"]
+            .as_str()
+            .unwrap_or("outbound")
+            .to_owned();
         let mut envoy = Envoy {
             child,
             dir,
             admin: Admin::new(SocketAddr::from(([127, 0, 0, 1], 0))),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
-        envoy.wait_ready(&admin_path).await?;
+        envoy.wait_ready(&admin_path, &listener).await?;
         Ok(envoy)
     }
 
-    async fn wait_ready(&mut self, admin_path: &Path) -> Result<(), Error> {
+    async fn wait_ready(&mut self, admin_path: &Path, listener: &str) -> Result<(), Error> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -305,7 +327,7 @@ impl Envoy {
                 self.admin = Admin::new(addr);
             }
             if self.admin.addr.port() != 0 && self.admin.ready().await {
-                self.listen = self.admin.listener("outbound").await?;
+                self.listen = self.admin.listener(listener).await?;
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -323,7 +345,8 @@ impl Envoy {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
-    /// The outbound listener the client sends to.
+    /// The address of the bootstrap's first listener: the outbound listener the client sends
+    /// to, or the inbound one of a server's sidecar.
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
     }

@@ -1,5 +1,6 @@
 //! A local upstream HTTP/1.1 server for tests, examples and the bench: answers every request
-//! after a configurable latency and counts what it sees.
+//! after a configurable latency and counts what it sees; optionally with a keep-alive limit
+//! that closes an idle connection exactly when its next request arrives.
 
 use std::convert::Infallible;
 use std::io;
@@ -27,6 +28,10 @@ pub struct UpstreamOptions {
     /// Answer the first this many requests `503` with `x-envoy-overloaded`, as an overflowing
     /// sidecar would. Default is 0.
     pub overloaded_first: u64,
+    /// The server's keep-alive: a connection idle at least this long since its last answer is
+    /// closed, unanswered, when its next request arrives. `None` (the default) keeps
+    /// connections open.
+    pub keep_alive: Option<Duration>,
 }
 
 impl UpstreamOptions {
@@ -40,6 +45,18 @@ impl UpstreamOptions {
     /// `x-envoy-overloaded`), to try a client's overload handling without Envoy.
     pub fn overloaded_first(mut self, n: u64) -> Self {
         self.overloaded_first = n;
+        self
+    }
+
+    /// Close a connection that has been idle for `keep_alive` the moment its next request
+    /// arrives, without answering it: a server whose keep-alive timer fires exactly as the
+    /// request comes in, the race behind the `503 UC` a sidecar reports, made deterministic.
+    /// Default is no keep-alive limit.
+    ///
+    /// With it, the upstream speaks a minimal HTTP/1.1 of its own (requests without a body,
+    /// answers `200 ok` with `Content-Length`).
+    pub fn keep_alive(mut self, keep_alive: impl Into<Option<Duration>>) -> Self {
+        self.keep_alive = keep_alive.into();
         self
     }
 }
@@ -58,6 +75,9 @@ pub struct UpstreamStats {
     pub concurrent: usize,
     /// The most requests ever answered at once.
     pub max_concurrent: usize,
+    /// Connections closed because a request arrived after the keep-alive
+    /// ([`UpstreamOptions::keep_alive`]): each left that request unanswered.
+    pub closed_at_request: u64,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +87,7 @@ struct Counters {
     open_connections: AtomicUsize,
     concurrent: AtomicUsize,
     max_concurrent: AtomicUsize,
+    closed_at_request: AtomicU64,
 }
 
 /// A running upstream on `127.0.0.1`; it stops, with all its connections, when dropped.
@@ -113,6 +134,7 @@ impl Upstream {
             open_connections: c.open_connections.load(Ordering::SeqCst),
             concurrent: c.concurrent.load(Ordering::SeqCst),
             max_concurrent: c.max_concurrent.load(Ordering::SeqCst),
+            closed_at_request: c.closed_at_request.load(Ordering::SeqCst),
         }
     }
 }
@@ -142,6 +164,11 @@ async fn serve(listener: TcpListener, options: UpstreamOptions, counters: Arc<Co
         let counters = Arc::clone(&counters);
         let options = options.clone();
         connections.spawn(async move {
+            if let Some(keep_alive) = options.keep_alive {
+                let _ = serve_keep_alive(stream, keep_alive, &counters).await;
+                counters.open_connections.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
             let service = service_fn(|request| answer(request, &options, &counters));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -177,6 +204,45 @@ async fn answer(
         Response::builder().body(Bytes::from_static(b"ok").into())
     };
     Ok(response.expect("static parts are valid"))
+}
+
+/// One connection of an upstream with a keep-alive limit: answers request after request, and
+/// closes the connection unanswered when a request arrives after `keep_alive` of idleness.
+async fn serve_keep_alive(
+    mut stream: tokio::net::TcpStream,
+    keep_alive: Duration,
+    counters: &Counters,
+) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = Vec::with_capacity(1024);
+    let mut idle_since = tokio::time::Instant::now();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if buffer.is_empty() && idle_since.elapsed() >= keep_alive {
+            // The keep-alive timer fires as the request arrives: close without an answer.
+            counters.closed_at_request.fetch_add(1, Ordering::SeqCst);
+            return stream.shutdown().await;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if buffer.len() > 64 * 1024 {
+            return Ok(());
+        }
+        // Requests without a body: each ends with an empty line.
+        while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            buffer.drain(..end + 4);
+            counters.requests.fetch_add(1, Ordering::SeqCst);
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok",
+                )
+                .await?;
+            idle_since = tokio::time::Instant::now();
+        }
+    }
 }
 
 struct Busy<'a>(&'a AtomicUsize);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mesh::{self, MeshConfig};
-use super::model::{DestinationRule, Origin, Service};
+use super::model::{DestinationRule, Origin, Service, Sidecar};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
 use crate::diag::{Code, Finding, Location, Severity, Sources};
@@ -75,6 +75,8 @@ pub struct Loaded {
     pub mesh: Option<MeshConfig>,
     /// Kubernetes Services, for their ports.
     pub services: Vec<Service>,
+    /// Istio `Sidecar` resources, for the inbound connection pool of the workloads they select.
+    pub sidecars: Vec<Sidecar>,
     /// ST1xx findings: syntax, unknown fields, types, ranges, skipped kinds.
     pub findings: Vec<Finding>,
     /// The files read.
@@ -124,6 +126,7 @@ impl Loaded {
             self.mesh = other.mesh;
         }
         self.services.extend(other.services);
+        self.sidecars.extend(other.sidecars);
         self.findings.extend(other.findings);
         self.files.extend(other.files);
         self.sources.extend(other.sources);
@@ -384,6 +387,14 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
                 pos: node.pos,
             };
             out.rules.extend(DestinationRule::from_node(node, origin));
+        }
+        Some(Value::Str(kind)) if kind == "Sidecar" => {
+            Validator::new(file, &mut out.findings).sidecar(node);
+            let origin = Origin {
+                file: Arc::clone(file),
+                pos: node.pos,
+            };
+            out.sidecars.extend(Sidecar::from_node(node, origin));
         }
         Some(Value::Str(kind)) if kind == "Service" => {
             out.services.extend(Service::from_node(

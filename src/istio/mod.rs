@@ -2,6 +2,7 @@
 //! resolution of the policy that applies to one destination.
 
 pub mod duration;
+pub mod inbound;
 pub mod load;
 pub mod mesh;
 pub mod model;
@@ -12,5 +13,5 @@ pub(crate) mod yaml;
 
 pub use load::{LoadOptions, Loaded, load_paths};
 pub use mesh::MeshConfig;
-pub use model::{DestinationRule, Located};
+pub use model::{DestinationRule, Located, Sidecar};
 pub use validate::{API_VERSIONS, validate_wildcard_domain};

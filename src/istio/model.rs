@@ -811,3 +811,97 @@ impl Service {
         })
     }
 }
+
+/// An Istio `Sidecar` (`networking.istio.io/v1`, `v1beta1` or `v1alpha3`), as far as it decides
+/// the inbound connection pool of the workloads it applies to.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Sidecar {
+    /// `metadata.name`.
+    pub name: Located<String>,
+    /// `metadata.namespace`, when the object names one.
+    pub namespace: Option<Located<String>>,
+    /// `spec.workloadSelector.labels`, when the Sidecar has a selector (`workloadSelector: {}`
+    /// is a selector that selects every workload, as in Istio).
+    pub workload_selector: Option<Located<BTreeMap<String, String>>>,
+    /// `spec.ingress[]`: the port and connection pool of each ingress listener.
+    pub ingress: Vec<SidecarIngress>,
+    /// `spec.inboundConnectionPool`.
+    pub inbound_connection_pool: Option<ConnectionPool>,
+    /// `metadata.creationTimestamp` (Istio orders Sidecars by it, oldest first).
+    pub creation_timestamp: Option<Located<Timestamp>>,
+    /// Where the object was read.
+    pub origin: Origin,
+}
+
+/// One `spec.ingress[]` listener of a [`Sidecar`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SidecarIngress {
+    /// Where the entry starts.
+    pub pos: Pos,
+    /// `port.number`.
+    pub port: Option<Located<u32>>,
+    /// `defaultEndpoint`, e.g. `127.0.0.1:8080`.
+    pub default_endpoint: Option<Located<String>>,
+    /// `connectionPool`.
+    pub connection_pool: Option<ConnectionPool>,
+}
+
+impl Sidecar {
+    /// `namespace/name`, with `default` for a Sidecar that names no namespace.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}",
+            self.namespace
+                .as_ref()
+                .map_or("default", |n| n.value.as_str()),
+            self.name.value
+        )
+    }
+
+    /// Builds the model of a checked Sidecar object; `None` without a `spec` mapping.
+    pub(crate) fn from_node(object: &Node, origin: Origin) -> Option<Self> {
+        let metadata = object.get("metadata");
+        let spec = object.get("spec").filter(|s| s.as_map().is_some())?;
+        Some(Self {
+            name: string(metadata.and_then(|m| m.get("name")))
+                .unwrap_or_else(|| Located::new(String::new(), object.pos)),
+            namespace: string(metadata.and_then(|m| m.get("namespace")))
+                .filter(|n| !n.value.is_empty()),
+            workload_selector: spec
+                .get("workloadSelector")
+                .filter(|w| w.value != Value::Null)
+                .map(|w| Located::new(string_map(w.get("labels")), w.pos)),
+            ingress: spec
+                .get("ingress")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter(|i| i.as_map().is_some())
+                .map(|i| SidecarIngress {
+                    pos: i.pos,
+                    port: i.get("port").and_then(|port| {
+                        let number = int(port.get("number"))?;
+                        Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
+                    }),
+                    default_endpoint: string(i.get("defaultEndpoint")),
+                    connection_pool: block(i.get("connectionPool"), ConnectionPool::from_node),
+                })
+                .collect(),
+            inbound_connection_pool: block(
+                spec.get("inboundConnectionPool"),
+                ConnectionPool::from_node,
+            ),
+            creation_timestamp: metadata
+                .and_then(|m| m.get("creationTimestamp"))
+                .and_then(|t| {
+                    located(t, |v| match v {
+                        Value::Str(s) => Timestamp::parse(s),
+                        _ => None,
+                    })
+                }),
+            origin,
+        })
+    }
+}

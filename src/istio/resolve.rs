@@ -444,6 +444,14 @@ impl<'a> MeshIndex<'a> {
         index
     }
 
+    pub(crate) fn mesh(&self) -> &'a MeshConfig {
+        self.mesh
+    }
+
+    pub(crate) fn default_namespace(&self) -> &str {
+        &self.default_namespace
+    }
+
     /// The indexed rules, in input order.
     pub fn rules(&self) -> &'a [DestinationRule] {
         self.rules
@@ -533,6 +541,18 @@ impl<'a> MeshIndex<'a> {
     /// no default policy; [`Error::UnknownSubset`] when the subset is not defined by the rules
     /// that apply.
     pub fn resolve(&self, destination: &Destination) -> Result<Resolution<'a>, Error> {
+        self.resolve_direction(destination, false)
+    }
+
+    /// [`MeshIndex::resolve`] for outbound traffic, or for the inbound cluster of the server
+    /// workload `destination` describes (`inbound`): then workload-selector rules are skipped
+    /// (`SidecarScope.DestinationRule` honours them for outbound only), no subset applies and
+    /// a host without a rule takes the defaults instead of failing.
+    pub(crate) fn resolve_direction(
+        &self,
+        destination: &Destination,
+        inbound: bool,
+    ) -> Result<Resolution<'a>, Error> {
         let fqdn = destination.fqdn();
         let client = destination.namespace.as_str();
         let service_namespace = destination.effective_service_namespace();
@@ -541,12 +561,12 @@ impl<'a> MeshIndex<'a> {
             choose(
                 entries,
                 client,
-                &destination.labels,
+                (!inbound).then_some(&destination.labels),
                 &self.default_namespace,
             )
         });
         let mut hidden_by_selector = None;
-        if let (Some((_, entries)), None) = (&lookup, chosen) {
+        if let (Some((_, entries)), None, false) = (&lookup, chosen, inbound) {
             hidden_by_selector = entries.first().map(|e| e.first());
         }
         let matching: Vec<&DestinationRule> = self
@@ -555,6 +575,7 @@ impl<'a> MeshIndex<'a> {
             .filter(|r| host_matches(&rule_fqdn(r, &self.default_namespace), &fqdn))
             .collect();
         if matching.is_empty()
+            && !inbound
             && self.mesh.default_connection_pool.is_none()
             && self.mesh.default_outlier_detection.is_none()
         {
@@ -577,7 +598,11 @@ impl<'a> MeshIndex<'a> {
             })
             .map(|rule| PassedOver {
                 rule,
-                reason: self.why_passed_over(rule, found.as_ref(), hidden_by_selector, destination),
+                reason: if inbound && rule.workload_selector.is_some() {
+                    "it has a workload selector, which Istio honours for outbound traffic only (`SidecarScope.DestinationRule`)".into()
+                } else {
+                    self.why_passed_over(rule, found.as_ref(), hidden_by_selector, destination)
+                },
             })
             .collect();
         Ok(Resolution {
@@ -672,12 +697,13 @@ impl<'a> MeshIndex<'a> {
     }
 }
 
-/// Istio's `SidecarScope.DestinationRule` (outbound): a selector rule of the client's namespace
-/// that selects the client, else the last entry without a selector.
+/// Istio's `SidecarScope.DestinationRule`: for outbound (`labels` given) a selector rule of the
+/// client's namespace that selects the client, else (and always for inbound) the last entry
+/// without a selector.
 fn choose<'r, 'a>(
     entries: &[&'r MergedRule<'a>],
     client: &str,
-    labels: &BTreeMap<String, String>,
+    labels: Option<&BTreeMap<String, String>>,
     default_namespace: &str,
 ) -> Option<&'r MergedRule<'a>> {
     let mut catch_all = None;
@@ -686,7 +712,7 @@ fn choose<'r, 'a>(
             None => catch_all = Some(*entry),
             Some(selector) => {
                 if rule_namespace(entry.first(), default_namespace) == client
-                    && selects(selector, labels)
+                    && labels.is_some_and(|labels| selects(selector, labels))
                 {
                     return Some(entry);
                 }
@@ -857,6 +883,10 @@ pub enum PolicySource {
     SubsetPortLevel(String, u32),
     /// MeshConfig's `defaultTrafficPolicy`.
     MeshDefault,
+    /// A `Sidecar`'s `ingress[]` listener for the port: its `connectionPool` (inbound only).
+    SidecarIngress(u32),
+    /// A `Sidecar`'s `inboundConnectionPool` (inbound only).
+    SidecarInbound,
 }
 
 impl fmt::Display for PolicySource {
@@ -869,6 +899,10 @@ impl fmt::Display for PolicySource {
                 write!(f, "subset {s} trafficPolicy.portLevelSettings[port {p}]")
             }
             PolicySource::MeshDefault => f.write_str("MeshConfig defaultTrafficPolicy"),
+            PolicySource::SidecarIngress(p) => {
+                write!(f, "Sidecar ingress[port {p}].connectionPool")
+            }
+            PolicySource::SidecarInbound => f.write_str("Sidecar inboundConnectionPool"),
         }
     }
 }
@@ -913,6 +947,9 @@ pub struct EffectivePolicy<'a> {
     pub proxy_protocol: Option<Sourced<'a, Located<()>>>,
     /// MeshConfig's settings that every cluster starts from.
     pub mesh: MeshDefaults<'a>,
+    /// Whether this is the policy of an inbound cluster, which Istio never upgrades to HTTP/2
+    /// (`applyTrafficPolicy` calls `applyH2Upgrade` for outbound only).
+    pub(crate) inbound: bool,
 }
 
 /// The MeshConfig settings a cluster starts from, with the file they were read from.
@@ -1045,7 +1082,7 @@ impl<'a> EffectivePolicy<'a> {
     /// The policy of `rule` (none: Istio's and the mesh's defaults) for the destination's
     /// port and subset, in the order of Istio's cluster builder (`applyDestinationRule`: port
     /// level, then the mesh defaults, then `buildSubsetCluster`'s subset merge).
-    fn resolve(
+    pub(crate) fn resolve(
         rule: Option<&MergedRule<'a>>,
         mesh: &'a MeshConfig,
         destination: &Destination,
@@ -1159,10 +1196,13 @@ impl<'a> EffectivePolicy<'a> {
         out
     }
 
-    /// Whether Envoy speaks HTTP/2 to the upstream (`shouldH2Upgrade`, for an HTTP port): not
-    /// with `useClientProtocol`; yes with the pool's `UPGRADE`, no with `DO_NOT_UPGRADE`;
+    /// Whether Envoy speaks HTTP/2 to the upstream (`shouldH2Upgrade`, for an HTTP port): never
+    /// for an inbound cluster; not with `useClientProtocol`; yes with the pool's `UPGRADE`, no with `DO_NOT_UPGRADE`;
     /// else as MeshConfig's `h2UpgradePolicy` says.
     pub fn h2_upgrade(&self) -> bool {
+        if self.inbound {
+            return false;
+        }
         let http = self
             .connection_pool
             .as_ref()

@@ -15,6 +15,9 @@ use crate::diag::{Code, Finding, Location};
 /// The schema as Istio publishes it (see `schema/destinationrule.schema.yaml`).
 const SCHEMA_YAML: &str = include_str!("../../schema/destinationrule.schema.yaml");
 
+/// Istio's published Sidecar schema (see `schema/sidecar.schema.yaml`).
+const SIDECAR_SCHEMA_YAML: &str = include_str!("../../schema/sidecar.schema.yaml");
+
 /// One node of an OpenAPI v3 schema, as far as the DestinationRule CRD uses it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +82,15 @@ impl Schema {
         SCHEMA.get_or_init(|| {
             serde_saphyr::from_str(SCHEMA_YAML)
                 .expect("the embedded DestinationRule schema is valid")
+        })
+    }
+
+    /// The embedded Sidecar schema (the object with `spec` and `status`).
+    pub fn sidecar() -> &'static Schema {
+        static SCHEMA: OnceLock<Schema> = OnceLock::new();
+        SCHEMA.get_or_init(|| {
+            serde_saphyr::from_str(SIDECAR_SCHEMA_YAML)
+                .expect("the embedded Sidecar schema is valid")
         })
     }
 

@@ -65,6 +65,98 @@ impl<'a> Validator<'a> {
 
     /// Validates a DestinationRule object (a mapping whose `kind` is `DestinationRule`).
     pub(crate) fn destination_rule(&mut self, object: &Node) {
+        self.object_header(object, "DestinationRule");
+        let Some(spec) = object.get("spec") else {
+            return self.report(
+                Code::MissingField,
+                object,
+                "DestinationRule has no `spec`",
+                Some("add a `spec` with at least `host`"),
+            );
+        };
+        let spec_schema = Schema::destination_rule()
+            .property("spec")
+            .expect("the schema has `spec`");
+        Walker::new(self.file, self.findings, &["spec"]).walk(spec, spec_schema);
+        if spec.as_map().is_some() {
+            self.spec(spec);
+        }
+    }
+
+    /// Validates a Sidecar object: Istio's published schema, then the checks of its webhook
+    /// (`validation.go` `ValidateSidecar`) on the fields this crate reads.
+    pub(crate) fn sidecar(&mut self, object: &Node) {
+        self.object_header(object, "Sidecar");
+        let Some(spec) = object.get("spec") else {
+            return self.report(
+                Code::MissingField,
+                object,
+                "Sidecar has no `spec`",
+                Some("add a `spec` with `ingress`, `egress` or `inboundConnectionPool`"),
+            );
+        };
+        let spec_schema = Schema::sidecar()
+            .property("spec")
+            .expect("the schema has `spec`");
+        Walker::new(self.file, self.findings, &["spec"]).walk(spec, spec_schema);
+        if spec.as_map().is_none() {
+            return;
+        }
+        if let Some(selector) = spec.get("workloadSelector")
+            && selector
+                .get("labels")
+                .and_then(Node::as_map)
+                .is_none_or(<[_]>::is_empty)
+        {
+            let finding = Finding::new(
+                Code::InvalidSelector,
+                Location::new(self.file, selector.pos),
+                "sidecar: workload selector specified without labels, will be applied to all services in namespace",
+            )
+            .help("add `labels`, or remove `workloadSelector` to apply the Sidecar to every workload of the namespace")
+            .with_severity(Severity::Warning);
+            self.findings.push(finding);
+        }
+        if [
+            "egress",
+            "ingress",
+            "outboundTrafficPolicy",
+            "inboundConnectionPool",
+        ]
+        .iter()
+        .all(|k| spec.get(k).is_none_or(|n| n.value == Value::Null))
+        {
+            self.report(
+                Code::EmptyPolicy,
+                spec,
+                "sidecar: empty configuration provided",
+                Some("set `ingress`, `egress`, `outboundTrafficPolicy` or `inboundConnectionPool`"),
+            );
+        }
+        let mut ports = HashSet::new();
+        for ingress in items(spec, "ingress") {
+            if let Some(number) = ingress.get("port").and_then(|p| p.get("number"))
+                && let Value::Int(n) = number.value
+                && !ports.insert(n)
+            {
+                self.report(
+                    Code::ConflictingFields,
+                    number,
+                    "sidecar: ports on IP bound listeners must be unique",
+                    Some("give each ingress listener its own port"),
+                );
+            }
+            if let Some(pool) = ingress.get("connectionPool") {
+                self.connection_pool(pool);
+            }
+        }
+        if let Some(pool) = spec.get("inboundConnectionPool") {
+            self.connection_pool(pool);
+        }
+    }
+
+    /// The checks every Istio object gets: top-level fields, `apiVersion`, `metadata`.
+    fn object_header(&mut self, object: &Node, kind: &str) {
         let entries = object.as_map().unwrap_or_default();
         for (key, _) in entries {
             let name = key.as_str().unwrap_or_default();
@@ -88,7 +180,7 @@ impl<'a> Validator<'a> {
             self.report(
                 Code::UnsupportedApiVersion,
                 version,
-                format!("DestinationRule has apiVersion `{shown}`, which Istio does not serve"),
+                format!("{kind} has apiVersion `{shown}`, which Istio does not serve"),
                 Some("use `networking.istio.io/v1` (or `v1beta1`, `v1alpha3`)"),
             );
         }
@@ -103,24 +195,9 @@ impl<'a> Validator<'a> {
             None => self.report(
                 Code::MissingField,
                 object,
-                "DestinationRule has no `metadata.name`",
+                format!("{kind} has no `metadata.name`"),
                 Some("add `metadata: {name: ...}`"),
             ),
-        }
-        let Some(spec) = object.get("spec") else {
-            return self.report(
-                Code::MissingField,
-                object,
-                "DestinationRule has no `spec`",
-                Some("add a `spec` with at least `host`"),
-            );
-        };
-        let spec_schema = Schema::destination_rule()
-            .property("spec")
-            .expect("the schema has `spec`");
-        Walker::new(self.file, self.findings, &["spec"]).walk(spec, spec_schema);
-        if spec.as_map().is_some() {
-            self.spec(spec);
         }
     }
 
