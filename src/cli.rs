@@ -354,11 +354,17 @@ struct PlanOptionArgs {
     /// The share of the sidecar's limits the client may use (0.5 to 1.0).
     #[arg(long, default_value_t = sidecar_tuner::plan::DEFAULT_HEADROOM)]
     headroom: f64,
+    /// Processes of the pod that call the destination through its one sidecar (workers,
+    /// containers): each gets floor(headroom x limit / N).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    processes: u32,
 }
 
 impl PlanOptionArgs {
     fn options(&self) -> PlanOptions {
-        PlanOptions::default().headroom(self.headroom)
+        PlanOptions::default()
+            .headroom(self.headroom)
+            .processes(self.processes)
     }
 }
 
@@ -576,6 +582,7 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
         .upstream_latency(args.upstream_latency)
         .time_limit(args.time_limit)
         .clients(args.clients.iter().map(|&c| c.into()).collect::<Vec<_>>())
+        .processes(args.plan.processes as usize)
         .sidecar(match args.sidecar {
             Some(listen) => SidecarChoice::Running {
                 listen,
