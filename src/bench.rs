@@ -82,6 +82,10 @@ pub struct BenchOptions {
     pub clients: Vec<ClientKind>,
     /// The sidecar.
     pub sidecar: SidecarChoice,
+    /// Processes sharing the sidecar: each run builds this many clients of its kind (from the
+    /// same plan, so plan with [`PlanOptions::processes`](crate::PlanOptions::processes) for
+    /// their share) and spreads the callers over them. Default 1.
+    pub processes: usize,
 }
 
 impl Default for BenchOptions {
@@ -96,6 +100,7 @@ impl Default for BenchOptions {
                 binary: None,
                 warm: false,
             },
+            processes: 1,
         }
     }
 }
@@ -136,6 +141,12 @@ impl BenchOptions {
         self.sidecar = sidecar;
         self
     }
+
+    /// Processes sharing the sidecar, each with a client of its own (at least 1).
+    pub fn processes(mut self, processes: usize) -> Self {
+        self.processes = processes.max(1);
+        self
+    }
 }
 
 /// One client at one concurrency.
@@ -151,7 +162,7 @@ pub struct RunResult {
     pub ok: usize,
     /// `503` with `x-envoy-overloaded` that reached the caller.
     pub overflow_503: usize,
-    /// Other failures: other statuses, transport errors, `Error::Saturated`.
+    /// Other failures: other statuses, transport errors, saturated (`ErrorKind::Saturated`).
     pub errors: usize,
     /// Envoy's `upstream_rq_pending_overflow` during the run; `None` without its admin.
     pub envoy_pending_overflow: Option<u64>,
@@ -167,7 +178,8 @@ pub struct RunResult {
     pub max_ms: f64,
     /// Connections the client opened to the sidecar.
     pub connections_opened: Option<u64>,
-    /// The aligned client's limit at the end of the run (`None` for `default`).
+    /// The aligned clients' limit at the end of the run, summed over the processes (`None`
+    /// for `default`).
     pub final_limit: Option<usize>,
 }
 
@@ -180,6 +192,8 @@ pub struct BenchReport {
     pub envoy_version: String,
     /// The rule, `namespace/name (file:line)`.
     pub rule: String,
+    /// Processes sharing the sidecar, each with its own client.
+    pub processes: usize,
 }
 
 impl BenchReport {
@@ -284,10 +298,10 @@ impl Tally {
     }
 }
 
-/// Sends `requests` GETs from `concurrency` callers, stopping at `time_limit`: a request still
-/// unanswered then is cut off and counts as an error.
+/// Sends `requests` GETs from `concurrency` callers, caller `i` through `drivers[i % len]`,
+/// stopping at `time_limit`: a request still unanswered then is cut off and counts as an error.
 async fn drive(
-    driver: Arc<Driver>,
+    drivers: Arc<[Driver]>,
     url: &str,
     concurrency: usize,
     requests: usize,
@@ -297,9 +311,10 @@ async fn drive(
     let deadline = tokio::time::Instant::from_std(start + time_limit);
     let sent = Arc::new(AtomicUsize::new(0));
     let callers: Vec<_> = (0..concurrency.max(1))
-        .map(|_| {
-            let (driver, sent, url) = (Arc::clone(&driver), Arc::clone(&sent), url.to_owned());
+        .map(|caller| {
+            let (drivers, sent, url) = (Arc::clone(&drivers), Arc::clone(&sent), url.to_owned());
             tokio::spawn(async move {
+                let driver = &drivers[caller % drivers.len()];
                 let mut tally = Tally::new();
                 while start.elapsed() < time_limit
                     && sent.fetch_add(1, Ordering::Relaxed) < requests
@@ -407,9 +422,11 @@ pub async fn run(
                 Some(admin) => Some(admin.stats(&cluster).await?),
                 None => None,
             };
-            let driver = Arc::new(Driver::new(kind, plan)?);
+            let drivers: Arc<[Driver]> = (0..options.processes.max(1))
+                .map(|_| Driver::new(kind, plan))
+                .collect::<Result<_, _>>()?;
             let (tally, sent, elapsed) = drive(
-                Arc::clone(&driver),
+                Arc::clone(&drivers),
                 &target.url,
                 concurrency,
                 options.requests,
@@ -420,10 +437,13 @@ pub async fn run(
                 (Some(admin), Some(before)) => Some(admin.stats(&cluster).await?.since(&before)),
                 _ => None,
             };
-            let final_limit = match &*driver {
-                Driver::Aligned(aligned) => aligned.limit(),
-                Driver::Plain(_) => None,
-            };
+            let final_limit = drivers
+                .iter()
+                .map(|driver| match driver {
+                    Driver::Aligned(aligned) => aligned.limit(),
+                    Driver::Plain(_) => None,
+                })
+                .sum();
             let mut run = result(kind, concurrency, sent, &tally, elapsed, delta);
             run.final_limit = final_limit;
             runs.push(run);
@@ -434,6 +454,7 @@ pub async fn run(
         runs,
         envoy_version,
         rule: rule_name,
+        processes: options.processes.max(1),
     })
 }
 

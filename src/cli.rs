@@ -16,7 +16,7 @@ use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{self, Emit};
-use sidecar_tuner::settings::load_client_file;
+use sidecar_tuner::settings::{Vocabulary, load_client_file};
 use sidecar_tuner::{Error, ErrorKind};
 
 const AFTER_HELP: &str = "\
@@ -301,28 +301,59 @@ enum CheckFormat {
     Sarif,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum EmitArg {
-    /// A client settings file in reqwest's vocabulary, for `check --client`.
-    #[value(alias = "yaml")]
-    ClientYaml,
-    /// A client settings file in Go's vocabulary.
-    GoYaml,
-    /// Rust: a `reqwest::ClientBuilder`.
-    #[value(alias = "rust")]
-    Reqwest,
-    /// Go: an `http.Transport`.
-    Go,
+/// A value of `--emit`: `client-yaml` (alias `yaml`), `go-yaml`, `reqwest` (alias `rust`), `go`,
+/// and for every other library `LIB-yaml` (a settings file) and `LIB` (code).
+#[derive(Debug, Clone, Copy)]
+struct EmitArg(Emit);
+
+/// Every `--emit` value, in `--help` order.
+static EMIT_ARGS: std::sync::LazyLock<Vec<EmitArg>> = std::sync::LazyLock::new(|| {
+    let mut all = vec![
+        EmitArg(Emit::ClientYaml),
+        EmitArg(Emit::GoYaml),
+        EmitArg(Emit::Reqwest),
+        EmitArg(Emit::Go),
+    ];
+    for v in Vocabulary::ALL
+        .into_iter()
+        .filter(|v| !matches!(v, Vocabulary::Reqwest | Vocabulary::Go))
+    {
+        all.extend([EmitArg(Emit::Settings(v)), EmitArg(Emit::Code(v))]);
+    }
+    all
+});
+
+impl ValueEnum for EmitArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &EMIT_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self.0 {
+            Emit::ClientYaml => PossibleValue::new("client-yaml")
+                .alias("yaml")
+                .help("A client settings file in reqwest's vocabulary, for `check --client`"),
+            Emit::GoYaml => {
+                PossibleValue::new("go-yaml").help("A client settings file in Go's vocabulary")
+            }
+            Emit::Reqwest => PossibleValue::new("reqwest")
+                .alias("rust")
+                .help("Rust: a `reqwest::ClientBuilder`"),
+            Emit::Go => PossibleValue::new("go").help("Go: an `http.Transport`"),
+            Emit::Settings(v) => PossibleValue::new(format!("{v}-yaml"))
+                .help(format!("A client settings file in {v}'s vocabulary")),
+            Emit::Code(v) => {
+                PossibleValue::new(v.as_str()).help(format!("Code that builds a {v} client"))
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl From<EmitArg> for Emit {
     fn from(e: EmitArg) -> Self {
-        match e {
-            EmitArg::ClientYaml => Emit::ClientYaml,
-            EmitArg::GoYaml => Emit::GoYaml,
-            EmitArg::Reqwest => Emit::Reqwest,
-            EmitArg::Go => Emit::Go,
-        }
+        e.0
     }
 }
 
@@ -354,11 +385,17 @@ struct PlanOptionArgs {
     /// The share of the sidecar's limits the client may use (0.5 to 1.0).
     #[arg(long, default_value_t = sidecar_tuner::plan::DEFAULT_HEADROOM)]
     headroom: f64,
+    /// Processes of the pod that call the destination through its one sidecar (workers,
+    /// containers): each gets floor(headroom x limit / N).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    processes: u32,
 }
 
 impl PlanOptionArgs {
     fn options(&self) -> PlanOptions {
-        PlanOptions::default().headroom(self.headroom)
+        PlanOptions::default()
+            .headroom(self.headroom)
+            .processes(self.processes)
     }
 }
 
@@ -576,6 +613,7 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
         .upstream_latency(args.upstream_latency)
         .time_limit(args.time_limit)
         .clients(args.clients.iter().map(|&c| c.into()).collect::<Vec<_>>())
+        .processes(args.plan.processes as usize)
         .sidecar(match args.sidecar {
             Some(listen) => SidecarChoice::Running {
                 listen,

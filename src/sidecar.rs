@@ -24,7 +24,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// folder, then from where this crate was built), or `envoy` on `PATH`.
 ///
 /// # Errors
-/// [`Error::EnvoyNotFound`] naming the places looked at and how to install it.
+/// [`ErrorKind::EnvoyNotFound`](crate::ErrorKind::EnvoyNotFound) naming the places looked at and how to install it.
 pub fn envoy_binary() -> Result<PathBuf, Error> {
     if let Some(path) = std::env::var_os("ENVOY_BIN") {
         let path = PathBuf::from(path);
@@ -76,7 +76,7 @@ fn in_venv(root: &Path) -> Option<PathBuf> {
 /// Envoy's version string, e.g. `1.40.0`.
 ///
 /// # Errors
-/// [`Error::Sidecar`] when the binary cannot be run.
+/// [`ErrorKind::Sidecar`](crate::ErrorKind::Sidecar) when the binary cannot be run.
 pub fn envoy_version(binary: &Path) -> Result<String, Error> {
     let out = Command::new(binary)
         .arg("--version")
@@ -264,7 +264,7 @@ impl Envoy {
     /// `--concurrency 2` and a base id of its own, and waits until it is ready.
     ///
     /// # Errors
-    /// [`Error::Sidecar`] with the tail of Envoy's log when it exits or is not ready in 30s.
+    /// [`ErrorKind::Sidecar`](crate::ErrorKind::Sidecar) with the tail of Envoy's log when it exits or is not ready in 30s.
     pub async fn start(binary: &Path, bootstrap: &Value) -> Result<Envoy, Error> {
         // A private folder of its own, removed with it; the process id in its name lets a
         // test find the Envoys a process started.

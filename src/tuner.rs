@@ -64,7 +64,7 @@ impl Tuner {
     /// Loads the DestinationRules in a YAML file (several documents, or a `kind: List`).
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::Input`] when it is not valid YAML
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read; [`ErrorKind::Input`](crate::ErrorKind::Input) when it is not valid YAML
     /// or a rule in it is invalid (Istio would reject it).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::new(load_file(path.as_ref(), &LoadOptions::default())?)
@@ -177,7 +177,14 @@ impl Tuner {
         self
     }
 
-    /// How long a request may wait for a slot before it fails with [`Error::Saturated`].
+    /// How many processes of the pod call the destination through the one sidecar, each with a
+    /// client like this one: each gets its share of the budget. Default is 1.
+    pub fn processes(mut self, processes: u32) -> Self {
+        self.plan_options.processes = processes;
+        self
+    }
+
+    /// How long a request may wait for a slot before it fails with [`ErrorKind::Saturated`](crate::ErrorKind::Saturated).
     /// Default is 30 seconds.
     pub fn queue_timeout(mut self, timeout: Duration) -> Self {
         self.align.queue_timeout = timeout;
@@ -251,8 +258,8 @@ impl Tuner {
     /// The derived client settings, without building a client.
     ///
     /// # Errors
-    /// [`Error::MissingSetting`] without a host; [`Error::NoMatchingRule`],
-    /// [`Error::UnknownSubset`] when the destination does not resolve; [`Error::InvalidSetting`]
+    /// [`ErrorKind::MissingSetting`](crate::ErrorKind::MissingSetting) without a host; [`ErrorKind::NoMatchingRule`](crate::ErrorKind::NoMatchingRule),
+    /// [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when the destination does not resolve; [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting)
     /// when the headroom is out of range.
     pub fn plan(&self) -> Result<ClientPlan, Error> {
         Ok(self.derive_plan()?.client)
@@ -306,7 +313,7 @@ impl Tuner {
     /// [`Report`] of findings (warnings and notes do not fail the build) and derivations.
     ///
     /// # Errors
-    /// As [`Tuner::plan`], and [`Error::Request`] when reqwest cannot build its client.
+    /// As [`Tuner::plan`], and [`ErrorKind::Request`](crate::ErrorKind::Request) when reqwest cannot build its client.
     pub fn build(&self) -> Result<Tuned, Error> {
         let destination = self.destination()?;
         let (mesh, mesh_sources) = self.mesh()?;

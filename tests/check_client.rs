@@ -17,7 +17,7 @@ use sidecar_tuner::istio::load::{LoadOptions, load_file};
 use sidecar_tuner::istio::resolve::resolve;
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{Emit, emit};
-use sidecar_tuner::settings::client_file_from_bytes;
+use sidecar_tuner::settings::{Vocabulary, client_file_from_bytes};
 
 fn command(args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("sidecar-tuner").unwrap();
@@ -62,7 +62,7 @@ fn client_fixtures() -> Vec<PathBuf> {
 #[test]
 fn each_client_fixture_yields_its_code_in_every_format() {
     let fixtures = client_fixtures();
-    assert_eq!(fixtures.len(), 19);
+    assert_eq!(fixtures.len(), 28);
     for path in fixtures {
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let client = format!("fixtures/clients/{name}");
@@ -201,7 +201,10 @@ fn emitted_client_settings_pass_check_for_every_fixture() {
             continue; // a rule passed over for another (workload selector, export)
         };
         let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
-        for kind in [Emit::ClientYaml, Emit::GoYaml] {
+        let kinds = [Emit::ClientYaml, Emit::GoYaml]
+            .into_iter()
+            .chain(Vocabulary::ALL.map(Emit::Settings));
+        for kind in kinds {
             let mut yaml = Vec::new();
             emit(&mut yaml, kind, &resolution, &plan).unwrap();
             let file =
@@ -264,6 +267,49 @@ fn plan_emit_then_check_through_the_cli() {
         let text = String::from_utf8_lossy(&emitted(kind).stdout).into_owned();
         assert!(text.contains(needle), "{kind}: {text}");
         insta::assert_snapshot!(format!("emit_{kind}"), text);
+    }
+}
+
+/// Issue 16: every library's settings file and code for the same destination, one snapshot
+/// each; the bound (28: 0.95 x min(40 + 4, 30)) and the idle pool (38) appear in each in the
+/// library's own terms, and so do the idle timeout and connect timeout in its units.
+#[test]
+fn every_library_emits_a_settings_file_and_code() {
+    let cases = [
+        (
+            "okhttp",
+            "maxRequestsPerHost: 28",
+            "dispatcher.setMaxRequestsPerHost(28);",
+        ),
+        (
+            "httpclient5",
+            "defaultMaxPerRoute: 28",
+            ".setMaxConnPerRoute(28)",
+        ),
+        ("reactor-netty", "maxConnections: 28", ".maxConnections(28)"),
+        ("httpx", "max_connections: 28", "max_connections=28,"),
+        ("aiohttp", "limit_per_host: 28", "limit_per_host=28,"),
+        ("urllib3", "block: true", "block=True,"),
+        ("undici", "connections: 28", "connections: 28,"),
+        ("node-http", "maxSockets: 28", "maxSockets: 28,"),
+        (
+            "dotnet",
+            "MaxConnectionsPerServer: 28",
+            "MaxConnectionsPerServer = 28,",
+        ),
+    ];
+    for (library, in_yaml, in_code) in cases {
+        let yaml_kind = format!("{library}-yaml");
+        let yaml = emitted(&yaml_kind);
+        assert_eq!(yaml.status.code(), Some(0), "{library}");
+        let yaml = String::from_utf8_lossy(&yaml.stdout).into_owned();
+        assert!(yaml.contains(in_yaml), "{library}: {yaml}");
+        insta::assert_snapshot!(format!("emit_{yaml_kind}"), yaml);
+        let code = emitted(library);
+        assert_eq!(code.status.code(), Some(0), "{library}");
+        let code = String::from_utf8_lossy(&code.stdout).into_owned();
+        assert!(code.contains(in_code), "{library}: {code}");
+        insta::assert_snapshot!(format!("emit_{library}"), code);
     }
 }
 

@@ -39,24 +39,36 @@ pub fn client_findings(
         } else {
             format!("up to {idle}")
         };
+        let (code, message) = match plan.alone.as_ref().and_then(|a| a.pool_max_idle_per_host) {
+            Some(alone) if idle <= alone => (
+                Code::SharedBudget,
+                format!(
+                    "the client keeps {shown} idle connections per host, which fits the sidecar only when it is alone: {} processes share its {} connections, {wanted_idle} each",
+                    plan.processes, sidecar.max_connections
+                ),
+            ),
+            _ => (
+                Code::IdlePoolTooLarge,
+                format!(
+                    "the client keeps {shown} idle connections per host; the sidecar allows {} connections{}",
+                    sidecar.max_connections,
+                    shared_by(plan)
+                ),
+            ),
+        };
         findings.extend(check.finding(
-            Code::IdlePoolTooLarge,
+            code,
             &client.idle_per_host,
             "pool_max_idle_per_host",
-            format!(
-                "the client keeps {shown} idle connections per host; the sidecar allows {} connections",
-                sidecar.max_connections
-            ),
+            message,
             Field::IdlePerHost,
             &wanted_idle.to_string(),
         ));
     }
 
-    if client.http2.value {
-        let (field, value) = match client.vocabulary {
-            Vocabulary::Reqwest => (Field::Http1Only, "true"),
-            Vocabulary::Go => (Field::Http2, "false"),
-        };
+    if client.http2.value
+        && let Some((field, value)) = client.vocabulary.http1_setting()
+    {
         findings.extend(check.finding(
             Code::Http2Enabled,
             &client.http2,
@@ -76,25 +88,48 @@ pub fn client_findings(
             show(sidecar.max_requests),
             admission(plan)
         );
+        let alone = plan.alone.as_ref().and_then(|a| a.max_in_flight);
         let message = match client.max_in_flight.value {
-            None => Some(format!("requests in flight are unbounded; {admission}")),
-            Some(bound) if bound > ceiling => Some(format!(
-                "up to {bound} requests in flight, above the plan's {ceiling}: {admission}"
+            None => Some((
+                Code::ConcurrencyAboveAdmission,
+                format!(
+                    "requests in flight are unbounded; {admission}{}",
+                    shared_by(plan)
+                ),
+            )),
+            Some(bound) if bound > ceiling && alone.is_some_and(|alone| bound <= alone) => Some((
+                Code::SharedBudget,
+                format!(
+                    "up to {bound} requests in flight, which fits the sidecar only when the client is alone: {admission}, shared by {} processes, {ceiling} each",
+                    plan.processes
+                ),
+            )),
+            Some(bound) if bound > ceiling => Some((
+                Code::ConcurrencyAboveAdmission,
+                format!(
+                    "up to {bound} requests in flight, above the plan's {ceiling}: {admission}{}",
+                    shared_by(plan)
+                ),
             )),
             Some(_) => None,
         };
-        if let Some(message) = message {
-            findings.extend(check.finding(
-                Code::ConcurrencyAboveAdmission,
+        if let Some((code, message)) = message {
+            let vocabulary = client.vocabulary;
+            let help = vocabulary.how_to_bound(ceiling).unwrap_or_else(|| {
+                format!("set `{}: {ceiling}`", vocabulary.key(Field::MaxInFlight))
+            });
+            findings.extend(check.finding_with_help(
+                code,
                 &client.max_in_flight,
                 "max_in_flight",
                 message,
-                Field::MaxInFlight,
-                &ceiling.to_string(),
+                help,
             ));
         }
     }
 
+    // Values to set are written in the library's unit (`27s`, `27.0`, `27000`, `00:00:27`).
+    let unit = |d: Option<Duration>| client.vocabulary.duration_text(d);
     let too_long = |d: Option<Duration>, limit: Duration| d.is_none_or(|d| d >= limit);
     if let Some(sidecar_idle) = sidecar.idle_limit()
         && client.keep_alive.value
@@ -110,7 +145,7 @@ pub fn client_findings(
                 fmt_duration(sidecar_idle)
             ),
             Field::IdleTimeout,
-            &fmt_duration(wanted.pool_idle_timeout),
+            &unit(Some(wanted.pool_idle_timeout)),
         ));
     }
 
@@ -127,7 +162,7 @@ pub fn client_findings(
                 fmt_duration(sidecar.connect_timeout)
             ),
             Field::ConnectTimeout,
-            &fmt_duration(sidecar.connect_timeout),
+            &unit(Some(sidecar.connect_timeout)),
         ));
     }
 
@@ -144,7 +179,7 @@ pub fn client_findings(
                 fmt_duration(rule_time)
             ),
             Field::TcpKeepalive,
-            &fmt_duration(rule_time),
+            &unit(Some(rule_time)),
         ));
     }
 
@@ -164,14 +199,13 @@ pub fn client_findings(
     }
 
     if !client.keep_alive.value {
-        let (field, value) = match client.vocabulary {
-            Vocabulary::Reqwest => (
-                Field::IdlePerHost,
-                wanted
-                    .pool_max_idle_per_host
-                    .map_or_else(|| "null".to_owned(), |n| n.to_string()),
-            ),
-            Vocabulary::Go => (Field::KeepAliveDisabled, "false".to_owned()),
+        let idle = wanted
+            .pool_max_idle_per_host
+            .map_or_else(|| "null".to_owned(), |n| n.to_string());
+        let (field, value) = match client.vocabulary.keep_alive_setting() {
+            Some((field, value)) => (field, value.to_owned()),
+            None if client.vocabulary == Vocabulary::Undici => (Field::Pipelining, "1".into()),
+            None => (Field::IdlePerHost, idle),
         };
         findings.extend(check.finding(
             Code::KeepAliveDisabled,
@@ -205,6 +239,14 @@ fn admission(plan: &Plan) -> String {
     }
 }
 
+/// `, shared by N processes` when the plan is one process's share.
+fn shared_by(plan: &Plan) -> String {
+    match plan.processes {
+        1 => String::new(),
+        k => format!(", shared by {k} processes"),
+    }
+}
+
 /// A duration as a Go duration string, or `none` for no duration.
 fn shown(d: Option<Duration>, none: &str) -> String {
     d.map_or_else(|| none.to_owned(), fmt_duration)
@@ -219,7 +261,8 @@ struct Check<'a> {
 impl Check<'_> {
     /// A finding at the client's key, or at the rule line behind `derived` when the key is
     /// left to the library's default; the help names the value to set. None when the file's
-    /// value for the setting could not be read: its input finding stands alone.
+    /// value for the setting could not be read (its input finding stands alone), or when the
+    /// library has no such setting.
     fn finding<T>(
         &self,
         code: Code,
@@ -229,11 +272,28 @@ impl Check<'_> {
         field: Field,
         value: &str,
     ) -> Option<Finding> {
+        let key = self.client.vocabulary.key(field);
+        if key.is_empty() {
+            return None;
+        }
+        let help = format!("set `{key}: {value}`");
+        self.finding_with_help(code, setting, derived, message, help)
+    }
+
+    /// As [`Check::finding`], with the help's first part given (`set ...`); the rest says
+    /// where.
+    fn finding_with_help<T>(
+        &self,
+        code: Code,
+        setting: &Setting<T>,
+        derived: &str,
+        message: String,
+        help: String,
+    ) -> Option<Finding> {
         if setting.unreadable {
             return None;
         }
         let vocabulary = self.client.vocabulary;
-        let key = vocabulary.key(field);
         let rule_location = self
             .plan
             .derivations
@@ -244,7 +304,7 @@ impl Check<'_> {
                 let rule = self.resolution.rule()?;
                 Some(Location::new(&rule.origin.file, rule.host.pos))
             });
-        let help = format!("set `{key}: {value}` in the client settings");
+        let help = format!("{help} in the client settings");
         let policy = format!(
             "the sidecar's policy: DestinationRule {}",
             self.resolution.describe()
@@ -359,5 +419,96 @@ mod tests {
             ),
             ["ST308 client.yaml:2:20 set `DisableKeepAlives: false` in the client settings"]
         );
+    }
+
+    /// Every library's defaults against reviews' plan (ceiling 104, idle 95, idle timeout 27s,
+    /// connect 2s, TCP keep-alive 5m), each expected finding derived by hand from the defaults
+    /// the library documents: where a library has no key for a setting, nothing is reported
+    /// for it; where it cannot bound requests in flight with one key, the help says how.
+    #[test]
+    fn each_library_defaults_against_reviews() {
+        let at = "fixtures/reviews.yaml";
+        let set = |line_col: &str, what: &str| {
+            format!("{at}:{line_col} set `{what}` in the client settings (client.yaml)")
+        };
+        let cases: [(&str, Vec<String>); 9] = [
+            (
+                "okhttp",
+                vec![
+                    format!("ST304 {}", set("23:22", "keepAliveDuration: 27s")),
+                    format!("ST305 {}", set("14:25", "connectTimeout: 2s")),
+                ],
+            ),
+            (
+                "httpclient5",
+                vec![
+                    format!("ST304 {}", set("23:22", "evictIdleConnections: 27s")),
+                    format!("ST305 {}", set("14:25", "connectTimeout: 2s")),
+                    format!("ST307 {}", set("9:9", "maxRetries: 0")),
+                ],
+            ),
+            (
+                "reactor-netty",
+                vec![
+                    format!("ST304 {}", set("23:22", "maxIdleTime: 27s")),
+                    format!("ST305 {}", set("14:25", "connectTimeout: 2s")),
+                ],
+            ),
+            (
+                "httpx",
+                vec![format!("ST305 {}", set("14:25", "timeout.connect: 2.0"))],
+            ),
+            (
+                "aiohttp",
+                vec![format!(
+                    "ST305 {}",
+                    set("14:25", "timeout.sock_connect: 2.0")
+                )],
+            ),
+            (
+                "urllib3",
+                vec![
+                    format!(
+                        "ST303 {at}:13:25 set `maxsize: 104` and `block: true` (urllib3 opens connections past `maxsize` unless `block` is true) in the client settings (client.yaml)"
+                    ),
+                    format!("ST305 {}", set("14:25", "timeout.connect: 2.0")),
+                ],
+            ),
+            (
+                "undici",
+                vec![
+                    format!("ST303 {}", set("13:25", "connections: 104")),
+                    format!("ST305 {}", set("14:25", "connect.timeout: 2000")),
+                ],
+            ),
+            (
+                "node-http",
+                vec![
+                    format!(
+                        "ST303 {at}:13:25 set `maxSockets: 104` and `keepAlive: true`: the agent then queues requests beyond 104 in the client settings (client.yaml)"
+                    ),
+                    format!("ST306 {}", set("16:17", "keepAliveMsecs: 300000")),
+                    format!("ST308 {}", set("9:9", "keepAlive: true")),
+                ],
+            ),
+            (
+                "dotnet",
+                vec![
+                    format!("ST303 {}", set("13:25", "MaxConnectionsPerServer: 104")),
+                    format!(
+                        "ST304 {}",
+                        set("23:22", "PooledConnectionIdleTimeout: 00:00:27")
+                    ),
+                    format!("ST305 {}", set("14:25", "ConnectTimeout: 00:00:02")),
+                ],
+            ),
+        ];
+        for (library, expected) in cases {
+            assert_eq!(
+                findings(&format!("library: {library}\n")),
+                expected,
+                "{library}"
+            );
+        }
     }
 }

@@ -35,8 +35,8 @@ pub struct Checked {
 /// the input could not be read, which already says why.
 ///
 /// # Errors
-/// [`Error::UnknownSubset`] when a destination names a subset its rules do not define;
-/// [`Error::InvalidSetting`] for a headroom out of range.
+/// [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when a destination names a subset its rules do not define;
+/// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) for a headroom out of range.
 pub fn run(
     loaded: &Loaded,
     mesh: &MeshConfig,

@@ -21,7 +21,7 @@ pub const OVERLOADED_HEADER: &str = "x-envoy-overloaded";
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AlignOptions {
-    /// How long a request may wait for a slot before it fails with [`Error::Saturated`].
+    /// How long a request may wait for a slot before it fails with [`ErrorKind::Saturated`](crate::ErrorKind::Saturated).
     /// Default is 30 seconds.
     pub queue_timeout: Duration,
     /// How many times an idempotent request answered by an overloaded sidecar is sent again.
@@ -216,7 +216,7 @@ impl Admission {
     /// Waits for a slot, at most `queue_timeout`.
     ///
     /// # Errors
-    /// [`Error::Saturated`] when no slot frees up in time.
+    /// [`ErrorKind::Saturated`](crate::ErrorKind::Saturated) when no slot frees up in time.
     pub(crate) async fn acquire(&self) -> Result<Permit, Error> {
         let shared = &self.shared;
         match &shared.gate {

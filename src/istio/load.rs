@@ -95,7 +95,7 @@ impl Loaded {
     /// from it.
     ///
     /// # Errors
-    /// [`Error::Input`] at the first error, with the count of errors.
+    /// [`ErrorKind::Input`](crate::ErrorKind::Input) at the first error, with the count of errors.
     pub fn ensure_valid(&self) -> Result<(), Error> {
         let mut errors = self
             .findings

@@ -537,8 +537,8 @@ impl<'a> MeshIndex<'a> {
     /// over.
     ///
     /// # Errors
-    /// [`Error::NoMatchingRule`] when no loaded rule is for the host at all and the mesh sets
-    /// no default policy; [`Error::UnknownSubset`] when the subset is not defined by the rules
+    /// [`ErrorKind::NoMatchingRule`](crate::ErrorKind::NoMatchingRule) when no loaded rule is for the host at all and the mesh sets
+    /// no default policy; [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when the subset is not defined by the rules
     /// that apply.
     pub fn resolve(&self, destination: &Destination) -> Result<Resolution<'a>, Error> {
         self.resolve_direction(destination, false)

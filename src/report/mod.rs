@@ -332,7 +332,13 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
         crate::plan::fmt_duration(s.connect_timeout)
     )?;
     writeln!(out)?;
-    writeln!(out, "client (what to configure)")?;
+    match plan.processes {
+        1 => writeln!(out, "client (what to configure)")?,
+        k => writeln!(
+            out,
+            "client (what to configure in each of the {k} processes that share the sidecar)"
+        )?,
+    }
     let idle = c
         .pool_max_idle_per_host
         .map_or_else(|| "unbounded".to_owned(), |n| n.to_string());
@@ -404,6 +410,7 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
             entry
         }).collect::<Vec<_>>(),
         "sidecar": plan.sidecar,
+        "processes": plan.processes,
         "client": plan.client,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -413,7 +420,14 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
 #[cfg(feature = "sidecar")]
 /// Writes a bench report as a table: per concurrency, the clients side by side.
 pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
-    writeln!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
+    write!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
+    match report.processes {
+        1 => writeln!(out)?,
+        k => writeln!(
+            out,
+            ", {k} processes sharing the sidecar (callers spread over them)"
+        )?,
+    }
     writeln!(
         out,
         "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>6} {:>6}",

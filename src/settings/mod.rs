@@ -1,0 +1,717 @@
+//! The client settings a team runs today: a small YAML file with keys named after one HTTP
+//! library's own settings, in that library's units. A key left out takes the named library's
+//! documented default, so a check compares what really runs.
+//!
+//! ```yaml
+//! library: httpx             # or reqwest, go, okhttp, ...; else inferred from the keys
+//! max_connections: 20
+//! keepalive_expiry: 5.0      # httpx takes seconds
+//! ```
+//!
+//! The vocabularies, their units and their defaults are in [`Vocabulary`]: reqwest and Go
+//! (durations as `30s`), OkHttp, HttpClient 5 and Reactor Netty (durations with their unit,
+//! `5m`), httpx, aiohttp and urllib3 (seconds), undici and Node's `http.Agent` (milliseconds),
+//! and .NET's `SocketsHttpHandler` (`TimeSpan`, `00:01:00`).
+
+mod read;
+mod vocabulary;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::diag::{Code, Finding, Location, Sources};
+use crate::error::Error;
+use crate::istio::load::{LoadOptions, decode, open_input, read_input, unreadable};
+use crate::istio::schema::suggest;
+use crate::istio::yaml::{self, Node, Pos, Value};
+use read::Reader;
+use vocabulary::GO_DEFAULT_IDLE_PER_HOST;
+pub use vocabulary::{Field, Kind, Vocabulary};
+
+/// One effective setting: its value, the key that names it, and where the file sets it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The value in effect: the file's, or the library's default.
+    pub value: T,
+    /// Where the file sets it; `None` when the library's default applies.
+    pub pos: Option<Pos>,
+    /// The file sets it to a value that could not be read (an input finding says why): the
+    /// value in effect is unknown, so no mismatch is reported for it.
+    pub unreadable: bool,
+}
+
+impl<T> Setting<T> {
+    fn default(value: T) -> Self {
+        Self::file(value, None)
+    }
+
+    fn file(value: T, pos: Option<Pos>) -> Self {
+        Self {
+            value,
+            pos,
+            unreadable: false,
+        }
+    }
+}
+
+/// The client's settings in effect, library defaults filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// The file they come from.
+    pub file: Arc<str>,
+    /// Whose names and defaults.
+    pub vocabulary: Vocabulary,
+    /// Idle connections kept per host (`usize::MAX`: no limit; 0: no pooling).
+    pub idle_per_host: Setting<usize>,
+    /// The bound on requests in flight to the destination; `None`: unbounded.
+    pub max_in_flight: Setting<Option<usize>>,
+    /// Whether the client may send HTTP/2 to the sidecar.
+    pub http2: Setting<bool>,
+    /// Whether connections are kept for reuse at all.
+    pub keep_alive: Setting<bool>,
+    /// How long an idle pooled connection is kept; `None`: no limit.
+    pub idle_timeout: Setting<Option<Duration>>,
+    /// The connect timeout; `None`: no limit.
+    pub connect_timeout: Setting<Option<Duration>>,
+    /// TCP keep-alive time; `None`: off.
+    pub tcp_keepalive: Setting<Option<Duration>>,
+    /// How many times the client retries a failed request itself.
+    pub retries: Setting<u32>,
+}
+
+/// Bounds that combine into `max_in_flight` once every key is read.
+struct Bounds {
+    per_host: Setting<Option<usize>>,
+    total: Setting<Option<usize>>,
+    block: Setting<bool>,
+    pipelining: Setting<usize>,
+}
+
+impl ClientSettings {
+    /// The library's defaults, as a client that sets nothing runs.
+    pub fn defaults(vocabulary: Vocabulary, file: &Arc<str>) -> Self {
+        let d = vocabulary.defaults();
+        let mut bounds = Bounds::defaults(vocabulary);
+        let mut settings = Self {
+            file: Arc::clone(file),
+            vocabulary,
+            idle_per_host: Setting::default(d.idle_per_host),
+            max_in_flight: Setting::default(None),
+            http2: Setting::default(d.http2),
+            keep_alive: Setting::default(d.keep_alive),
+            idle_timeout: Setting::default(d.idle_timeout),
+            connect_timeout: Setting::default(d.connect_timeout),
+            tcp_keepalive: Setting::default(d.tcp_keepalive),
+            retries: Setting::default(d.retries),
+        };
+        settings.combine(&mut bounds);
+        settings
+    }
+
+    /// Reads the settings from a YAML document's root; problems become findings (ST101 unknown
+    /// key with a suggestion, ST102 wrong type or unit, ST103 out of range, ST104 bad duration,
+    /// ST105 unknown name).
+    pub fn from_node(root: &Node, file: &Arc<str>) -> (Self, Vec<Finding>) {
+        let mut findings = Vec::new();
+        let at = |pos| Location::new(file, pos);
+        let Some(entries) = root.as_map() else {
+            findings.push(Finding::new(
+                Code::WrongType,
+                at(root.pos),
+                format!(
+                    "client settings must be a mapping of keys to values, found {}",
+                    root.value.kind()
+                ),
+            ));
+            return (Self::defaults(Vocabulary::Reqwest, file), findings);
+        };
+        let (vocabulary, named) = vocabulary_of(entries);
+        let mut settings = Self::defaults(vocabulary, file);
+        let mut bounds = Bounds::defaults(vocabulary);
+        let mut idle_total: Option<usize> = None;
+        for (key, value) in entries {
+            let Some(name) = key.as_str() else {
+                findings.push(Finding::new(
+                    Code::WrongType,
+                    at(key.pos),
+                    "keys must be text".to_owned(),
+                ));
+                continue;
+            };
+            if name == "library" {
+                if named.is_none() {
+                    let names: Vec<&str> = Vocabulary::ALL.iter().map(|v| v.as_str()).collect();
+                    let finding = Finding::new(
+                        Code::InvalidEnum,
+                        at(value.pos),
+                        format!("unknown library {}", describe(value)),
+                    );
+                    let close = value
+                        .as_str()
+                        .and_then(|v| suggest(v, names.iter().copied()));
+                    findings.push(match close {
+                        Some(close) => finding.help(format!("did you mean `library: {close}`?")),
+                        None => finding.help(format!("write one of: {}", names.join(", "))),
+                    });
+                }
+                continue;
+            }
+            let Some(field) = vocabulary.field(name) else {
+                findings.push(unknown_key(
+                    name,
+                    key.pos,
+                    vocabulary,
+                    named.is_some(),
+                    file,
+                ));
+                continue;
+            };
+            let mut read = Reader::new(&mut findings, file, name, value, vocabulary);
+            // Findings about a setting point at its value, the part to change.
+            let pos = Some(value.pos);
+            let s = &mut settings;
+            match (vocabulary, field) {
+                (_, Field::Http2) => set(&mut s.http2, read.bool(), pos),
+                (_, Field::Http1Only) => match read.bool() {
+                    Some(true) => s.http2 = Setting::file(false, pos),
+                    Some(false) => {}
+                    None => s.http2.unreadable = true,
+                },
+                (_, Field::Protocols) => set(&mut s.http2, read.protocols(), pos),
+                (_, Field::HttpVersion) => set(&mut s.http2, read.http_version(), pos),
+                (_, Field::KeepAliveDisabled) => {
+                    set(&mut s.keep_alive, read.bool().map(|d| !d), pos);
+                }
+                (_, Field::KeepAlive) => set(&mut s.keep_alive, read.bool(), pos),
+                (_, Field::Block) => set(&mut bounds.block, read.bool(), pos),
+                (_, Field::Pipelining) => {
+                    let n = read.count();
+                    if n == Some(0) {
+                        // undici: pipelining 0 turns keep-alive off.
+                        s.keep_alive = Setting::file(false, pos);
+                    }
+                    set(&mut bounds.pipelining, n.map(|n| n.max(1)), pos);
+                }
+                (_, Field::Retries) => set(
+                    &mut s.retries,
+                    read.count().and_then(|n| u32::try_from(n).ok()),
+                    pos,
+                ),
+                (Vocabulary::Go, Field::IdlePerHost) => {
+                    // 0 is Go's default of 2; a negative value keeps no idle connection.
+                    let n = read.int().map(|n| match n {
+                        0 => GO_DEFAULT_IDLE_PER_HOST,
+                        n => usize::try_from(n).unwrap_or(0),
+                    });
+                    set(&mut s.idle_per_host, n, pos);
+                }
+                (_, Field::IdlePerHost) => {
+                    // null (or Infinity): no limit.
+                    let n = read.limit().map(|n| n.unwrap_or(usize::MAX));
+                    let pools_nothing = matches!(
+                        vocabulary,
+                        Vocabulary::Reqwest | Vocabulary::Httpx | Vocabulary::OkHttp
+                    );
+                    if n == Some(0) && pools_nothing {
+                        s.keep_alive = Setting::file(false, pos);
+                    }
+                    set(&mut s.idle_per_host, n, pos);
+                }
+                (_, Field::IdleTotal) => {
+                    idle_total = read.count();
+                    s.idle_per_host.unreadable |= idle_total.is_none();
+                }
+                (_, Field::MaxInFlight) => {
+                    let bound = read.bound(zero_is_unlimited(vocabulary));
+                    set(&mut bounds.per_host, bound, pos);
+                }
+                (_, Field::TotalInFlight) => {
+                    let bound = read.bound(zero_is_unlimited(vocabulary));
+                    set(&mut bounds.total, bound, pos);
+                }
+                (_, Field::IdleTimeout) => {
+                    set(&mut s.idle_timeout, read.duration_or_none(), pos);
+                }
+                (_, Field::ConnectTimeout) => {
+                    set(&mut s.connect_timeout, read.duration_or_none(), pos);
+                }
+                (Vocabulary::Go, Field::TcpKeepalive) => {
+                    // net.Dialer: 0 is the default of 15s, a negative value turns it off.
+                    let keepalive = read.signed_duration().map(|d| match d {
+                        d if d < 0 => None,
+                        0 => Some(Duration::from_secs(15)),
+                        d => Some(Duration::from_nanos(d.unsigned_abs())),
+                    });
+                    set(&mut s.tcp_keepalive, keepalive, pos);
+                }
+                (_, Field::TcpKeepalive) => {
+                    set(&mut s.tcp_keepalive, read.duration_or_none(), pos);
+                }
+                (_, Field::Other(kind)) => read.other(kind),
+            }
+        }
+        if let Some(total) = idle_total.filter(|t| *t > 0) {
+            settings.idle_per_host.value = settings.idle_per_host.value.min(total);
+        }
+        settings.combine(&mut bounds);
+        (settings, findings)
+    }
+
+    /// Sets `max_in_flight` from the bounds read, and what depends on keep-alive.
+    fn combine(&mut self, bounds: &mut Bounds) {
+        let tighter = |a: &Setting<Option<usize>>, b: &Setting<Option<usize>>| {
+            let (a_n, b_n) = (a.value.unwrap_or(usize::MAX), b.value.unwrap_or(usize::MAX));
+            let mut chosen = if b_n < a_n { b.clone() } else { a.clone() };
+            chosen.unreadable = a.unreadable || b.unreadable;
+            chosen
+        };
+        self.max_in_flight = match self.vocabulary {
+            // urllib3 bounds connections by `maxsize` only with `block=True`.
+            Vocabulary::Urllib3 => {
+                let block = &bounds.block;
+                let idle = &self.idle_per_host;
+                Setting {
+                    value: block.value.then_some(idle.value),
+                    pos: if block.value {
+                        idle.pos.or(block.pos)
+                    } else {
+                        block.pos
+                    },
+                    unreadable: block.unreadable || (block.value && idle.unreadable),
+                }
+            }
+            // undici sends up to `pipelining` requests on each of its `connections`.
+            Vocabulary::Undici => {
+                let per_host = &bounds.per_host;
+                let pipelining = &bounds.pipelining;
+                Setting {
+                    value: per_host.value.map(|n| n.saturating_mul(pipelining.value)),
+                    pos: per_host.pos.or(pipelining.pos),
+                    unreadable: per_host.unreadable || pipelining.unreadable,
+                }
+            }
+            _ => tighter(&bounds.per_host, &bounds.total),
+        };
+        // Node sends TCP keep-alive probes (`keepAliveMsecs`) only for a keep-alive agent.
+        if self.vocabulary == Vocabulary::NodeHttp && self.tcp_keepalive.pos.is_none() {
+            let probes = self.vocabulary.defaults().tcp_keepalive;
+            self.tcp_keepalive.value = probes.filter(|_| self.keep_alive.value);
+        } else if self.vocabulary == Vocabulary::NodeHttp && !self.keep_alive.value {
+            self.tcp_keepalive.value = None;
+        }
+    }
+}
+
+impl Bounds {
+    fn defaults(vocabulary: Vocabulary) -> Self {
+        let d = vocabulary.defaults();
+        Self {
+            per_host: Setting::default(d.max_in_flight),
+            total: Setting::default(d.total_in_flight),
+            block: Setting::default(false),
+            pipelining: Setting::default(1),
+        }
+    }
+}
+
+/// Whether 0 means "no limit" for a bound (Go's `MaxConnsPerHost`, aiohttp's `limit` and
+/// `limit_per_host`); elsewhere 0 is out of range.
+fn zero_is_unlimited(vocabulary: Vocabulary) -> bool {
+    matches!(vocabulary, Vocabulary::Go | Vocabulary::Aiohttp)
+}
+
+/// The file's value where it could be read; else the setting is marked unreadable.
+fn set<T>(setting: &mut Setting<T>, value: Option<T>, pos: Option<Pos>) {
+    match value {
+        Some(value) => *setting = Setting::file(value, pos),
+        None => setting.unreadable = true,
+    }
+}
+
+/// The vocabulary the `library` key names, else the one that knows the most of the file's keys
+/// (the first in [`Vocabulary::ALL`] on a tie), else reqwest's; with the vocabulary the
+/// `library` key named, if any.
+fn vocabulary_of(entries: &[(Node, Node)]) -> (Vocabulary, Option<Vocabulary>) {
+    let named = entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some("library"))
+        .and_then(|(_, v)| Vocabulary::from_name(v.as_str()?));
+    let inferred = || {
+        let known = |v: Vocabulary| {
+            entries
+                .iter()
+                .filter(|(k, _)| k.as_str().is_some_and(|k| v.field(k).is_some()))
+                .count()
+        };
+        let mut best = (0, Vocabulary::Reqwest);
+        for v in Vocabulary::ALL {
+            let n = known(v);
+            if n > best.0 {
+                best = (n, v);
+            }
+        }
+        best.1
+    };
+    (named.unwrap_or_else(inferred), named)
+}
+
+fn unknown_key(
+    name: &str,
+    pos: Pos,
+    vocabulary: Vocabulary,
+    named: bool,
+    file: &Arc<str>,
+) -> Finding {
+    let finding = Finding::new(
+        Code::UnknownField,
+        Location::new(file, pos),
+        format!("unknown key `{name}` in {vocabulary}'s vocabulary"),
+    );
+    let why = if named {
+        "the `library` key"
+    } else {
+        "its keys"
+    };
+    let other = Vocabulary::ALL
+        .into_iter()
+        .filter(|v| *v != vocabulary)
+        .find_map(|v| Some((v, v.field(name)?)));
+    if let Some((other, field)) = other {
+        let ours = vocabulary.key(field);
+        let help = if ours.is_empty() {
+            format!("`{name}` is {other}'s; {vocabulary} has no such setting")
+        } else {
+            format!(
+                "`{name}` is {other}'s name: this file uses {vocabulary}'s (from {why}), write `{ours}`"
+            )
+        };
+        return finding.help(help);
+    }
+    let known = vocabulary.keys().iter().map(|(k, _)| *k).chain(["library"]);
+    if let Some(close) = suggest(name, known) {
+        return finding.help(format!("did you mean `{close}`?"));
+    }
+    finding.help(format!(
+        "{vocabulary}'s keys: {}",
+        vocabulary
+            .keys()
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn describe(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s) => format!("`{s}`"),
+        other => other.kind().to_owned(),
+    }
+}
+
+/// A client settings file as loaded: the settings (`None` when the file is unreadable), the
+/// findings about it, and its text.
+#[derive(Clone, Debug, Default)]
+pub struct ClientFile {
+    /// The settings in effect.
+    pub settings: Option<ClientSettings>,
+    /// ST1xx findings about the file.
+    pub findings: Vec<Finding>,
+    /// The file's text, for source snippets.
+    pub sources: Sources,
+}
+
+/// Loads a client settings file (one YAML document, at most the input cap).
+///
+/// # Errors
+/// The file cannot be opened. Problems inside it are findings.
+pub fn load_client_file(path: &Path, options: &LoadOptions) -> Result<ClientFile, Error> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let bytes = open_input(path, &name, options)?.and_then(|f| read_input(f, &name, options));
+    Ok(match bytes {
+        Ok(bytes) => client_file_from_bytes(&bytes, &name, options),
+        Err(finding) => unreadable_file(finding),
+    })
+}
+
+/// Reads client settings from bytes.
+pub fn client_file_from_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptions) -> ClientFile {
+    let text = match decode(bytes, name, options) {
+        Ok(text) => text,
+        Err(finding) => return unreadable_file(finding),
+    };
+    let mut sources = Sources::default();
+    sources.insert(name, Arc::from(text));
+    let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
+    let documents = match yaml::parse_stream(text, cap) {
+        Ok(documents) => documents,
+        Err(e) => {
+            let finding = unreadable(name, e.pos.unwrap_or_default(), e.message, e.help);
+            return ClientFile {
+                sources,
+                ..unreadable_file(finding)
+            };
+        }
+    };
+    let mut roots = documents.into_iter().filter_map(|d| d.root);
+    let Some(root) = roots.next() else {
+        let finding = unreadable(
+            name,
+            Pos::default(),
+            "empty client settings: no YAML document".into(),
+            Some("write the client's settings, e.g. `pool_max_idle_per_host: 10`".into()),
+        );
+        return ClientFile {
+            sources,
+            ..unreadable_file(finding)
+        };
+    };
+    let (settings, mut findings) = ClientSettings::from_node(&root, name);
+    if let Some(extra) = roots.next() {
+        findings.push(
+            Finding::new(
+                Code::WrongType,
+                Location::new(name, extra.pos),
+                "client settings are one YAML document; this is a second".to_owned(),
+            )
+            .help("keep one document per client settings file"),
+        );
+    }
+    ClientFile {
+        settings: Some(settings),
+        findings,
+        sources,
+    }
+}
+
+fn unreadable_file(finding: Finding) -> ClientFile {
+    ClientFile {
+        findings: vec![finding],
+        ..ClientFile::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (ClientSettings, Vec<Finding>) {
+        let file = client_file_from_bytes(
+            text.as_bytes(),
+            &Arc::from("c.yaml"),
+            &LoadOptions::default(),
+        );
+        (file.settings.unwrap(), file.findings)
+    }
+
+    /// Each finding as `code location help`.
+    fn shown(findings: &[Finding]) -> Vec<String> {
+        findings
+            .iter()
+            .map(|f| {
+                let help = f.help.as_deref().unwrap_or("");
+                format!("{} {} {help}", f.code, f.location)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn absent_keys_take_the_library_defaults() {
+        let (go, findings) = parse("library: go\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(go.vocabulary, Vocabulary::Go);
+        assert_eq!(go.idle_per_host, Setting::default(2));
+        assert_eq!(go.idle_timeout.value, Some(Duration::from_secs(90)));
+        assert!(go.http2.value);
+        assert_eq!(go.max_in_flight.value, None);
+        let (reqwest, _) = parse("retries: 0\n");
+        assert_eq!(reqwest.vocabulary, Vocabulary::Reqwest);
+        assert_eq!(reqwest.idle_per_host.value, usize::MAX);
+        assert!(!reqwest.http2.value);
+        assert_eq!(reqwest.connect_timeout.value, None);
+    }
+
+    #[test]
+    fn values_are_read_with_their_positions() {
+        let (s, findings) = parse(
+            "MaxIdleConnsPerHost: 0\nMaxIdleConns: 50\nMaxConnsPerHost: 10\nIdleConnTimeout: 0s\nKeepAlive: -1s\nDisableKeepAlives: true\n",
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(s.idle_per_host, Setting::file(2, Some(Pos::new(1, 22))));
+        assert_eq!(s.max_in_flight.value, Some(10));
+        assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(4, 18))));
+        assert_eq!(s.tcp_keepalive.value, None);
+        assert!(!s.keep_alive.value);
+        let (s, _) = parse("pool_max_idle_per_host: 0\nhttp1_only: true\nmax_in_flight: null\n");
+        assert!(!s.keep_alive.value);
+        assert_eq!(s.http2.pos, Some(Pos::new(2, 13)));
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_findings() {
+        let (_, findings) = parse(
+            "library: reqwest\npool_max_idle_per_hots: 3\nMaxConnsPerHost: 3\nhttp2: yes please\npool_idle_timeout: 90\nmax_in_flight: 0\nconnect_timeout: 5 seconds\n",
+        );
+        let text = shown(&findings);
+        assert_eq!(
+            text,
+            [
+                "ST101 c.yaml:2:1 did you mean `pool_max_idle_per_host`?",
+                "ST101 c.yaml:3:1 `MaxConnsPerHost` is go's name: this file uses reqwest's (from the `library` key), write `max_in_flight`",
+                "ST102 c.yaml:4:8 write `true` or `false`",
+                "ST102 c.yaml:5:20 write a Go duration such as `30s`, `1m30s` or `250ms`",
+                "ST103 c.yaml:6:16 ",
+                "ST104 c.yaml:7:18 write a Go duration such as `30s`, `1m30s` or `250ms`",
+            ]
+        );
+        let (_, findings) = parse("library: java\n");
+        assert_eq!(findings[0].code, Code::InvalidEnum);
+    }
+
+    /// Each library's defaults, as its docs state them (see `vocabulary.rs` for the sources):
+    /// (library, idle per host, bound in flight, HTTP/2, keep-alive, idle timeout, connect
+    /// timeout, retries).
+    #[test]
+    fn every_library_defaults_as_documented() {
+        let s = |n: u64| Some(Duration::from_secs(n));
+        let ms = |n: u64| Some(Duration::from_millis(n));
+        type Row = (
+            &'static str,
+            usize,
+            Option<usize>,
+            bool,
+            Option<Duration>,
+            Option<Duration>,
+            u32,
+        );
+        let rows: [Row; 9] = [
+            ("okhttp", 5, Some(5), true, s(300), s(10), 0),
+            ("httpclient5", usize::MAX, Some(5), true, s(180), s(180), 1),
+            ("reactor-netty", usize::MAX, Some(16), true, None, s(30), 0),
+            ("httpx", 20, Some(100), true, s(5), s(5), 0),
+            ("aiohttp", usize::MAX, Some(100), true, s(15), s(30), 0),
+            ("urllib3", 1, None, true, None, None, 0),
+            ("undici", usize::MAX, None, true, ms(4000), ms(10_000), 0),
+            ("node-http", 256, None, false, None, None, 0),
+            ("dotnet", usize::MAX, None, true, s(60), None, 0),
+        ];
+        for (library, idle, bound, keep_alive, idle_timeout, connect, retries) in rows {
+            let (c, findings) = parse(&format!("library: {library}\n"));
+            assert!(findings.is_empty(), "{library}: {findings:?}");
+            assert_eq!(c.vocabulary.as_str(), library);
+            assert_eq!(c.idle_per_host.value, idle, "{library}");
+            assert_eq!(c.max_in_flight.value, bound, "{library}");
+            assert!(!c.http2.value, "{library}: HTTP/1.1 to the sidecar");
+            assert_eq!(c.keep_alive.value, keep_alive, "{library}");
+            assert_eq!(c.idle_timeout.value, idle_timeout, "{library}");
+            assert_eq!(c.connect_timeout.value, connect, "{library}");
+            assert_eq!(c.retries.value, retries, "{library}");
+        }
+    }
+
+    #[test]
+    fn bounds_combine_as_each_library_applies_them() {
+        // aiohttp: the tighter of `limit` and `limit_per_host`; 0 is none.
+        let (c, _) = parse("library: aiohttp\nlimit: 0\nlimit_per_host: 7\n");
+        assert_eq!(
+            c.max_in_flight,
+            Setting::file(Some(7), Some(Pos::new(3, 17)))
+        );
+        let (c, _) = parse("library: aiohttp\nlimit: 0\n");
+        assert_eq!(c.max_in_flight.value, None);
+        // urllib3: `maxsize` bounds only with `block: true`.
+        let (c, _) = parse("library: urllib3\nmaxsize: 8\n");
+        assert_eq!((c.idle_per_host.value, c.max_in_flight.value), (8, None));
+        let (c, _) = parse("library: urllib3\nmaxsize: 8\nblock: true\n");
+        assert_eq!(c.max_in_flight.value, Some(8));
+        // undici: connections x pipelining.
+        let (c, _) = parse("library: undici\nconnections: 4\npipelining: 3\n");
+        assert_eq!(c.max_in_flight.value, Some(12));
+        // OkHttp: the tighter of `maxRequests` and `maxRequestsPerHost`.
+        let (c, _) = parse("library: okhttp\nmaxRequests: 3\nmaxRequestsPerHost: 10\n");
+        assert_eq!(c.max_in_flight.value, Some(3));
+        // Node: Infinity is no bound; keepAlive turns pooling and TCP probes on.
+        let (c, _) = parse("library: node-http\nmaxSockets: .inf\nkeepAlive: true\n");
+        assert_eq!(c.max_in_flight.value, None);
+        assert_eq!(c.tcp_keepalive.value, Some(Duration::from_secs(1)));
+        // HTTP/2 to a plain-text sidecar only with prior knowledge.
+        let (c, _) = parse("library: okhttp\nprotocols: [HTTP_2, HTTP_1_1]\n");
+        assert!(!c.http2.value);
+        let (c, _) = parse("library: okhttp\nprotocols: [H2_PRIOR_KNOWLEDGE]\n");
+        assert!(c.http2.value);
+        let (c, _) = parse("library: dotnet\nDefaultRequestVersion: \"2.0\"\n");
+        assert!(c.http2.value);
+    }
+
+    #[test]
+    fn durations_are_read_in_each_library_unit() {
+        let (c, findings) = parse("library: httpx\nkeepalive_expiry: 2.5\ntimeout.connect: 1\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(c.idle_timeout.value, Some(Duration::from_millis(2500)));
+        assert_eq!(c.connect_timeout.value, Some(Duration::from_secs(1)));
+        let (c, _) = parse("library: undici\nkeepAliveTimeout: 2500\nconnect.timeout: 0\n");
+        assert_eq!(c.idle_timeout.value, Some(Duration::from_millis(2500)));
+        assert_eq!(c.connect_timeout.value, None);
+        let (c, _) = parse(
+            "library: dotnet\nPooledConnectionIdleTimeout: 00:00:27\nConnectTimeout: Infinite\n",
+        );
+        assert_eq!(c.idle_timeout.value, Some(Duration::from_secs(27)));
+        assert_eq!(c.connect_timeout.value, None);
+        let (c, _) = parse("library: okhttp\nkeepAliveDuration: 30s\n");
+        assert_eq!(c.idle_timeout.value, Some(Duration::from_secs(30)));
+    }
+
+    /// The issue's bad input: a duration without its unit, or in another library's unit, is an
+    /// error that shows the expected form; an unknown key gets the same library's suggestion, or
+    /// the equivalent when it is another library's.
+    #[test]
+    fn wrong_units_and_keys_say_what_to_write() {
+        let cases = [
+            (
+                "library: okhttp\nkeepAliveDuration: 5\n",
+                "ST102 c.yaml:2:20 write a duration with its unit, such as `5m`, `30s` or `250ms`",
+            ),
+            (
+                "library: httpx\nkeepalive_expiry: 5s\n",
+                "ST102 c.yaml:2:19 httpx takes seconds as a number: write `5.0`",
+            ),
+            (
+                "library: undici\nkeepAliveTimeout: 4s\n",
+                "ST102 c.yaml:2:19 undici takes milliseconds as a number: write `4000`",
+            ),
+            (
+                "library: dotnet\nPooledConnectionIdleTimeout: 90\n",
+                "ST102 c.yaml:2:30 write a TimeSpan such as `00:01:30` (hh:mm:ss, `d.hh:mm:ss` past a day) or `Infinite`",
+            ),
+            (
+                "library: aiohttp\nlimit_per_hots: 3\n",
+                "ST101 c.yaml:2:1 did you mean `limit_per_host`?",
+            ),
+            (
+                "library: httpx\nmaxRequestsPerHost: 3\n",
+                "ST101 c.yaml:2:1 `maxRequestsPerHost` is okhttp's name: this file uses httpx's (from the `library` key), write `max_connections`",
+            ),
+            (
+                "library: okhttp\nprotocols: [HTTP_11]\n",
+                "ST105 c.yaml:2:13 did you mean `HTTP_1_1`?",
+            ),
+            (
+                "library: urlib3\n",
+                "ST105 c.yaml:1:10 did you mean `library: urllib3`?",
+            ),
+        ];
+        for (text, expected) in cases {
+            let (_, findings) = parse(text);
+            assert_eq!(shown(&findings), [expected], "{text}");
+        }
+    }
+
+    #[test]
+    fn the_library_is_inferred_from_the_keys() {
+        let (c, _) = parse("limit_per_host: 10\nkeepalive_timeout: 5\n");
+        assert_eq!(c.vocabulary, Vocabulary::Aiohttp);
+        let (c, _) = parse("maxIdleConnections: 5\nconnectTimeout: 2s\n");
+        assert_eq!(c.vocabulary, Vocabulary::OkHttp);
+    }
+}
