@@ -12,6 +12,7 @@ use sidecar_tuner::bench::{BenchOptions, ClientKind, SidecarChoice};
 use sidecar_tuner::check;
 use sidecar_tuner::diag::{Code, Finding, Severity};
 use sidecar_tuner::istio::MeshConfig;
+use sidecar_tuner::istio::inbound::resolve_inbound;
 use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
@@ -108,6 +109,8 @@ struct RenderArgs {
     /// The admin listener.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15000")]
     admin: std::net::SocketAddr,
+    #[command(flatten)]
+    inbound: InboundArgs,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -458,10 +461,42 @@ struct PlanArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Print the settings as a client settings file or as code instead.
-    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "format")]
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with_all = ["format", "inbound"])]
     emit: Option<EmitArg>,
     #[command(flatten)]
+    inbound: InboundArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
     input: InputArgs,
+}
+
+/// The server side of a service.
+#[derive(Debug, Args)]
+struct InboundArgs {
+    /// Plan the server's side instead: the inbound policy its own sidecar enforces (`--host` is
+    /// the server's own service, `-n` its namespace, `--labels` its pod labels), from the
+    /// rule's top-level or port-level pool and the `Sidecar` resources in the input.
+    #[arg(long)]
+    inbound: bool,
+    /// The port the application listens on (the Service's `targetPort`), which selects a
+    /// Sidecar's `ingress[]` listener. Default: `--port`.
+    #[arg(long, requires = "inbound", value_name = "PORT", value_parser = clap::value_parser!(u32).range(1..=65535))]
+    target_port: Option<u32>,
+}
+
+/// How many pods call the service and serve it.
+#[derive(Debug, Args)]
+struct FleetArgs {
+    /// Client pods calling the service; with the server pods, warns (ST214) when together they
+    /// send more than the server pods admit inbound. Default: the `replicas` of the input's
+    /// Deployment in the client's namespace whose pod labels include `--labels`.
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    client_replicas: Option<u32>,
+    /// Server pods behind the service. Default: the `replicas` of the input's Deployment in the
+    /// service's namespace named after the service (or labelled `app: SERVICE`).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    server_replicas: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -588,11 +623,22 @@ fn load_valid(
 
 fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
-    let resolution = resolved(&loaded, &args.target.destination())?;
     let options = sidecar_tuner::envoy::RenderOptions::new(args.upstream)
         .listen(args.listen)
         .admin(args.admin);
-    let bootstrap = sidecar_tuner::envoy::render(&resolution, &options);
+    let destination = args.target.destination();
+    let bootstrap = if args.inbound.inbound {
+        let index = MeshIndex::new(&loaded.rules, mesh(&loaded), &destination.namespace);
+        let inbound = resolve_inbound(
+            &index,
+            &loaded.sidecars,
+            &destination,
+            args.inbound.target_port,
+        )?;
+        sidecar_tuner::envoy::render_inbound(&inbound, &options)
+    } else {
+        sidecar_tuner::envoy::render(&resolved(&loaded, &destination)?, &options)
+    };
     serde_json::to_writer_pretty(&mut *out, &bootstrap).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(0)
@@ -765,14 +811,149 @@ fn exit_code(findings: &[Finding], fail_on: Severity) -> u8 {
 
 fn plan(args: &PlanArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
-    let resolution = resolved(&loaded, &args.target.destination())?;
-    let plan = derive(&resolution.policy, &args.plan.options())?;
-    match (args.emit, args.format) {
-        (Some(kind), _) => report::emit(out, kind.into(), &resolution, &plan)?,
-        (None, Format::Text) => report::plan_text(out, &resolution, &plan)?,
-        (None, Format::Json) => report::plan_json(out, &resolution, &plan)?,
+    let destination = args.target.destination();
+    if !args.inbound.inbound {
+        let server = server_of(&destination);
+        if server.is_none()
+            && (args.fleet.client_replicas.is_some() || args.fleet.server_replicas.is_some())
+        {
+            return Err(Failure::Usage(format!(
+                "`--client-replicas` and `--server-replicas` need a Kubernetes service host (NAME.NAMESPACE.{}), not `{}`",
+                sidecar_tuner::istio::resolve::CLUSTER_DOMAIN,
+                destination.fqdn()
+            )));
+        }
+        let resolution = resolved(&loaded, &destination)?;
+        let plan = derive(&resolution.policy, &args.plan.options())?;
+        let index = MeshIndex::new(&loaded.rules, mesh(&loaded), &destination.namespace);
+        if let Some(server) = server {
+            fleet_check(&loaded, &index, &args.fleet, &resolution, server)?;
+        }
+        match (args.emit, args.format) {
+            (Some(kind), _) => report::emit(out, kind.into(), &resolution, &plan)?,
+            (None, Format::Text) => report::plan_text(out, &resolution, &plan)?,
+            (None, Format::Json) => report::plan_json(out, &resolution, &plan)?,
+        }
+        return Ok(0);
+    }
+    let index = MeshIndex::new(&loaded.rules, mesh(&loaded), &destination.namespace);
+    let inbound = resolve_inbound(
+        &index,
+        &loaded.sidecars,
+        &destination,
+        args.inbound.target_port,
+    )?;
+    warn(&loaded, check::resolution_findings(&inbound.resolution))?;
+    let plan = derive(&inbound.resolution.policy, &args.plan.options())?;
+    // The callers: clients in the server's namespace, without labels.
+    let callers = Destination::new(destination.fqdn())
+        .namespace(&destination.namespace)
+        .port(destination.port.unwrap_or(80));
+    if args.fleet.client_replicas.is_some() || !loaded.deployments.is_empty() {
+        let client = index.resolve(&callers)?;
+        fleet_check(&loaded, &index, &args.fleet, &client, destination.clone())?;
+    }
+    match args.format {
+        Format::Text => report::inbound_plan_text(out, &inbound, &plan)?,
+        Format::Json => report::inbound_plan_json(out, &inbound, &plan)?,
     }
     Ok(0)
+}
+
+/// The server workload behind a cluster-local host: the service in its namespace, on the same
+/// port; `None` for another host.
+fn server_of(destination: &Destination) -> Option<Destination> {
+    let fqdn = destination.fqdn();
+    let suffix = format!(".{}", sidecar_tuner::istio::resolve::CLUSTER_DOMAIN);
+    let (_, namespace) = fqdn.strip_suffix(&suffix)?.split_once('.')?;
+    if namespace.contains('.') {
+        return None;
+    }
+    let server = Destination::new(&fqdn).namespace(namespace);
+    Some(match destination.port {
+        Some(port) => server.port(port),
+        None => server,
+    })
+}
+
+/// Prints warnings about the input to standard error, as a compiler's warnings.
+fn warn(loaded: &Loaded, findings: Vec<Finding>) -> Result<(), Failure> {
+    let warnings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .collect();
+    if !warnings.is_empty() {
+        report::findings_text(&mut io::stderr().lock(), &warnings, &loaded.sources, false)?;
+    }
+    Ok(())
+}
+
+/// The fleet check (ST214) of the clients `client` resolved for against the server workload
+/// `server` (its labels, when none are given, from its Deployment), with the pod counts from
+/// the flags, else from the input's Deployments; nothing when either count is unknown.
+fn fleet_check(
+    loaded: &Loaded,
+    index: &MeshIndex<'_>,
+    fleet: &FleetArgs,
+    client: &Resolution<'_>,
+    mut server: Destination,
+) -> Result<(), Failure> {
+    use sidecar_tuner::istio::model::Deployment;
+    let find = |namespace: &str, matches: &dyn Fn(&Deployment) -> bool| {
+        loaded.deployments.iter().find(|d| {
+            d.namespace
+                .as_ref()
+                .map_or(namespace == client.destination.namespace, |n| {
+                    n.value == namespace
+                })
+                && matches(d)
+        })
+    };
+    let selects = |labels: &std::collections::BTreeMap<String, String>, d: &Deployment| {
+        labels.iter().all(|(k, v)| d.labels.get(k) == Some(v))
+    };
+    let short = server
+        .fqdn()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let server_deployment = find(&server.namespace, &|d| {
+        if server.labels.is_empty() {
+            d.name.value == short || d.labels.get("app") == Some(&short)
+        } else {
+            selects(&server.labels, d)
+        }
+    });
+    let client_deployment = (!client.destination.labels.is_empty())
+        .then(|| {
+            find(&client.destination.namespace, &|d| {
+                selects(&client.destination.labels, d)
+            })
+        })
+        .flatten();
+    let at = |d: &Deployment| sidecar_tuner::diag::Location::new(&d.origin.file, d.replicas.pos);
+    let clients = fleet
+        .client_replicas
+        .map(|c| (c, None))
+        .or(client_deployment.map(|d| (d.replicas.value, Some(at(d)))));
+    let servers = fleet
+        .server_replicas
+        .map(|s| (s, None))
+        .or(server_deployment.map(|d| (d.replicas.value, Some(at(d)))));
+    let (Some((clients, clients_at)), Some((servers, servers_at))) = (clients, servers) else {
+        return Ok(());
+    };
+    if server.labels.is_empty()
+        && let Some(d) = server_deployment
+    {
+        server = server.labels(d.labels.clone());
+    }
+    let inbound = resolve_inbound(index, &loaded.sidecars, &server, None)?;
+    let mut replicas = check::Replicas::new(clients, servers);
+    replicas.clients_at = clients_at;
+    replicas.servers_at = servers_at;
+    warn(loaded, check::fleet_findings(client, &inbound, &replicas))
 }
 
 fn man(args: &ManArgs, out: &mut impl Write) -> Result<u8, Failure> {

@@ -2,9 +2,11 @@
 //! (`ST1xx`) of loading, and the client mismatches (`ST3xx`); [`run`] puts them together, for
 //! the CLI and [`Tuner`](crate::Tuner) alike. Pure: no I/O.
 
+mod fleet;
 mod lints;
 mod mismatch;
 
+pub use fleet::{Replicas, fleet_findings};
 pub use lints::{lint_rules, resolution_findings};
 pub use mismatch::client_findings;
 

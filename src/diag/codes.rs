@@ -403,6 +403,24 @@ Example: in namespace `web`, a rule for `reviews.prod.svc.cluster.local` with `w
 {matchLabels: {app: batch}}`; the `frontend` pods of `web` lose the limits of `prod`'s own rule.\n\n\
 Fixed: add a rule without selector for the host in the client's namespace, or move the selector \
 rule's settings elsewhere.\n"),
+    /// Client pods together send more than the server pods' sidecars admit inbound.
+    FleetExceedsInboundAdmission = ("ST214", "fleet-exceeds-inbound-admission", Warning,
+        "client pods together send more requests than the server pods admit inbound",
+        "What it does: with `--client-replicas C --server-replicas S` (or the `replicas` of the \
+clients' and the server's Deployments in the input), compares what C client pods' sidecars send \
+at once, `C x min(maxConnections, http2MaxRequests)` of the rule they resolve (the pending queue \
+waits in each client's sidecar; `http2MaxRequests` alone toward an upgraded HTTP/2 upstream), \
+with what S server pods' sidecars admit on their inbound cluster, \
+`S x min(maxConnections + http1MaxPendingRequests, http2MaxRequests)` of the inbound policy.\n\n\
+Why is this bad: Istio applies the rule's top-level or port-level `connectionPool` to the \
+inbound cluster of every server pod too (`cluster_builder.go` `buildInboundCluster`), and a \
+`Sidecar`'s `inboundConnectionPool` or `ingress[].connectionPool` replaces it. The limits are \
+per pod on both sides: each client pod is within its own budget, yet together they can send \
+more than the server pods let through, and the server sidecars answer the rest 503 `UO`.\n\n\
+Example: the rule `maxConnections: 100, http1MaxPendingRequests: 10` for both sides, 3 client \
+pods and 2 server pods: the clients send up to 300 at once, the servers admit 220.\n\n\
+Fixed: a Sidecar for the server with room for all clients:\n\n    apiVersion: networking.istio.io/v1\n    kind: Sidecar\n    metadata: {name: reviews, namespace: prod}\n    spec:\n      workloadSelector: {labels: {app: reviews}}\n      inboundConnectionPool:\n        tcp: {maxConnections: 150}\n\n\
+or 3 server pods, or lower client limits.\n"),
     /// The client keeps more idle connections than the sidecar allows.
     IdlePoolTooLarge = ("ST301", "idle-pool-too-large", Warning,
         "the client keeps more idle connections than the sidecar allows",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mesh::{self, MeshConfig};
-use super::model::{DestinationRule, Origin, Service, Sidecar};
+use super::model::{Deployment, DestinationRule, Origin, Service, Sidecar};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
 use crate::diag::{Code, Finding, Location, Severity, Sources};
@@ -77,6 +77,8 @@ pub struct Loaded {
     pub services: Vec<Service>,
     /// Istio `Sidecar` resources, for the inbound connection pool of the workloads they select.
     pub sidecars: Vec<Sidecar>,
+    /// Kubernetes Deployments, for how many client and server pods there are.
+    pub deployments: Vec<Deployment>,
     /// ST1xx findings: syntax, unknown fields, types, ranges, skipped kinds.
     pub findings: Vec<Finding>,
     /// The files read.
@@ -127,6 +129,7 @@ impl Loaded {
         }
         self.services.extend(other.services);
         self.sidecars.extend(other.sidecars);
+        self.deployments.extend(other.deployments);
         self.findings.extend(other.findings);
         self.files.extend(other.files);
         self.sources.extend(other.sources);
@@ -395,6 +398,13 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
                 pos: node.pos,
             };
             out.sidecars.extend(Sidecar::from_node(node, origin));
+        }
+        Some(Value::Str(kind)) if kind == "Deployment" => {
+            out.deployments.extend(Deployment::from_node(
+                node,
+                Arc::clone(file),
+                &mut out.findings,
+            ));
         }
         Some(Value::Str(kind)) if kind == "Service" => {
             out.services.extend(Service::from_node(

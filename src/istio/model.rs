@@ -905,3 +905,70 @@ impl Sidecar {
         })
     }
 }
+
+/// A Kubernetes `Deployment` (`apps/v1`), for its pod count and pod labels: how many client or
+/// server pods share one rule.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Deployment {
+    /// `metadata.name`.
+    pub name: Located<String>,
+    /// `metadata.namespace`, when the object names one.
+    pub namespace: Option<Located<String>>,
+    /// `spec.replicas`; Kubernetes' default is 1.
+    pub replicas: Located<u32>,
+    /// `spec.template.metadata.labels`: the labels of its pods.
+    pub labels: BTreeMap<String, String>,
+    /// Where the object was read.
+    pub origin: Origin,
+}
+
+impl Deployment {
+    /// Reads a Deployment object; `None` without a name. A `spec.replicas` that is not a
+    /// number from 0 to 2^31-1 is reported into `findings` and taken as 1.
+    pub(crate) fn from_node(
+        object: &Node,
+        file: Arc<str>,
+        findings: &mut Vec<crate::diag::Finding>,
+    ) -> Option<Self> {
+        use crate::diag::{Code, Finding, Location};
+        let metadata = object.get("metadata");
+        let spec = object.get("spec");
+        let replicas = match spec.and_then(|s| s.get("replicas")) {
+            None => Located::new(1, object.pos),
+            Some(node) => match int(Some(node)).and_then(|r| {
+                u32::try_from(r.value)
+                    .ok()
+                    .filter(|r| *r <= i32::MAX as u32)
+            }) {
+                Some(r) => Located::new(r, node.pos),
+                None => {
+                    findings.push(
+                        Finding::new(
+                            Code::OutOfRange,
+                            Location::new(&file, node.pos),
+                            "a Deployment's `spec.replicas` must be a whole number from 0 to 2147483647",
+                        )
+                        .help("fix `spec.replicas`"),
+                    );
+                    Located::new(1, node.pos)
+                }
+            },
+        };
+        Some(Self {
+            name: string(metadata.and_then(|m| m.get("name")))?,
+            namespace: string(metadata.and_then(|m| m.get("namespace")))
+                .filter(|n| !n.value.is_empty()),
+            replicas,
+            labels: string_map(
+                spec.and_then(|s| s.get("template"))
+                    .and_then(|t| t.get("metadata"))
+                    .and_then(|m| m.get("labels")),
+            ),
+            origin: Origin {
+                file,
+                pos: object.pos,
+            },
+        })
+    }
+}

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::diag::Pos;
 use crate::diag::{Finding, Location, Severity, Sources, Summary};
+use crate::istio::inbound::Inbound;
 use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution, rule_namespace};
 use crate::plan::{Plan, UNLIMITED};
@@ -379,6 +380,81 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
 
 /// Writes a plan as JSON: `destination`, `rule`, `passed_over`, `sidecar` and `client`.
 pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &plan_doc(resolution, plan))?;
+    writeln!(out)
+}
+
+/// Writes the plan of a server workload's inbound side as JSON: the fields of [`plan_json`]
+/// (`destination` is the workload, `sidecar` what its own sidecar enforces inbound), with
+/// `"direction": "inbound"`, the `Sidecar` resource that applies (`sidecar_resource`) and
+/// where the pool comes from (`connection_pool_from`).
+pub fn inbound_plan_json(
+    out: &mut impl Write,
+    inbound: &Inbound<'_>,
+    plan: &Plan,
+) -> io::Result<()> {
+    let mut doc = plan_doc(&inbound.resolution, plan);
+    doc["direction"] = json!("inbound");
+    doc["sidecar_resource"] = json!(inbound.sidecar.map(|s| json!({
+        "name": s.name.value,
+        "namespace": s.namespace.as_ref().map_or(inbound.resolution.destination.namespace.as_str(), |n| n.value.as_str()),
+        "file": &*s.origin.file,
+        "line": s.origin.pos.line,
+        "why": inbound.sidecar_step.as_ref().map(ToString::to_string),
+    })));
+    doc["connection_pool_from"] = json!(
+        inbound
+            .resolution
+            .policy
+            .connection_pool
+            .as_ref()
+            .map(|p| p.source.to_string())
+    );
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// Writes the plan of a server workload's inbound side as text: the Sidecar that applies and
+/// where the pool comes from, then [`plan_text`].
+pub fn inbound_plan_text(
+    out: &mut impl Write,
+    inbound: &Inbound<'_>,
+    plan: &Plan,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "direction    inbound: the server's own sidecar, in front of the application"
+    )?;
+    match inbound.sidecar {
+        Some(s) => writeln!(
+            out,
+            "Sidecar      {} ({}:{}): {}",
+            s.id(),
+            s.origin.file,
+            s.origin.pos,
+            inbound
+                .sidecar_step
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )?,
+        None => writeln!(out, "Sidecar      none applies")?,
+    }
+    match &inbound.resolution.policy.connection_pool {
+        Some(p) => writeln!(
+            out,
+            "pool         {} ({}:{})",
+            p.source, p.file, p.value.pos
+        )?,
+        None => writeln!(
+            out,
+            "pool         none: Istio's defaults (every limit 4294967295, idle timeout 1h)"
+        )?,
+    }
+    plan_text(out, &inbound.resolution, plan)
+}
+
+fn plan_doc(resolution: &Resolution<'_>, plan: &Plan) -> serde_json::Value {
     let destination: &Destination = &resolution.destination;
     let client_ns = destination.namespace.as_str();
     let rule_json = |rule: &DestinationRule| {
@@ -389,7 +465,7 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
             "line": rule.origin.pos.line,
         })
     };
-    let doc = json!({
+    json!({
         "destination": {
             "host": destination.host,
             "namespace": destination.namespace,
@@ -412,9 +488,7 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
         "sidecar": plan.sidecar,
         "processes": plan.processes,
         "client": plan.client,
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    })
 }
 
 #[cfg(feature = "sidecar")]
