@@ -4,6 +4,8 @@
 //! admission (the usual "95% of maxConnections" advice); `fixed` is the [`AlignedClient`] with
 //! its limit pinned at the plan's ceiling; `tuned` is the adaptive [`AlignedClient`].
 
+pub mod keepalive;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

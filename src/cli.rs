@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use sidecar_tuner::bench::keepalive::{KeepAliveOptions, ServerKind};
 use sidecar_tuner::bench::{BenchOptions, ClientKind, SidecarChoice};
 use sidecar_tuner::check;
 use sidecar_tuner::diag::{Code, Finding, Severity};
@@ -156,8 +157,58 @@ struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Run the server keep-alive scenario instead: application servers that close idle
+    /// connections after this long, behind the inbound sidecar of `--host` (`-n` its
+    /// namespace, `--labels` its pods), with the rule's idle timeout (`default`) and with 90%
+    /// of this (`recommended`); counts 503 UC from Envoy. Uses the first `--concurrency` value.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    server_keepalive: Option<std::time::Duration>,
+    /// The idle gap each caller leaves between requests in the keep-alive scenario (default:
+    /// the keep-alive).
+    #[arg(long, value_name = "DURATION", requires = "server_keepalive", value_parser = parse_duration)]
+    idle_gap: Option<std::time::Duration>,
+    /// How long the relay in front of a real server holds back its close (keep-alive scenario).
+    #[arg(long, value_name = "DURATION", default_value = "5ms", requires = "server_keepalive", value_parser = parse_duration)]
+    close_delay: std::time::Duration,
+    /// The servers of the keep-alive scenario.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "deterministic,node,uvicorn",
+        requires = "server_keepalive"
+    )]
+    servers: Vec<ServerArg>,
     #[command(flatten)]
     input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ServerArg {
+    /// The local upstream that closes an idle connection exactly when the next request arrives.
+    Deterministic,
+    /// Node's `http` module (`node` on PATH, or NODE_BIN).
+    Node,
+    /// uvicorn from the project's .venv (scripts/setup.sh), or UVICORN_PYTHON.
+    Uvicorn,
+}
+
+impl From<ServerArg> for ServerKind {
+    fn from(s: ServerArg) -> Self {
+        match s {
+            ServerArg::Deterministic => ServerKind::Deterministic,
+            ServerArg::Node => ServerKind::Node,
+            ServerArg::Uvicorn => ServerKind::Uvicorn,
+        }
+    }
+}
+
+/// A Go-style duration above zero.
+fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("`{text}` must be above zero")),
+        d => Ok(d),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -646,6 +697,9 @@ fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> 
 
 fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.dr, &args.input)?;
+    if let Some(keep_alive) = args.server_keepalive {
+        return bench_keepalive(args, &loaded, keep_alive, out);
+    }
     let resolution = resolved(&loaded, &args.target.destination())?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
     let options = BenchOptions::default()
@@ -954,6 +1008,48 @@ fn fleet_check(
     replicas.clients_at = clients_at;
     replicas.servers_at = servers_at;
     warn(loaded, check::fleet_findings(client, &inbound, &replicas))
+}
+
+/// `bench --server-keepalive`: the keep-alive scenario for the server `--host`.
+fn bench_keepalive(
+    args: &BenchArgs,
+    loaded: &Loaded,
+    keep_alive: std::time::Duration,
+    out: &mut impl Write,
+) -> Result<u8, Failure> {
+    let destination = args.target.destination();
+    let index = MeshIndex::new(&loaded.rules, mesh(loaded), &destination.namespace);
+    let inbound = resolve_inbound(&index, &loaded.sidecars, &destination, None)?;
+    let options = KeepAliveOptions::default()
+        .server_keep_alive(keep_alive)
+        .idle_gap(args.idle_gap)
+        .close_delay(args.close_delay)
+        .requests(args.requests as usize)
+        .concurrency(usize::from(args.concurrency.first().copied().unwrap_or(1)))
+        .servers(args.servers.iter().map(|&s| s.into()).collect::<Vec<_>>());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            report = sidecar_tuner::bench::keepalive::run(&inbound, &options) => Some(report),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(report) = outcome else {
+        eprintln!("interrupted");
+        return Ok(130);
+    };
+    let report = report?;
+    match args.format {
+        Format::Text => report::keepalive_text(out, &report)?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(0)
 }
 
 fn man(args: &ManArgs, out: &mut impl Write) -> Result<u8, Failure> {

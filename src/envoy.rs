@@ -207,6 +207,23 @@ pub fn add_access_log(bootstrap: &mut Value, path: &std::path::Path) {
     }
 }
 
+/// Sets the idle timeout of every cluster of `bootstrap` (the bench's "recommended" run).
+pub(crate) fn set_idle_timeout(bootstrap: &mut Value, idle: Duration) {
+    let clusters = bootstrap["static_resources"]["clusters"].as_array_mut();
+    for cluster in clusters.into_iter().flatten() {
+        cluster["typed_extension_protocol_options"][HTTP_PROTOCOL_OPTIONS]["common_http_protocol_options"]
+            ["idle_timeout"] = json!(duration(idle));
+    }
+}
+
+/// The idle timeout of the first cluster of `bootstrap`, when it sets one.
+pub(crate) fn idle_timeout_of(bootstrap: &Value) -> Option<Duration> {
+    let text = bootstrap["static_resources"]["clusters"][0]["typed_extension_protocol_options"]
+        [HTTP_PROTOCOL_OPTIONS]["common_http_protocol_options"]["idle_timeout"]
+        .as_str()?;
+    Duration::try_from_secs_f64(text.strip_suffix('s')?.parse().ok()?).ok()
+}
+
 /// The key of the cluster's upstream HTTP protocol options.
 const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 

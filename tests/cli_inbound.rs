@@ -196,6 +196,19 @@ fn bad_fleet_and_inbound_arguments_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
     }
+    for bad in [
+        &["--server-keepalive", "0s"][..],
+        &["--server-keepalive", "-5s"],
+        &["--idle-gap", "1s"],
+    ] {
+        let args: Vec<&str> = ["bench", "--dr", FIXTURE, "--host", "reviews"]
+            .iter()
+            .chain(bad)
+            .copied()
+            .collect();
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
     let out = run(&[
         "plan",
         FIXTURE,

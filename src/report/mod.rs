@@ -492,6 +492,70 @@ fn plan_doc(resolution: &Resolution<'_>, plan: &Plan) -> serde_json::Value {
 }
 
 #[cfg(feature = "sidecar")]
+/// Writes the keep-alive scenario's report as a table: per server, `default` and `recommended`
+/// side by side, with Envoy's counts.
+pub fn keepalive_text(
+    out: &mut impl Write,
+    report: &crate::bench::keepalive::KeepAliveReport,
+) -> io::Result<()> {
+    let gap = report.idle_gap_ms.map_or_else(
+        || "each server's measured idle close".to_owned(),
+        |g| format!("{g}ms"),
+    );
+    writeln!(
+        out,
+        "server keep-alive {}ms, idle gap {gap} (+ up to 2 x close delay), relay close delay {}ms, Envoy {}",
+        report.server_keep_alive_ms, report.close_delay_ms, report.envoy_version
+    )?;
+    for (server, version, closes) in &report.server_versions {
+        writeln!(
+            out,
+            "  {:<13} {version}, closes an idle connection {closes}ms after its answer",
+            server.as_str()
+        )?;
+    }
+    writeln!(
+        out,
+        "{:<13} {:<11} {:>9} {:>8} {:>6} {:>5} {:>6} {:>5} {:>14} {:>12} {:>13}",
+        "server",
+        "settings",
+        "idle",
+        "requests",
+        "ok",
+        "503",
+        "errors",
+        "UC",
+        "cx_destroy_rq",
+        "idle_closes",
+        "server_closes"
+    )?;
+    for run in &report.runs {
+        let idle = run
+            .idle_timeout_ms
+            .map_or_else(|| "1h".to_owned(), |ms| format!("{ms}ms"));
+        writeln!(
+            out,
+            "{:<13} {:<11} {:>9} {:>8} {:>6} {:>5} {:>6} {:>5} {:>14} {:>12} {:>13}",
+            run.server.as_str(),
+            run.settings,
+            idle,
+            run.requests,
+            run.ok,
+            run.status_503,
+            run.errors,
+            run.uc,
+            run.destroy_remote_with_active_rq,
+            run.idle_timeouts,
+            run.server_closes
+        )?;
+    }
+    writeln!(
+        out,
+        "UC: access-log lines `503 UC`; cx_destroy_rq: upstream_cx_destroy_remote_with_active_rq; idle_closes: upstream_cx_idle_timeout"
+    )
+}
+
+#[cfg(feature = "sidecar")]
 /// Writes a bench report as a table: per concurrency, the clients side by side.
 pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
     write!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
