@@ -9,7 +9,6 @@ mod server;
 pub use lints::{lint_rules, resolution_findings};
 pub use mismatch::client_findings;
 pub use server::server_findings;
-pub(crate) use server::{inbound_idle_timeout, server_idle_timeout_above};
 
 use crate::diag::{Code, Finding, Location};
 use crate::error::{Error, ErrorKind};
@@ -63,8 +62,8 @@ impl<'a> AppSettings<'a> {
 /// the input could not be read, which already says why.
 ///
 /// # Errors
-/// [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when a destination names a subset its rules do not define;
-/// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) for a headroom out of range.
+/// [`ErrorKind::UnknownSubset`] when a destination names a subset its rules do not define;
+/// [`ErrorKind::InvalidSetting`] for a headroom out of range.
 pub fn run(
     loaded: &Loaded,
     mesh: &MeshConfig,

@@ -7,27 +7,10 @@
 use std::time::Duration;
 
 use crate::diag::{Code, Finding, Location};
-use crate::plan::{Plan, fmt_duration};
+use crate::plan::{
+    Plan, fmt_duration, inbound_idle_timeout, rule_idle_timeout_below, server_idle_timeout_above,
+};
 use crate::settings::{ServerSettings, Setting};
-
-/// How long the inbound sidecar keeps an idle connection to the application; `None`: it never
-/// closes one (`tcp.idleTimeout: 0s`).
-pub(crate) fn inbound_idle_timeout(plan: &Plan) -> Option<Duration> {
-    Some(plan.sidecar.idle_timeout).filter(|d| !d.is_zero())
-}
-
-/// The rule's `idleTimeout` that makes the sidecar close first: 0.9 of the server's, in whole
-/// milliseconds (Istio's precision), at least 1ms.
-pub(crate) fn rule_idle_timeout_below(server: Duration) -> Duration {
-    let millis = u64::try_from(server.as_millis() * 9 / 10).unwrap_or(u64::MAX);
-    Duration::from_millis(millis.max(1))
-}
-
-/// A server keep-alive the sidecar's idle timeout stays below: 1.1 times it, in whole seconds.
-pub(crate) fn server_idle_timeout_above(sidecar: Duration) -> Duration {
-    let millis = u64::try_from(sidecar.as_millis()).unwrap_or(u64::MAX / 11);
-    Duration::from_secs((millis.saturating_mul(11)).div_ceil(10_000))
-}
 
 /// Every mismatch between the server's settings and the sidecar of `plan`.
 pub fn server_findings(server: &ServerSettings, plan: &Plan) -> Vec<Finding> {
@@ -124,37 +107,5 @@ fn at_setting<T>(
     match rule_line {
         Some(at) => finding.label(at.clone(), "the sidecar's idle timeout"),
         None => finding,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fixes_leave_a_margin_on_the_right_side() {
-        // Node's 5s keep-alive: the rule goes to 4.5s.
-        assert_eq!(
-            rule_idle_timeout_below(Duration::from_secs(5)),
-            Duration::from_millis(4500)
-        );
-        // gunicorn's 2s: 1.8s; a 1ms server still gets a valid (>= 1ms) Istio duration.
-        assert_eq!(
-            rule_idle_timeout_below(Duration::from_secs(2)),
-            Duration::from_millis(1800)
-        );
-        assert_eq!(
-            rule_idle_timeout_below(Duration::from_millis(1)),
-            Duration::from_millis(1)
-        );
-        // Envoy's 1h: the server keeps 66 minutes.
-        assert_eq!(
-            server_idle_timeout_above(Duration::from_secs(3600)),
-            Duration::from_secs(3960)
-        );
-        assert_eq!(
-            server_idle_timeout_above(Duration::from_secs(30)),
-            Duration::from_secs(33)
-        );
     }
 }

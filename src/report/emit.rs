@@ -7,9 +7,8 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::check::{inbound_idle_timeout, server_idle_timeout_above};
 use crate::istio::resolve::Resolution;
-use crate::plan::{ClientPlan, Plan};
+use crate::plan::{ClientPlan, Plan, inbound_idle_timeout, server_idle_timeout_above};
 use crate::settings::{Field, ServerLibrary, Vocabulary};
 
 /// What to emit.
