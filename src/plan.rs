@@ -174,10 +174,8 @@ pub struct ClientPlan {
 
 impl ClientPlan {
     /// A plan that bounds requests in flight at `ceiling`, the adaptive limit starting at
-    /// `initial` (at most `ceiling`), Istio's defaults for the rest: for an [`AlignLayer`]
+    /// `initial` (at most `ceiling`), Istio's defaults for the rest: for a client or layer
     /// whose bound comes from elsewhere than a rule.
-    ///
-    /// [`AlignLayer`]: crate::client::AlignLayer
     ///
     /// ```
     /// let plan = sidecar_tuner::ClientPlan::bounded(8, 2);
@@ -485,6 +483,25 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     })
 }
 
+/// How long the inbound sidecar keeps an idle connection to the application; `None`: it never
+/// closes one (`tcp.idleTimeout: 0s`).
+pub(crate) fn inbound_idle_timeout(plan: &Plan) -> Option<Duration> {
+    Some(plan.sidecar.idle_timeout).filter(|d| !d.is_zero())
+}
+
+/// The rule's `idleTimeout` that makes the sidecar close first: 0.9 of the server's, in whole
+/// milliseconds (Istio's precision), at least 1ms.
+pub(crate) fn rule_idle_timeout_below(server: Duration) -> Duration {
+    let millis = u64::try_from(server.as_millis() * 9 / 10).unwrap_or(u64::MAX);
+    Duration::from_millis(millis.max(1))
+}
+
+/// A server keep-alive the sidecar's idle timeout stays below: 1.1 times it, in whole seconds.
+pub(crate) fn server_idle_timeout_above(sidecar: Duration) -> Duration {
+    let millis = u64::try_from(sidecar.as_millis()).unwrap_or(u64::MAX / 11);
+    Duration::from_secs((millis.saturating_mul(11)).div_ceil(10_000))
+}
+
 /// Envoy takes keep-alive times in whole seconds, truncated.
 fn whole_seconds(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())
@@ -676,5 +693,32 @@ mod tests {
             prop_assert!(higher.pool_max_idle_per_host >= plan.pool_max_idle_per_host);
             prop_assert!(higher.max_in_flight >= plan.max_in_flight);
         }
+    }
+
+    #[test]
+    fn the_fixes_leave_a_margin_on_the_right_side() {
+        // Node's 5s keep-alive: the rule goes to 4.5s.
+        assert_eq!(
+            rule_idle_timeout_below(Duration::from_secs(5)),
+            Duration::from_millis(4500)
+        );
+        // gunicorn's 2s: 1.8s; a 1ms server still gets a valid (>= 1ms) Istio duration.
+        assert_eq!(
+            rule_idle_timeout_below(Duration::from_secs(2)),
+            Duration::from_millis(1800)
+        );
+        assert_eq!(
+            rule_idle_timeout_below(Duration::from_millis(1)),
+            Duration::from_millis(1)
+        );
+        // Envoy's 1h: the server keeps 66 minutes.
+        assert_eq!(
+            server_idle_timeout_above(Duration::from_secs(3600)),
+            Duration::from_secs(3960)
+        );
+        assert_eq!(
+            server_idle_timeout_above(Duration::from_secs(30)),
+            Duration::from_secs(33)
+        );
     }
 }
