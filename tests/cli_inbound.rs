@@ -300,3 +300,31 @@ fn render_envoy_inbound_is_valid_for_envoy() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// `check --server` reads the inbound policy (issue 15, parts 2 and 3): the Sidecar's ingress
+/// pool for 9080 keeps idle connections 4s, below Node's 5s keep-alive, so the server does not
+/// close first (no ST401); the rule alone leaves Envoy's 1h, and it does.
+#[test]
+fn check_server_uses_the_inbound_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dir.path().join("server.yaml");
+    std::fs::write(&server, "library: node\nkeepAliveTimeout: 5000\n").unwrap();
+    let server = server.to_str().unwrap();
+    let base = [
+        "check", FIXTURE, "--host", "reviews", "-n", "prod", "--port", "9080", "--server", server,
+        "--format", "json",
+    ];
+    let codes = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let out = run(&args);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(!codes(&["--labels", "app=reviews"]).contains(&"ST401".to_owned()));
+    assert!(codes(&[]).contains(&"ST401".to_owned()));
+}

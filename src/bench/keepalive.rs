@@ -128,8 +128,8 @@ impl KeepAliveOptions {
     }
 }
 
-/// The inbound idle timeout that makes the sidecar close first: 90% of the server's keep-alive,
-/// in whole milliseconds, at least 1ms (the margin the client plan keeps under the sidecar's).
+/// The inbound idle timeout that makes the sidecar close first, as `check --server` advises it
+/// (ST401): 90% of the server's keep-alive, in whole milliseconds, at least 1ms.
 ///
 /// ```
 /// use std::time::Duration;
@@ -137,8 +137,7 @@ impl KeepAliveOptions {
 /// assert_eq!(recommended_idle_timeout(Duration::from_secs(5)), Duration::from_millis(4500));
 /// ```
 pub fn recommended_idle_timeout(server_keep_alive: Duration) -> Duration {
-    let ms = server_keep_alive.as_millis() * 9 / 10;
-    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX).max(1))
+    crate::plan::rule_idle_timeout_below(server_keep_alive)
 }
 
 /// One server with one setting.

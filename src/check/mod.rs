@@ -15,6 +15,7 @@ pub use server::server_findings;
 use crate::diag::{Code, Finding, Location};
 use crate::error::{Error, ErrorKind};
 use crate::istio::MeshConfig;
+use crate::istio::inbound::resolve_inbound;
 use crate::istio::load::Loaded;
 use crate::istio::resolve::{Destination, MeshIndex};
 use crate::plan::{Plan, PlanOptions, derive};
@@ -87,7 +88,10 @@ pub fn run(
                     findings.extend(client_findings(client, &resolution, &plan));
                 }
                 if let Some(server) = app.server {
-                    findings.extend(server_findings(server, &plan));
+                    // The server's own sidecar: the inbound policy, a Sidecar's pool included.
+                    let inbound = resolve_inbound(&index, &loaded.sidecars, destination, None)?;
+                    let inbound_plan = derive(&inbound.resolution.policy, options)?;
+                    findings.extend(server_findings(server, &inbound_plan));
                 }
                 plans.push(plan);
             }
