@@ -208,6 +208,7 @@ pub fn add_access_log(bootstrap: &mut Value, path: &std::path::Path) {
 }
 
 /// Sets the idle timeout of every cluster of `bootstrap` (the bench's "recommended" run).
+#[cfg(feature = "sidecar")]
 pub(crate) fn set_idle_timeout(bootstrap: &mut Value, idle: Duration) {
     let clusters = bootstrap["static_resources"]["clusters"].as_array_mut();
     for cluster in clusters.into_iter().flatten() {
@@ -217,6 +218,7 @@ pub(crate) fn set_idle_timeout(bootstrap: &mut Value, idle: Duration) {
 }
 
 /// The idle timeout of the first cluster of `bootstrap`, when it sets one.
+#[cfg(feature = "sidecar")]
 pub(crate) fn idle_timeout_of(bootstrap: &Value) -> Option<Duration> {
     let text = bootstrap["static_resources"]["clusters"][0]["typed_extension_protocol_options"]
         [HTTP_PROTOCOL_OPTIONS]["common_http_protocol_options"]["idle_timeout"]

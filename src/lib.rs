@@ -42,7 +42,8 @@
 //! - [`istio`]: [`istio::load`] (files, folders, stdin, Kubernetes Services, the `istio`
 //!   ConfigMap; validation as Istio's webhook does it), [`istio::mesh`] (MeshConfig) and
 //!   [`istio::resolve`] (the rules indexed per namespace as Istio's control plane does, the
-//!   lookup for one client, the effective policy).
+//!   lookup for one client, the effective policy) and [`istio::inbound`] (the server side: the
+//!   policy a server pod's own sidecar enforces, `Sidecar` resources included).
 //! - [`settings`]: the client settings a team runs today, one vocabulary per library.
 //! - [`plan`]: the client settings derived from the effective policy.
 //! - [`check`]: rule lints, resolution findings and client mismatches; [`check::run`] is the

@@ -1,5 +1,6 @@
-//! Istio's DestinationRule: the YAML layer, the model, loading with validation, and
-//! resolution of the policy that applies to one destination.
+//! Istio's DestinationRule (and the `Sidecar` resource): the YAML layer, the model, loading
+//! with validation, and resolution of the policy that applies to one destination
+//! ([`resolve`]) or to a server workload's inbound side ([`inbound`]).
 
 pub mod duration;
 pub mod inbound;

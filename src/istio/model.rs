@@ -474,6 +474,19 @@ pub(crate) fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> O
     node.filter(|n| n.as_map().is_some()).map(build)
 }
 
+/// `metadata.creationTimestamp`, when it is an RFC 3339 time.
+fn creation_timestamp(metadata: Option<&Node>) -> Option<Located<Timestamp>> {
+    located(metadata?.get("creationTimestamp")?, |v| match v {
+        Value::Str(s) => Timestamp::parse(s),
+        _ => None,
+    })
+}
+
+/// `metadata.namespace`, when set and not empty.
+fn namespace(metadata: Option<&Node>) -> Option<Located<String>> {
+    string(metadata?.get("namespace")).filter(|n| !n.value.is_empty())
+}
+
 fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     node.and_then(Node::as_map)
         .into_iter()
@@ -708,8 +721,7 @@ impl DestinationRule {
                 .to_owned(),
             name: string(metadata.and_then(|m| m.get("name")))
                 .unwrap_or_else(|| Located::new(String::new(), object.pos)),
-            namespace: string(metadata.and_then(|m| m.get("namespace")))
-                .filter(|n| !n.value.is_empty()),
+            namespace: namespace(metadata),
             host: string(spec.get("host"))?,
             traffic_policy: block(spec.get("trafficPolicy"), TrafficPolicy::from_node),
             subsets: spec
@@ -735,14 +747,7 @@ impl DestinationRule {
             workload_selector: spec
                 .get("workloadSelector")
                 .map(|w| Located::new(string_map(w.get("matchLabels")), w.pos)),
-            creation_timestamp: metadata
-                .and_then(|m| m.get("creationTimestamp"))
-                .and_then(|t| {
-                    located(t, |v| match v {
-                        Value::Str(s) => Timestamp::parse(s),
-                        _ => None,
-                    })
-                }),
+            creation_timestamp: creation_timestamp(metadata),
             origin,
         })
     }
@@ -801,8 +806,7 @@ impl Service {
         }
         Some(Self {
             name: string(metadata.and_then(|m| m.get("name")))?,
-            namespace: string(metadata.and_then(|m| m.get("namespace")))
-                .filter(|n| !n.value.is_empty()),
+            namespace: namespace(metadata),
             ports,
             origin: Origin {
                 file,
@@ -867,8 +871,7 @@ impl Sidecar {
         Some(Self {
             name: string(metadata.and_then(|m| m.get("name")))
                 .unwrap_or_else(|| Located::new(String::new(), object.pos)),
-            namespace: string(metadata.and_then(|m| m.get("namespace")))
-                .filter(|n| !n.value.is_empty()),
+            namespace: namespace(metadata),
             workload_selector: spec
                 .get("workloadSelector")
                 .filter(|w| w.value != Value::Null)
@@ -893,14 +896,7 @@ impl Sidecar {
                 spec.get("inboundConnectionPool"),
                 ConnectionPool::from_node,
             ),
-            creation_timestamp: metadata
-                .and_then(|m| m.get("creationTimestamp"))
-                .and_then(|t| {
-                    located(t, |v| match v {
-                        Value::Str(s) => Timestamp::parse(s),
-                        _ => None,
-                    })
-                }),
+            creation_timestamp: creation_timestamp(metadata),
             origin,
         })
     }
@@ -957,8 +953,7 @@ impl Deployment {
         };
         Some(Self {
             name: string(metadata.and_then(|m| m.get("name")))?,
-            namespace: string(metadata.and_then(|m| m.get("namespace")))
-                .filter(|n| !n.value.is_empty()),
+            namespace: namespace(metadata),
             replicas,
             labels: string_map(
                 spec.and_then(|s| s.get("template"))
