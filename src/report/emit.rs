@@ -92,7 +92,11 @@ const GO_NO_LIMIT: i32 = i32::MAX;
 /// A client settings file in `vocabulary`, its keys named by the vocabulary's own table (the
 /// one `check --client` reads) and its values in the library's units, so that what is emitted
 /// reads back as the plan.
-fn settings_file(out: &mut impl Write, vocabulary: Vocabulary, c: &ClientPlan) -> io::Result<()> {
+pub(crate) fn settings_file(
+    out: &mut impl Write,
+    vocabulary: Vocabulary,
+    c: &ClientPlan,
+) -> io::Result<()> {
     let has = |field| !vocabulary.key(field).is_empty();
     let go = vocabulary == Vocabulary::Go;
     let unbounded = "the sidecar's admission is unlimited";

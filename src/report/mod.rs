@@ -16,6 +16,8 @@ use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution, rule_namespace};
 use crate::plan::{Plan, UNLIMITED};
 
+#[cfg(feature = "sidecar")]
+pub(crate) use emit::settings_file;
 pub use emit::{Emit, emit};
 pub use sarif::findings_sarif;
 
@@ -453,9 +455,17 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
 /// Writes a bench report as a table: per concurrency, the clients side by side.
 pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
     writeln!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
+    // Wide enough for the longest client name (`httpclient5-defaults`).
+    let w = report
+        .runs
+        .iter()
+        .map(|r| r.client.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     writeln!(
         out,
-        "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>6} {:>6}",
+        "{:>5}  {:<w$} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>6} {:>6}",
         "conc",
         "client",
         "requests",
@@ -475,7 +485,7 @@ pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> i
     for r in &report.runs {
         writeln!(
             out,
-            "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>6}",
+            "{:>5}  {:<w$} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>6}",
             r.concurrency,
             r.client.as_str(),
             r.requests,
