@@ -17,14 +17,16 @@ struct Case {
     concurrency: &'static [usize],
     requests: usize,
     latency_ms: u64,
+    /// Clients of each kind sharing the sidecar, as processes of one pod would.
+    processes: usize,
+    /// The processes each client is planned for: 1 is "alone", as if it had the sidecar to
+    /// itself.
+    planned_for: u32,
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let reviews = Destination {
-        namespace: "bookinfo".into(),
-        ..Destination::new("reviews")
-    };
+    let reviews = Destination::new("reviews").namespace("bookinfo");
     let cases = [
         Case {
             rule: "fixtures/circuit-breaker.yaml",
@@ -32,6 +34,8 @@ fn main() {
             concurrency: &[1, 3, 8],
             requests: 300,
             latency_ms: 5,
+            processes: 1,
+            planned_for: 1,
         },
         Case {
             rule: "fixtures/bench/pool-20-5.yaml",
@@ -39,6 +43,8 @@ fn main() {
             concurrency: &[8, 64],
             requests: 5000,
             latency_ms: 5,
+            processes: 1,
+            planned_for: 1,
         },
         Case {
             rule: "fixtures/bench/max-requests-2.yaml",
@@ -46,6 +52,8 @@ fn main() {
             concurrency: &[5],
             requests: 300,
             latency_ms: 5,
+            processes: 1,
+            planned_for: 1,
         },
         Case {
             rule: "fixtures/bench/cold-100-10.yaml",
@@ -53,26 +61,45 @@ fn main() {
             concurrency: &[64, 200],
             requests: 20_000,
             latency_ms: 1,
+            processes: 1,
+            planned_for: 1,
         },
         Case {
             rule: "fixtures/reviews.yaml",
-            destination: Destination {
-                subset: Some("v2".into()),
-                ..reviews.clone()
-            },
+            destination: reviews.clone().subset("v2"),
             concurrency: &[64],
             requests: 6000,
             latency_ms: 5,
+            processes: 1,
+            planned_for: 1,
         },
         Case {
             rule: "fixtures/reviews.yaml",
-            destination: Destination {
-                port: Some(9443),
-                ..reviews
-            },
+            destination: reviews.port(9443),
             concurrency: &[64],
             requests: 6000,
             latency_ms: 5,
+            processes: 1,
+            planned_for: 1,
+        },
+        // Two processes behind one sidecar: planned alone, then each for its share.
+        Case {
+            rule: "fixtures/bench/pool-20-5.yaml",
+            destination: Destination::new("backend"),
+            concurrency: &[64],
+            requests: 5000,
+            latency_ms: 5,
+            processes: 2,
+            planned_for: 1,
+        },
+        Case {
+            rule: "fixtures/bench/pool-20-5.yaml",
+            destination: Destination::new("backend"),
+            concurrency: &[64],
+            requests: 5000,
+            latency_ms: 5,
+            processes: 2,
+            planned_for: 2,
         },
     ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -84,29 +111,37 @@ fn main() {
     for case in &cases {
         let loaded = load_file(Path::new(case.rule), &LoadOptions::default()).expect("a fixture");
         let resolution = resolve(&loaded.rules, &case.destination).expect("a destination");
-        let plan = derive(&resolution.policy, &PlanOptions::default()).expect("a plan");
-        let options = BenchOptions {
-            concurrency: case.concurrency.to_vec(),
-            requests: if quick {
+        let plan = derive(
+            &resolution.policy,
+            &PlanOptions::default().processes(case.planned_for),
+        )
+        .expect("a plan");
+        let options = BenchOptions::default()
+            .processes(case.processes)
+            .concurrency(case.concurrency)
+            .requests(if quick {
                 case.requests / 10
             } else {
                 case.requests
-            },
-            upstream_latency: Duration::from_millis(case.latency_ms),
-            ..BenchOptions::default()
-        };
+            })
+            .upstream_latency(Duration::from_millis(case.latency_ms));
         let report = runtime
             .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
             .expect("Envoy runs: see scripts/setup.sh");
         println!(
-            "\n{} ({}), {} requests per run, upstream {} ms, ceiling {}",
+            "\n{} ({}), {} requests per run, upstream {} ms, ceiling {}{}",
             resolution.destination,
             case.rule,
             options.requests,
             case.latency_ms,
             plan.client
                 .max_in_flight
-                .map_or_else(|| "unlimited".to_owned(), |c| c.to_string())
+                .map_or_else(|| "unlimited".to_owned(), |c| c.to_string()),
+            match (case.processes, case.planned_for) {
+                (1, _) => String::new(),
+                (k, 1) => format!(" per process, {k} processes each planned alone"),
+                (k, _) => format!(" per process, {k} processes each planned for its share"),
+            }
         );
         bench_text(&mut out, &report).expect("stdout");
     }

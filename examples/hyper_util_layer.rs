@@ -18,11 +18,8 @@ async fn main() -> Result<(), sidecar_tuner::BoxError> {
     let client = tuner.hyper_util_client::<Empty<Bytes>>()?;
     let service = ServiceBuilder::new().layer(layer.clone()).service(client);
 
-    let server = Upstream::start(UpstreamOptions {
-        latency: Duration::from_millis(5),
-        ..UpstreamOptions::default()
-    })
-    .await?;
+    let server =
+        Upstream::start(UpstreamOptions::default().latency(Duration::from_millis(5))).await?;
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let mut service = service.clone();

@@ -24,11 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("plan: {}", serde_json::to_string_pretty(&plan)?);
     println!("\nreport:\n{report}");
 
-    let server = Upstream::start(UpstreamOptions {
-        latency: Duration::from_millis(5),
-        ..UpstreamOptions::default()
-    })
-    .await?;
+    let server =
+        Upstream::start(UpstreamOptions::default().latency(Duration::from_millis(5))).await?;
     let calls: Vec<_> = (0..200)
         .map(|_| {
             let client = client.clone();

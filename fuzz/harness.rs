@@ -18,19 +18,15 @@ use sidecar_tuner::report::{Emit, emit, findings_sarif, findings_text};
 use sidecar_tuner::settings::client_file_from_bytes;
 
 fn options() -> LoadOptions {
-    LoadOptions {
-        max_input_bytes: 1 << 20,
-    }
+    LoadOptions::default().max_input_bytes(1 << 20)
 }
 
 fn destination_of(rule: &DestinationRule) -> Destination {
-    Destination {
-        namespace: rule
-            .namespace
-            .as_ref()
-            .map_or_else(|| "default".to_owned(), |n| n.value.clone()),
-        ..Destination::new(rule.host.value.replace('*', "any"))
-    }
+    let namespace = rule
+        .namespace
+        .as_ref()
+        .map_or("default", |n| n.value.as_str());
+    Destination::new(rule.host.value.replace('*', "any")).namespace(namespace)
 }
 
 /// Loader and validation, then for every rule: resolve, plan, render, lint, and the plan's
@@ -51,14 +47,7 @@ pub fn load(data: &[u8]) {
                 derive(&resolution.policy, &PlanOptions::default()).expect("default headroom");
             check_plan(&plan);
             let any = "127.0.0.1:0".parse().expect("an address");
-            let bootstrap = render(
-                &resolution,
-                &RenderOptions {
-                    listen: any,
-                    upstream: any,
-                    admin: any,
-                },
-            );
+            let bootstrap = render(&resolution, &RenderOptions::new(any));
             assert!(bootstrap["static_resources"]["clusters"][0]["circuit_breakers"].is_object());
             for kind in [Emit::ClientYaml, Emit::GoYaml] {
                 let mut yaml = Vec::new();

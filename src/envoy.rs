@@ -25,6 +25,7 @@ use crate::istio::resolve::{EffectivePolicy, Resolution};
 
 /// Where the rendered sidecar listens and what it forwards to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RenderOptions {
     /// The outbound listener the client sends to (port 0: any free port).
     pub listen: SocketAddr,
@@ -32,6 +33,30 @@ pub struct RenderOptions {
     pub upstream: SocketAddr,
     /// The admin listener, for `/ready` and `/stats` (port 0: any free port).
     pub admin: SocketAddr,
+}
+
+impl RenderOptions {
+    /// A sidecar forwarding to `upstream`, its listener and admin on free loopback ports.
+    pub fn new(upstream: SocketAddr) -> Self {
+        let any_loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            listen: any_loopback,
+            upstream,
+            admin: any_loopback,
+        }
+    }
+
+    /// The outbound listener the client sends to.
+    pub fn listen(mut self, listen: SocketAddr) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// The admin listener.
+    pub fn admin(mut self, admin: SocketAddr) -> Self {
+        self.admin = admin;
+        self
+    }
 }
 
 /// The cluster name Istio gives the destination: `outbound|PORT|SUBSET|HOST`.

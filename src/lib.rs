@@ -53,6 +53,12 @@
 //! - [`Tuner`]: all of it for one destination, ending in a ready client.
 //! - `sidecar`, `upstream`, `bench` (feature `sidecar`): the real Envoy, a local upstream and
 //!   the bench. The command-line tool is the binary (feature `cli`), over this public API.
+//!
+//! # Errors and options
+//!
+//! [`Error`] is opaque, as reqwest's is: [`Error::kind`] and `is_*` queries say what happened,
+//! [`Error::help`] how to fix it. Option structs are `#[non_exhaustive]`: start from their
+//! default (or `new`) and chain setters, e.g. `PlanOptions::default().headroom(0.9)`.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -79,7 +85,7 @@ pub mod upstream;
 
 pub use client::AlignedClient;
 pub use diag::{Code, Finding, Severity};
-pub use error::{BoxError, Error};
+pub use error::{BoxError, Error, ErrorKind};
 pub use plan::{ClientPlan, Plan, PlanOptions};
 pub use report::Report;
 pub use tuner::{Tuned, Tuner};

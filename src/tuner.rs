@@ -64,7 +64,7 @@ impl Tuner {
     /// Loads the DestinationRules in a YAML file (several documents, or a `kind: List`).
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::Input`] when it is not valid YAML
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read; [`ErrorKind::Input`](crate::ErrorKind::Input) when it is not valid YAML
     /// or a rule in it is invalid (Istio would reject it).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::new(load_file(path.as_ref(), &LoadOptions::default())?)
@@ -177,7 +177,14 @@ impl Tuner {
         self
     }
 
-    /// How long a request may wait for a slot before it fails with [`Error::Saturated`].
+    /// How many processes of the pod call the destination through the one sidecar, each with a
+    /// client like this one: each gets its share of the budget. Default is 1.
+    pub fn processes(mut self, processes: u32) -> Self {
+        self.plan_options.processes = processes;
+        self
+    }
+
+    /// How long a request may wait for a slot before it fails with [`ErrorKind::Saturated`](crate::ErrorKind::Saturated).
     /// Default is 30 seconds.
     pub fn queue_timeout(mut self, timeout: Duration) -> Self {
         self.align.queue_timeout = timeout;
@@ -213,9 +220,8 @@ impl Tuner {
 
     /// The destination with its host; the host is required.
     fn destination(&self) -> Result<Destination, Error> {
-        let host = self.host.as_deref().ok_or(Error::MissingSetting {
-            setting: "host",
-            help: "name the destination with `.host(\"reviews\")`",
+        let host = self.host.as_deref().ok_or_else(|| {
+            Error::missing_setting("host", "name the destination with `.host(\"reviews\")`")
         })?;
         Ok(Destination {
             host: host.to_owned(),
@@ -252,8 +258,8 @@ impl Tuner {
     /// The derived client settings, without building a client.
     ///
     /// # Errors
-    /// [`Error::MissingSetting`] without a host; [`Error::NoMatchingRule`],
-    /// [`Error::UnknownSubset`] when the destination does not resolve; [`Error::InvalidSetting`]
+    /// [`ErrorKind::MissingSetting`](crate::ErrorKind::MissingSetting) without a host; [`ErrorKind::NoMatchingRule`](crate::ErrorKind::NoMatchingRule),
+    /// [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when the destination does not resolve; [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting)
     /// when the headroom is out of range.
     pub fn plan(&self) -> Result<ClientPlan, Error> {
         Ok(self.derive_plan()?.client)
@@ -307,7 +313,7 @@ impl Tuner {
     /// [`Report`] of findings (warnings and notes do not fail the build) and derivations.
     ///
     /// # Errors
-    /// As [`Tuner::plan`], and [`Error::Request`] when reqwest cannot build its client.
+    /// As [`Tuner::plan`], and [`ErrorKind::Request`](crate::ErrorKind::Request) when reqwest cannot build its client.
     pub fn build(&self) -> Result<Tuned, Error> {
         let destination = self.destination()?;
         let (mesh, mesh_sources) = self.mesh()?;
@@ -321,10 +327,10 @@ impl Tuner {
         )?;
         // A destination no rule is for is a finding for `check`, and an error here.
         let Some(plan) = checked.plans.first().map(|p| p.client.clone()) else {
-            return Err(Error::NoMatchingRule {
-                host: destination.fqdn(),
-                namespace: destination.namespace,
-            });
+            return Err(Error::no_matching_rule(
+                destination.fqdn(),
+                destination.namespace,
+            ));
         };
         checked.report.sources.extend(mesh_sources);
         let report = checked.report;
@@ -343,6 +349,7 @@ impl Tuner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     fn reviews() -> Tuner {
         Tuner::from_path("fixtures/reviews.yaml")
@@ -394,7 +401,7 @@ mod tests {
         let v2 = reviews().subset("v2").plan().unwrap();
         assert_ne!(v2, reviews().plan().unwrap());
         let err = reviews().subset("v9").plan().unwrap_err();
-        assert!(matches!(err, Error::UnknownSubset { .. }), "{err}");
+        assert!(err.kind() == ErrorKind::UnknownSubset, "{err}");
     }
 
     #[test]
@@ -411,7 +418,7 @@ mod tests {
             "headroom 1.3 is outside its range (0.5 to 1.0)"
         );
         let err = reviews().host("ratings").build().unwrap_err();
-        assert!(matches!(err, Error::NoMatchingRule { .. }), "{err}");
+        assert!(err.kind() == ErrorKind::NoMatchingRule, "{err}");
     }
 
     #[test]
@@ -425,6 +432,6 @@ mod tests {
         let err = Tuner::from_reader(&b"\0\x01"[..]).unwrap_err();
         assert!(err.to_string().starts_with("<reader>"), "{err}");
         let err = Tuner::from_path("fixtures/does-not-exist.yaml").unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(err.kind() == ErrorKind::Io, "{err}");
     }
 }

@@ -20,6 +20,7 @@ use crate::client::OVERLOADED_HEADER;
 
 /// How the upstream answers.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct UpstreamOptions {
     /// How long each request takes before its answer. Default is 0.
     pub latency: Duration,
@@ -28,8 +29,24 @@ pub struct UpstreamOptions {
     pub overloaded_first: u64,
 }
 
+impl UpstreamOptions {
+    /// How long each request takes before its answer.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Answer the first `n` requests as an overflowing sidecar would (`503` with
+    /// `x-envoy-overloaded`), to try a client's overload handling without Envoy.
+    pub fn overloaded_first(mut self, n: u64) -> Self {
+        self.overloaded_first = n;
+        self
+    }
+}
+
 /// What the upstream has seen so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UpstreamStats {
     /// Requests received.
     pub requests: u64,

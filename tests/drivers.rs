@@ -49,17 +49,16 @@ fn bench(
     let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
     let resolution = resolve(&loaded.rules, destination).unwrap();
     let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
-    let options = BenchOptions {
-        concurrency: vec![concurrency],
-        requests,
-        upstream_latency: Duration::from_millis(5),
-        time_limit: Duration::from_secs(60),
-        clients,
-        sidecar: SidecarChoice::Local {
+    let options = BenchOptions::default()
+        .concurrency(vec![concurrency])
+        .requests(requests)
+        .upstream_latency(Duration::from_millis(5))
+        .time_limit(Duration::from_secs(60))
+        .clients(clients)
+        .sidecar(SidecarChoice::Local {
             binary: Some(binary),
             warm,
-        },
-    };
+        });
     let report = runtime()
         .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
         .unwrap();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{envoy_alone, envoy_children, eventually, runtime, upstream};
-use sidecar_tuner::envoy::render;
+use sidecar_tuner::envoy::{RenderOptions, render};
 use sidecar_tuner::istio::load::{LoadOptions, load_str};
 use sidecar_tuner::istio::resolve::{Destination, resolve};
 use sidecar_tuner::sidecar::Envoy;
@@ -28,7 +28,7 @@ const CLUSTER: &str = "outbound|80||backend.default.svc.cluster.local";
 async fn envoy(binary: &Path, upstream: &Upstream, listen: std::net::SocketAddr) -> Envoy {
     let loaded = load_str(RULE, &"rule.yaml".into(), &LoadOptions::default());
     let resolution = resolve(&loaded.rules, &Destination::new("backend")).unwrap();
-    let mut options = Envoy::render_options(upstream.addr());
+    let mut options = RenderOptions::new(upstream.addr());
     options.listen = listen;
     Envoy::start(binary, &render(&resolution, &options))
         .await
@@ -61,7 +61,7 @@ impl Outcomes {
             Ok(response) if response.headers().contains_key("x-envoy-overloaded") => &self.overflow,
             Err(e) if e.is_saturated() => &self.saturated,
             Err(e) if e.is_timeout() => &self.timeouts,
-            Err(Error::Request { .. }) => &self.request_errors,
+            Err(e) if e.is_request() => &self.request_errors,
             Ok(response) => {
                 let status = response.status();
                 let body = response.text().await.unwrap_or_default();

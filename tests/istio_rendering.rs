@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -49,20 +48,13 @@ fn bootstrap(case: &Case) -> Value {
     let spec = format!("host: foo.default.svc.cluster.local\n{}", case.spec);
     let yaml = common::rule_yaml("foo", "default", &spec);
     let loaded = load_str(&yaml, &Arc::from("case.yaml"), &LoadOptions::default());
-    let destination = Destination {
-        port: case.port,
-        subset: case.subset.map(str::to_owned),
-        ..Destination::new("foo.default.svc.cluster.local")
-    };
+    let mut destination = Destination::new("foo.default.svc.cluster.local");
+    destination.port = case.port;
+    destination.subset = case.subset.map(str::to_owned);
     let resolution = resolve(&loaded.rules, &destination).expect("the rule applies");
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     render(
         &resolution,
-        &RenderOptions {
-            listen: any,
-            upstream: "127.0.0.1:9".parse().unwrap(),
-            admin: any,
-        },
+        &RenderOptions::new("127.0.0.1:9".parse().unwrap()),
     )
 }
 

@@ -2,7 +2,6 @@
 //! 86c9f01fd735). Each case names the Istio test it comes from; the expected rules and numbers
 //! are Istio's expectations, or computed by hand from the Istio function the case cites.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sidecar_tuner::istio::MeshConfig;
@@ -37,16 +36,10 @@ struct Client<'a> {
 
 impl Client<'_> {
     fn destination(&self) -> Destination {
-        Destination {
-            namespace: self.namespace.into(),
-            service_namespace: Some(self.service_namespace.into()),
-            labels: self
-                .labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<BTreeMap<_, _>>(),
-            ..Destination::new(self.host)
-        }
+        Destination::new(self.host)
+            .namespace(self.namespace)
+            .service_namespace(self.service_namespace)
+            .labels(self.labels.iter().copied())
     }
 }
 
@@ -485,10 +478,8 @@ fn the_client_namespace_is_searched_first_wildcards_included() {
     let loaded = load(&yaml);
     let mesh = MeshConfig::default();
     let index = MeshIndex::new(&loaded.rules, &mesh, "default");
-    let client = |namespace| Destination {
-        namespace: String::from(namespace),
-        ..Destination::new("reviews.prod.svc.cluster.local")
-    };
+    let client =
+        |namespace| Destination::new("reviews.prod.svc.cluster.local").namespace(namespace);
     let web = index.resolve(&client("web")).unwrap();
     assert_eq!(from(&web), ["web/catch-all"]);
     assert_eq!(max_connections(&web), Some(7));
@@ -532,10 +523,8 @@ fn an_unexported_most_specific_rule_sends_the_lookup_to_the_root_namespace() {
     let loaded = load(&yaml);
     let mesh = MeshConfig::default();
     let index = MeshIndex::new(&loaded.rules, &mesh, "default");
-    let client = |namespace: &str| Destination {
-        namespace: namespace.into(),
-        ..Destination::new("reviews.prod.svc.cluster.local")
-    };
+    let client =
+        |namespace: &str| Destination::new("reviews.prod.svc.cluster.local").namespace(namespace);
     assert_eq!(
         max_connections(&index.resolve(&client("team")).unwrap()),
         Some(5)
@@ -567,19 +556,13 @@ fn mesh_config_moves_the_root_namespace_and_the_default_export() {
     assert_eq!(mesh.root_namespace(), "mesh-root");
     let index = MeshIndex::new(&loaded.rules, &mesh, "default");
     let web = index
-        .resolve(&Destination {
-            namespace: "web".into(),
-            ..Destination::new("reviews.prod.svc.cluster.local")
-        })
+        .resolve(&Destination::new("reviews.prod.svc.cluster.local").namespace("web"))
         .unwrap();
     // prod/reviews is private to prod by the mesh default; mesh-root/mesh-wide is private too,
     // and private root rules serve only clients of the root namespace.
     assert!(web.found.is_none(), "{:?}", from(&web));
     let prod = index
-        .resolve(&Destination {
-            namespace: "prod".into(),
-            ..Destination::new("reviews")
-        })
+        .resolve(&Destination::new("reviews").namespace("prod"))
         .unwrap();
     assert_eq!(from(&prod), ["prod/reviews"]);
     std::fs::remove_dir_all(dir).ok();
@@ -608,10 +591,7 @@ fn a_newer_superset_export_merges_into_the_older_rule() {
     let index = MeshIndex::new(&loaded.rules, &mesh, "default");
     let from_ns = |namespace: &str| {
         index
-            .resolve(&Destination {
-                namespace: namespace.into(),
-                ..Destination::new("reviews.prod.svc.cluster.local")
-            })
+            .resolve(&Destination::new("reviews.prod.svc.cluster.local").namespace(namespace))
             .unwrap()
     };
     let prod = from_ns("prod");

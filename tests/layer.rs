@@ -13,11 +13,7 @@ use tower::{Layer, Service};
 use tower_test::mock;
 
 fn plan(max_in_flight: usize) -> sidecar_tuner::ClientPlan {
-    sidecar_tuner::ClientPlan {
-        max_in_flight: Some(max_in_flight),
-        initial_in_flight: Some(max_in_flight),
-        ..Default::default()
-    }
+    sidecar_tuner::ClientPlan::bounded(max_in_flight, max_in_flight)
 }
 
 type Req = http::Request<Empty<Bytes>>;
@@ -90,10 +86,7 @@ async fn a_clone_starts_without_a_slot_and_an_error_frees_it() {
 
 #[tokio::test]
 async fn waiting_for_readiness_ends_in_saturated() {
-    let options = AlignOptions {
-        queue_timeout: Duration::from_millis(50),
-        ..AlignOptions::default()
-    };
+    let options = AlignOptions::default().queue_timeout(Duration::from_millis(50));
     let layer = AlignLayer::new(&plan(1), options);
     let (service, _handle) = mock::pair::<Req, Res>();
     let mut first = layer.layer(service.clone());
@@ -119,10 +112,11 @@ async fn the_hyper_util_client_under_the_layer_keeps_nine_in_flight() {
     let client = tuner.hyper_util_client::<Empty<Bytes>>().unwrap();
     let layer = tuner.align_layer().unwrap();
     let service = layer.layer(client);
-    let server = Upstream::start(UpstreamOptions {
-        latency: Duration::from_millis(20),
-        overloaded_first: 1,
-    })
+    let server = Upstream::start(
+        UpstreamOptions::default()
+            .latency(Duration::from_millis(20))
+            .overloaded_first(1),
+    )
     .await
     .unwrap();
     let tasks: Vec<_> = (0..60)

@@ -57,12 +57,7 @@ fn plan(resolution: &Resolution<'_>) -> Plan {
 }
 
 fn cluster(resolution: &Resolution<'_>) -> Value {
-    let any = "127.0.0.1:1".parse().unwrap();
-    let options = RenderOptions {
-        listen: any,
-        upstream: any,
-        admin: any,
-    };
+    let options = RenderOptions::new("127.0.0.1:1".parse().unwrap());
     render(resolution, &options)["static_resources"]["clusters"][0].clone()
 }
 
@@ -122,11 +117,7 @@ fn the_baseline_is_seeded_before_the_subset_merge() {
         "  subsets:\n  - name: plain\n    trafficPolicy: {loadBalancer: {simple: RANDOM}}\n  - name: ported\n    trafficPolicy:\n      portLevelSettings:\n      - port: {number: 8080}\n        loadBalancer: {simple: RANDOM}\n",
     ));
     let index = MeshIndex::new(&loaded.rules, &mesh, "default");
-    let at = |subset: &str| Destination {
-        subset: Some(subset.into()),
-        port: Some(8080),
-        ..Destination::new("svc")
-    };
+    let at = |subset: &str| Destination::new("svc").port(8080).subset(subset);
     let plain = index.resolve(&at("plain")).unwrap();
     assert_eq!(plan(&plain).sidecar.max_connections, 33);
     let ported = index.resolve(&at("ported")).unwrap();
@@ -251,13 +242,10 @@ fn equal_export_to_merges_a_selector_rule_with_a_plain_one() {
     );
     let plain = MeshConfig::default();
     let index = MeshIndex::new(&loaded.rules, &plain, "web");
-    let client = |labels: &[(&str, &str)]| Destination {
-        namespace: "web".into(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        ..Destination::new("svc")
+    let client = |labels: &[(&str, &str)]| {
+        Destination::new("svc")
+            .namespace("web")
+            .labels(labels.iter().copied())
     };
     let selected = index.resolve(&client(&[("app", "a")])).unwrap();
     let ids: Vec<String> = selected.rules().iter().map(|r| r.id()).collect();

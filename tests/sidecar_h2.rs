@@ -22,7 +22,7 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sidecar_tuner::Tuner;
-use sidecar_tuner::envoy::render;
+use sidecar_tuner::envoy::{RenderOptions, render};
 use sidecar_tuner::istio::load::{LoadOptions, load_mesh_file, load_str};
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex};
 use sidecar_tuner::sidecar::Envoy;
@@ -82,7 +82,7 @@ fn bootstrap(mesh_file: &Path, upstream: SocketAddr) -> serde_json::Value {
         .unwrap();
     let index = MeshIndex::new(&loaded.rules, &mesh, "default");
     let resolution = index.resolve(&Destination::new("svc")).unwrap();
-    render(&resolution, &Envoy::render_options(upstream))
+    render(&resolution, &RenderOptions::new(upstream))
 }
 
 /// MeshConfig `h2UpgradePolicy: UPGRADE` upgrades the cluster (cluster_traffic_policy.go

@@ -106,16 +106,11 @@ fn stress(seed: u64) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let plan = ClientPlan {
-            max_in_flight: Some(CEILING),
-            initial_in_flight: Some(2),
-            ..ClientPlan::default()
-        };
-        let options = AlignOptions {
-            queue_timeout: Duration::from_millis(3),
-            overload_retries: 2,
-            fixed_limit: false,
-        };
+        let plan = ClientPlan::bounded(CEILING, 2);
+        let options = AlignOptions::default()
+            .queue_timeout(Duration::from_millis(3))
+            .overload_retries(2)
+            .fixed_limit(false);
         let layer = AlignLayer::new(&plan, options);
         let inner = Flaky {
             seed: Arc::new(AtomicUsize::new(seed as usize * 1_000_000)),

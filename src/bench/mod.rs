@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::client::{self, AlignOptions, AlignedClient, is_overload};
-use crate::envoy::{cluster_name, render};
+use crate::envoy::{RenderOptions, cluster_name, render};
 use crate::error::Error;
 use crate::istio::resolve::Resolution;
 use crate::plan::ClientPlan;
@@ -36,7 +36,8 @@ pub enum ClientKind {
     Fixed,
     /// The adaptive `AlignedClient`.
     Tuned,
-    /// Another language's library, run by its driver program (`drivers/`).
+    /// Another language's library, run by its driver program (`drivers/`): one process, whatever
+    /// [`BenchOptions::processes`] says.
     Library(LibraryClient),
 }
 
@@ -83,6 +84,7 @@ pub enum SidecarChoice {
 
 /// What to run.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BenchOptions {
     /// Concurrent callers, one set of runs each.
     pub concurrency: Vec<usize>,
@@ -96,6 +98,10 @@ pub struct BenchOptions {
     pub clients: Vec<ClientKind>,
     /// The sidecar.
     pub sidecar: SidecarChoice,
+    /// Processes sharing the sidecar: each run builds this many clients of its kind (from the
+    /// same plan, so plan with [`PlanOptions::processes`](crate::PlanOptions::processes) for
+    /// their share) and spreads the callers over them. Default 1.
+    pub processes: usize,
 }
 
 impl Default for BenchOptions {
@@ -110,7 +116,52 @@ impl Default for BenchOptions {
                 binary: None,
                 warm: false,
             },
+            processes: 1,
         }
+    }
+}
+
+impl BenchOptions {
+    /// Concurrent callers, one set of runs each.
+    pub fn concurrency(mut self, callers: impl Into<Vec<usize>>) -> Self {
+        self.concurrency = callers.into();
+        self
+    }
+
+    /// Requests per run.
+    pub fn requests(mut self, requests: usize) -> Self {
+        self.requests = requests;
+        self
+    }
+
+    /// How long the upstream takes per request.
+    pub fn upstream_latency(mut self, latency: Duration) -> Self {
+        self.upstream_latency = latency;
+        self
+    }
+
+    /// A run stops after this long even if requests remain.
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// The clients, in order.
+    pub fn clients(mut self, clients: impl Into<Vec<ClientKind>>) -> Self {
+        self.clients = clients.into();
+        self
+    }
+
+    /// The sidecar.
+    pub fn sidecar(mut self, sidecar: SidecarChoice) -> Self {
+        self.sidecar = sidecar;
+        self
+    }
+
+    /// Processes sharing the sidecar, each with a client of its own (at least 1).
+    pub fn processes(mut self, processes: usize) -> Self {
+        self.processes = processes.max(1);
+        self
     }
 }
 
@@ -127,7 +178,7 @@ pub struct RunResult {
     pub ok: usize,
     /// `503` with `x-envoy-overloaded` that reached the caller.
     pub overflow_503: usize,
-    /// Other failures: other statuses, transport errors, `Error::Saturated`.
+    /// Other failures: other statuses, transport errors, saturated (`ErrorKind::Saturated`).
     pub errors: usize,
     /// Envoy's `upstream_rq_pending_overflow` during the run; `None` without its admin.
     pub envoy_pending_overflow: Option<u64>,
@@ -143,7 +194,8 @@ pub struct RunResult {
     pub max_ms: f64,
     /// Connections the client opened to the sidecar.
     pub connections_opened: Option<u64>,
-    /// The aligned client's limit at the end of the run (`None` for `default`).
+    /// The aligned clients' limit at the end of the run, summed over the processes (`None`
+    /// for `default`).
     pub final_limit: Option<usize>,
 }
 
@@ -156,6 +208,8 @@ pub struct BenchReport {
     pub envoy_version: String,
     /// The rule, `namespace/name (file:line)`.
     pub rule: String,
+    /// Processes sharing the sidecar, each with its own client.
+    pub processes: usize,
 }
 
 impl BenchReport {
@@ -261,10 +315,10 @@ impl Tally {
     }
 }
 
-/// Sends `requests` GETs from `concurrency` callers, stopping at `time_limit`: a request still
-/// unanswered then is cut off and counts as an error.
+/// Sends `requests` GETs from `concurrency` callers, caller `i` through `drivers[i % len]`,
+/// stopping at `time_limit`: a request still unanswered then is cut off and counts as an error.
 async fn drive(
-    driver: Arc<Driver>,
+    drivers: Arc<[Driver]>,
     url: &str,
     concurrency: usize,
     requests: usize,
@@ -274,9 +328,10 @@ async fn drive(
     let deadline = tokio::time::Instant::from_std(start + time_limit);
     let sent = Arc::new(AtomicUsize::new(0));
     let callers: Vec<_> = (0..concurrency.max(1))
-        .map(|_| {
-            let (driver, sent, url) = (Arc::clone(&driver), Arc::clone(&sent), url.to_owned());
+        .map(|caller| {
+            let (drivers, sent, url) = (Arc::clone(&drivers), Arc::clone(&sent), url.to_owned());
             tokio::spawn(async move {
+                let driver = &drivers[caller % drivers.len()];
                 let mut tally = Tally::new();
                 while start.elapsed() < time_limit
                     && sent.fetch_add(1, Ordering::Relaxed) < requests
@@ -360,7 +415,7 @@ pub async fn run(
         let (Some(binary), Some(upstream)) = (binary, upstream) else {
             unreachable!("a local sidecar has a binary and an upstream");
         };
-        let bootstrap = render(resolution, &Envoy::render_options(upstream.addr()));
+        let bootstrap = render(resolution, &RenderOptions::new(upstream.addr()));
         Envoy::start(binary, &bootstrap).await.map(Arc::new)
     };
     let shared = if warm {
@@ -419,19 +474,24 @@ pub async fn run(
                     (driven(kind, concurrency, &report), None)
                 }
                 _ => {
-                    let driver = Arc::new(Driver::new(kind, plan)?);
+                    let drivers: Arc<[Driver]> = (0..options.processes.max(1))
+                        .map(|_| Driver::new(kind, plan))
+                        .collect::<Result<_, _>>()?;
                     let (tally, sent, elapsed) = drive(
-                        Arc::clone(&driver),
+                        Arc::clone(&drivers),
                         &target.url,
                         concurrency,
                         options.requests,
                         options.time_limit,
                     )
                     .await;
-                    let final_limit = match &*driver {
-                        Driver::Aligned(aligned) => aligned.limit(),
-                        Driver::Plain(_) => None,
-                    };
+                    let final_limit = drivers
+                        .iter()
+                        .map(|driver| match driver {
+                            Driver::Aligned(aligned) => aligned.limit(),
+                            Driver::Plain(_) => None,
+                        })
+                        .sum();
                     let run = result(kind, concurrency, sent, &tally, elapsed);
                     (run, final_limit)
                 }
@@ -451,6 +511,7 @@ pub async fn run(
         runs,
         envoy_version,
         rule: rule_name,
+        processes: options.processes.max(1),
     })
 }
 

@@ -39,14 +39,28 @@ pub fn client_findings(
         } else {
             format!("up to {idle}")
         };
+        let (code, message) = match plan.alone.as_ref().and_then(|a| a.pool_max_idle_per_host) {
+            Some(alone) if idle <= alone => (
+                Code::SharedBudget,
+                format!(
+                    "the client keeps {shown} idle connections per host, which fits the sidecar only when it is alone: {} processes share its {} connections, {wanted_idle} each",
+                    plan.processes, sidecar.max_connections
+                ),
+            ),
+            _ => (
+                Code::IdlePoolTooLarge,
+                format!(
+                    "the client keeps {shown} idle connections per host; the sidecar allows {} connections{}",
+                    sidecar.max_connections,
+                    shared_by(plan)
+                ),
+            ),
+        };
         findings.extend(check.finding(
-            Code::IdlePoolTooLarge,
+            code,
             &client.idle_per_host,
             "pool_max_idle_per_host",
-            format!(
-                "the client keeps {shown} idle connections per host; the sidecar allows {} connections",
-                sidecar.max_connections
-            ),
+            message,
             Field::IdlePerHost,
             &wanted_idle.to_string(),
         ));
@@ -74,20 +88,38 @@ pub fn client_findings(
             show(sidecar.max_requests),
             admission(plan)
         );
+        let alone = plan.alone.as_ref().and_then(|a| a.max_in_flight);
         let message = match client.max_in_flight.value {
-            None => Some(format!("requests in flight are unbounded; {admission}")),
-            Some(bound) if bound > ceiling => Some(format!(
-                "up to {bound} requests in flight, above the plan's {ceiling}: {admission}"
+            None => Some((
+                Code::ConcurrencyAboveAdmission,
+                format!(
+                    "requests in flight are unbounded; {admission}{}",
+                    shared_by(plan)
+                ),
+            )),
+            Some(bound) if bound > ceiling && alone.is_some_and(|alone| bound <= alone) => Some((
+                Code::SharedBudget,
+                format!(
+                    "up to {bound} requests in flight, which fits the sidecar only when the client is alone: {admission}, shared by {} processes, {ceiling} each",
+                    plan.processes
+                ),
+            )),
+            Some(bound) if bound > ceiling => Some((
+                Code::ConcurrencyAboveAdmission,
+                format!(
+                    "up to {bound} requests in flight, above the plan's {ceiling}: {admission}{}",
+                    shared_by(plan)
+                ),
             )),
             Some(_) => None,
         };
-        if let Some(message) = message {
+        if let Some((code, message)) = message {
             let vocabulary = client.vocabulary;
             let help = vocabulary.how_to_bound(ceiling).unwrap_or_else(|| {
                 format!("set `{}: {ceiling}`", vocabulary.key(Field::MaxInFlight))
             });
             findings.extend(check.finding_with_help(
-                Code::ConcurrencyAboveAdmission,
+                code,
                 &client.max_in_flight,
                 "max_in_flight",
                 message,
@@ -204,6 +236,14 @@ fn admission(plan: &Plan) -> String {
         show(s.max_requests)
     } else {
         min.to_string()
+    }
+}
+
+/// `, shared by N processes` when the plan is one process's share.
+fn shared_by(plan: &Plan) -> String {
+    match plan.processes {
+        1 => String::new(),
+        k => format!(", shared by {k} processes"),
     }
 }
 

@@ -9,7 +9,7 @@ pub use lints::{lint_rules, resolution_findings};
 pub use mismatch::client_findings;
 
 use crate::diag::{Code, Finding, Location};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::istio::MeshConfig;
 use crate::istio::load::Loaded;
 use crate::istio::resolve::{Destination, MeshIndex};
@@ -35,8 +35,8 @@ pub struct Checked {
 /// the input could not be read, which already says why.
 ///
 /// # Errors
-/// [`Error::UnknownSubset`] when a destination names a subset its rules do not define;
-/// [`Error::InvalidSetting`] for a headroom out of range.
+/// [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when a destination names a subset its rules do not define;
+/// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) for a headroom out of range.
 pub fn run(
     loaded: &Loaded,
     mesh: &MeshConfig,
@@ -59,7 +59,7 @@ pub fn run(
                 }
                 plans.push(plan);
             }
-            Err(Error::NoMatchingRule { host, namespace }) => {
+            Err(e) if e.kind() == ErrorKind::NoMatchingRule => {
                 if loaded.has_unreadable_input() {
                     continue;
                 }
@@ -68,7 +68,11 @@ pub fn run(
                     Finding::new(
                         Code::NoMatchingRule,
                         Location::new(&input, Default::default()),
-                        format!("no DestinationRule applies to `{host}` from namespace `{namespace}`"),
+                        format!(
+                            "no DestinationRule applies to `{}` from namespace `{}`",
+                            destination.fqdn(),
+                            destination.namespace
+                        ),
                     )
                     .help("the sidecar applies Istio's defaults (unlimited); check the rule's `spec.host`, the host and the client's namespace"),
                 );

@@ -19,8 +19,9 @@ pub const OVERLOADED_HEADER: &str = "x-envoy-overloaded";
 
 /// How admission behaves, beyond the numbers of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AlignOptions {
-    /// How long a request may wait for a slot before it fails with [`Error::Saturated`].
+    /// How long a request may wait for a slot before it fails with [`ErrorKind::Saturated`](crate::ErrorKind::Saturated).
     /// Default is 30 seconds.
     pub queue_timeout: Duration,
     /// How many times an idempotent request answered by an overloaded sidecar is sent again.
@@ -37,6 +38,26 @@ impl Default for AlignOptions {
             overload_retries: 2,
             fixed_limit: false,
         }
+    }
+}
+
+impl AlignOptions {
+    /// How long a request may wait for a slot.
+    pub fn queue_timeout(mut self, timeout: Duration) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// How many times an idempotent request answered by an overloaded sidecar is sent again.
+    pub fn overload_retries(mut self, retries: u32) -> Self {
+        self.overload_retries = retries;
+        self
+    }
+
+    /// Pin the limit at the plan's ceiling instead of adapting it.
+    pub fn fixed_limit(mut self, fixed: bool) -> Self {
+        self.fixed_limit = fixed;
+        self
     }
 }
 
@@ -195,7 +216,7 @@ impl Admission {
     /// Waits for a slot, at most `queue_timeout`.
     ///
     /// # Errors
-    /// [`Error::Saturated`] when no slot frees up in time.
+    /// [`ErrorKind::Saturated`](crate::ErrorKind::Saturated) when no slot frees up in time.
     pub(crate) async fn acquire(&self) -> Result<Permit, Error> {
         let shared = &self.shared;
         match &shared.gate {
@@ -232,10 +253,8 @@ impl Admission {
         // Counts down however the wait ends: slot, timeout, or the caller dropping the future.
         let _queued = DecrementOnDrop(&shared.queued);
         let start = Instant::now();
-        let saturated = || Error::Saturated {
-            limit: gate.limit_now.load(Ordering::Relaxed),
-            waited: start.elapsed(),
-        };
+        let saturated =
+            || Error::saturated(gate.limit_now.load(Ordering::Relaxed), start.elapsed());
         match tokio::time::timeout(shared.options.queue_timeout, &mut handed).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(saturated()),
@@ -420,17 +439,9 @@ impl Drop for Permit {
 mod tests {
     use super::*;
 
-    fn plan(ceiling: usize, initial: usize) -> ClientPlan {
-        ClientPlan {
-            max_in_flight: Some(ceiling),
-            initial_in_flight: Some(initial),
-            ..ClientPlan::default()
-        }
-    }
-
     #[tokio::test]
     async fn a_saturated_round_trip_adds_one_slot() {
-        let admission = Admission::new(&plan(10, 2), AlignOptions::default());
+        let admission = Admission::new(&ClientPlan::bounded(10, 2), AlignOptions::default());
         let mut a = admission.acquire().await.unwrap();
         let b = admission.acquire().await.unwrap();
         assert_eq!(admission.in_flight(), 2);
@@ -450,7 +461,7 @@ mod tests {
 
     #[tokio::test]
     async fn completions_below_the_limit_do_not_grow_it() {
-        let admission = Admission::new(&plan(10, 4), AlignOptions::default());
+        let admission = Admission::new(&ClientPlan::bounded(10, 4), AlignOptions::default());
         for _ in 0..20 {
             let mut p = admission.acquire().await.unwrap();
             p.completed = true;
@@ -464,7 +475,7 @@ mod tests {
             queue_timeout: Duration::from_millis(20),
             ..AlignOptions::default()
         };
-        let admission = Admission::new(&plan(8, 8), options);
+        let admission = Admission::new(&ClientPlan::bounded(8, 8), options);
         let held = futures_acquire(&admission, 8).await;
         admission.on_overload();
         assert_eq!(admission.limit(), Some(6));
@@ -478,7 +489,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiters_are_served_first_come_first_served() {
-        let admission = Admission::new(&plan(1, 1), AlignOptions::default());
+        let admission = Admission::new(&ClientPlan::bounded(1, 1), AlignOptions::default());
         let held = admission.acquire().await.unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut waiters = Vec::new();
@@ -515,7 +526,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_restarts_the_limit() {
-        let admission = Admission::new(&plan(10, 2), AlignOptions::default());
+        let admission = Admission::new(&ClientPlan::bounded(10, 2), AlignOptions::default());
         admission.shared.gate.as_ref().unwrap().update(|l| {
             for _ in 0..5 {
                 l.on_saturated_rtt();

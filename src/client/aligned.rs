@@ -78,8 +78,8 @@ impl AlignedClient {
     /// Sends a request built elsewhere, under admission.
     ///
     /// # Errors
-    /// [`Error::Saturated`] when no slot frees up within `queue_timeout`;
-    /// [`Error::Request`] when the transport fails.
+    /// [`ErrorKind::Saturated`](crate::ErrorKind::Saturated) when no slot frees up within `queue_timeout`;
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) when the transport fails.
     pub async fn execute(&self, request: reqwest::Request) -> Result<Response, Error> {
         execute(&self.http, &self.admission, request).await
     }
@@ -150,7 +150,7 @@ impl RequestBuilder {
     /// Builds the request without sending it.
     ///
     /// # Errors
-    /// [`Error::Request`] when the URL, a header or the body is invalid.
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) when the URL, a header or the body is invalid.
     pub fn build(self) -> Result<reqwest::Request, Error> {
         self.inner.build().map_err(from_reqwest)
     }
@@ -158,7 +158,7 @@ impl RequestBuilder {
     /// Sends the request under admission.
     ///
     /// # Errors
-    /// As [`AlignedClient::execute`], and [`Error::Request`] when the request is invalid.
+    /// As [`AlignedClient::execute`], and [`ErrorKind::Request`](crate::ErrorKind::Request) when the request is invalid.
     pub fn send(self) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
         // Built before the future, so the future does not also hold the builder.
         let (http, request) = self.inner.build_split();
@@ -240,7 +240,7 @@ impl Response {
     /// The whole body; frees the slot.
     ///
     /// # Errors
-    /// [`Error::Request`] when reading fails or times out.
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) when reading fails or times out.
     pub async fn bytes(self) -> Result<Bytes, Error> {
         self.inner.bytes().await.map_err(from_reqwest)
     }
@@ -257,7 +257,7 @@ impl Response {
     /// The whole body as JSON; frees the slot.
     ///
     /// # Errors
-    /// As [`Response::bytes`], and [`Error::Request`] when the body is not the JSON expected.
+    /// As [`Response::bytes`], and [`ErrorKind::Request`](crate::ErrorKind::Request) when the body is not the JSON expected.
     pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
         self.inner.json().await.map_err(from_reqwest)
     }

@@ -500,6 +500,19 @@ counted as pending while they wait for a connection, so a small `http1MaxPending
 overflows under load far below what the pool could carry.\n\n\
 Example:\n\n    # client (Go)\n    DisableKeepAlives: true\n\n\
 Fixed:\n\n    DisableKeepAlives: false\n    MaxIdleConnsPerHost: 95\n"),
+    /// The client fits the sidecar only when it is the pod's one process calling it.
+    SharedBudget = ("ST309", "shared-budget", Error,
+        "the client's settings fit the sidecar only when it is alone",
+        "What it does: with `--processes N` (`Tuner::processes`), compares the client's idle pool \
+and bound on requests in flight with one process's share of the sidecar: \
+`max(1, floor(h x limit / N))`; a client above its share but within the whole budget is reported \
+here (above the whole budget, ST301 and ST303 report it).\n\n\
+Why is this bad: Envoy's circuit breakers count per sidecar and cluster, for every worker thread \
+and so for every process and container of the pod. A gunicorn app with 4 workers, or 3 containers \
+calling the same service, each sized to the whole budget, overflow it together: each is within \
+the limits alone, and the pod gets 503 `UO` under load.\n\n\
+Example:\n\n    # DestinationRule\n    connectionPool:\n      tcp: {maxConnections: 100}\n      http: {http1MaxPendingRequests: 10}\n    # client (Go), one of 4 gunicorn-like workers: --processes 4\n    MaxConnsPerHost: 104\n\n\
+Fixed:\n\n    MaxConnsPerHost: 26\n"),
 }
 
 #[cfg(test)]

@@ -17,17 +17,51 @@ use crate::error::Error;
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How inputs are read.
+///
+/// ```
+/// use sidecar_tuner::istio::load::LoadOptions;
+///
+/// let options = LoadOptions::default()
+///     .max_input_bytes(1 << 20)
+///     .cap_help("raise the cap with `--max-input-size` (in MiB)");
+/// assert_eq!(options.max_input_bytes, 1 << 20);
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct LoadOptions {
     /// Inputs larger than this are rejected before they are read whole. Default 64 MiB.
     pub max_input_bytes: u64,
+    /// How the caller's user raises the cap, for the finding about a larger input.
+    cap_help: Option<String>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            cap_help: None,
         }
+    }
+}
+
+impl LoadOptions {
+    /// Inputs larger than this are rejected before they are read whole.
+    pub fn max_input_bytes(mut self, bytes: u64) -> Self {
+        self.max_input_bytes = bytes;
+        self
+    }
+
+    /// The `help:` of the finding about an input over the cap, in the caller's terms (a CLI
+    /// names its flag); by default it names [`LoadOptions::max_input_bytes`].
+    pub fn cap_help(mut self, help: impl Into<String>) -> Self {
+        self.cap_help = Some(help.into());
+        self
+    }
+
+    fn raise_cap_help(&self) -> String {
+        self.cap_help.clone().unwrap_or_else(|| {
+            "split the input, or raise the cap (`LoadOptions::max_input_bytes`)".into()
+        })
     }
 }
 
@@ -59,7 +93,7 @@ impl Loaded {
     /// from it.
     ///
     /// # Errors
-    /// [`Error::Input`] at the first error, with the count of errors.
+    /// [`ErrorKind::Input`](crate::ErrorKind::Input) at the first error, with the count of errors.
     pub fn ensure_valid(&self) -> Result<(), Error> {
         let mut errors = self
             .findings
@@ -67,17 +101,20 @@ impl Loaded {
             .filter(|f| f.severity == Severity::Error);
         match errors.next() {
             None => Ok(()),
-            Some(first) => Err(Error::Input {
-                location: first.location.to_string(),
-                message: match errors.count() {
+            Some(first) => Err(Error::input(
+                first.location.to_string(),
+                match errors.count() {
                     0 => format!("{}; fix the input before planning", first.message),
                     more => format!(
                         "{} (and {more} more errors); fix the input before planning",
                         first.message
                     ),
                 },
-                help: Some("`sidecar-tuner check` lists every finding".into()),
-            }),
+                Some(
+                    "every finding is in `Loaded::findings` (`sidecar-tuner check` prints them)"
+                        .into(),
+                ),
+            )),
         }
     }
 
@@ -116,21 +153,17 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], options: &LoadOptions) -> Result<
             loaded.extend(load_reader(std::io::stdin().lock(), "-", options));
             continue;
         }
-        let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let metadata =
+            std::fs::metadata(path).map_err(|source| Error::io(path.to_owned(), source))?;
         if metadata.is_dir() {
             let mut files = Vec::new();
             collect_yaml_files(path, &mut files, 0)?;
             if files.is_empty() {
-                return Err(Error::Input {
-                    location: path.display().to_string(),
-                    message: "folder has no *.yaml or *.yml file".into(),
-                    help: Some(
-                        "name a file, a folder with YAML files, or `-` for standard input".into(),
-                    ),
-                });
+                return Err(Error::input(
+                    path.display().to_string(),
+                    "folder has no *.yaml or *.yml file",
+                    Some("name a file, a folder with YAML files, or `-` for standard input".into()),
+                ));
             }
             for file in files {
                 loaded.extend(load_file(&file, options)?);
@@ -146,10 +179,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], options: &LoadOptions) -> Result<
 const MAX_FOLDER_DEPTH: usize = 32;
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        path: dir.to_owned(),
-        source,
-    };
+    let io = |source| Error::io(dir.to_owned(), source);
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(io)?
         .collect::<Result<_, _>>()
@@ -205,17 +235,14 @@ pub(crate) fn open_input(
     name: &Arc<str>,
     options: &LoadOptions,
 ) -> Result<Result<std::fs::File, Finding>, Error> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(|source| Error::io(path.to_owned(), source))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     Ok(if size > options.max_input_bytes {
         Err(unreadable(
             name,
             Pos::default(),
             too_large(size, options),
-            Some(raise_cap_help()),
+            Some(options.raise_cap_help()),
         ))
     } else {
         Ok(file)
@@ -246,7 +273,7 @@ pub(crate) fn read_input(
                 "input is larger than the {} cap",
                 human_bytes(options.max_input_bytes)
             ),
-            Some(raise_cap_help()),
+            Some(options.raise_cap_help()),
         )),
         Ok(_) => Ok(bytes),
     }
@@ -263,7 +290,7 @@ pub(crate) fn decode<'a>(
             name,
             Pos::default(),
             too_large(bytes.len() as u64, options),
-            Some(raise_cap_help()),
+            Some(options.raise_cap_help()),
         ));
     }
     if let Some(at) = bytes.iter().position(|b| *b == 0) {
@@ -529,10 +556,6 @@ fn too_large(size: u64, options: &LoadOptions) -> String {
     )
 }
 
-fn raise_cap_help() -> String {
-    "split the input, or raise the cap with `--max-input-size` (in MiB)".into()
-}
-
 fn human_bytes(n: u64) -> String {
     if n >= 1 << 20 {
         format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
@@ -651,7 +674,7 @@ mod tests {
         let latin1 = load_bytes(b"a: caf\xe9\n", &name, &opts);
         assert_eq!(latin1.findings[0].message, "not UTF-8 text");
         assert!(load(" \n# nothing\n").has_unreadable_input());
-        let small = LoadOptions { max_input_bytes: 8 };
+        let small = LoadOptions::default().max_input_bytes(8);
         let big = load_reader(&b"apiVersion: v1\n"[..], "-", &small);
         assert!(
             big.findings[0]

@@ -70,7 +70,15 @@ pub struct Thresholds {
 }
 
 /// The destination a client calls, and the client.
+///
+/// ```
+/// use sidecar_tuner::istio::resolve::Destination;
+///
+/// let to = Destination::new("reviews").namespace("shop").port(9080).subset("v2");
+/// assert_eq!(to.to_string(), "reviews.shop.svc.cluster.local:9080 (subset v2)");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Destination {
     /// The host as the client names it: short (`reviews`) or fully qualified.
     pub host: String,
@@ -100,6 +108,42 @@ impl Destination {
         }
     }
 
+    /// The client's namespace.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The client workload's labels.
+    pub fn labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// The namespace of the service behind the host, for a ServiceEntry host.
+    pub fn service_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.service_namespace = Some(namespace.into());
+        self
+    }
+
+    /// The port the client calls.
+    pub fn port(mut self, port: u32) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// The subset, as a VirtualService route names it.
+    pub fn subset(mut self, subset: impl Into<String>) -> Self {
+        self.subset = Some(subset.into());
+        self
+    }
+
     /// The fully qualified host: a name without dots is completed with the client's namespace
     /// and the cluster domain, as cluster DNS does; anything else is taken as written.
     pub fn fqdn(&self) -> String {
@@ -107,7 +151,7 @@ impl Destination {
     }
 
     /// The service's namespace: as set, else the one a cluster host names.
-    pub fn service_namespace(&self) -> Option<String> {
+    pub(crate) fn effective_service_namespace(&self) -> Option<String> {
         self.service_namespace.clone().or_else(|| {
             let fqdn = self.fqdn();
             let name_and_namespace = fqdn.strip_suffix(CLUSTER_DOMAIN)?.strip_suffix('.')?;
@@ -485,13 +529,13 @@ impl<'a> MeshIndex<'a> {
     /// over.
     ///
     /// # Errors
-    /// [`Error::NoMatchingRule`] when no loaded rule is for the host at all and the mesh sets
-    /// no default policy; [`Error::UnknownSubset`] when the subset is not defined by the rules
+    /// [`ErrorKind::NoMatchingRule`](crate::ErrorKind::NoMatchingRule) when no loaded rule is for the host at all and the mesh sets
+    /// no default policy; [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when the subset is not defined by the rules
     /// that apply.
     pub fn resolve(&self, destination: &Destination) -> Result<Resolution<'a>, Error> {
         let fqdn = destination.fqdn();
         let client = destination.namespace.as_str();
-        let service_namespace = destination.service_namespace();
+        let service_namespace = destination.effective_service_namespace();
         let lookup = self.lookup(client, &fqdn, service_namespace.as_deref());
         let chosen = lookup.as_ref().and_then(|(_, entries)| {
             choose(
@@ -514,10 +558,7 @@ impl<'a> MeshIndex<'a> {
             && self.mesh.default_connection_pool.is_none()
             && self.mesh.default_outlier_detection.is_none()
         {
-            return Err(Error::NoMatchingRule {
-                host: fqdn,
-                namespace: client.to_owned(),
-            });
+            return Err(Error::no_matching_rule(fqdn, client));
         }
         let found = lookup.and_then(|(step, _)| {
             chosen.map(|rule| Found {
@@ -562,7 +603,7 @@ impl<'a> MeshIndex<'a> {
         let client = destination.namespace.as_str();
         let namespace = rule_namespace(rule, &self.default_namespace);
         let root = self.mesh.root_namespace();
-        let service = destination.service_namespace();
+        let service = destination.effective_service_namespace();
         if let Some(selector) = &rule.workload_selector {
             return if namespace != client {
                 format!(
@@ -1029,24 +1070,23 @@ impl<'a> EffectivePolicy<'a> {
             return Ok(top);
         };
         let Some(rule) = rule else {
-            return Err(Error::UnknownSubset {
-                subset: subset_name.clone(),
-                rule: "(no rule applies)".into(),
-                known: String::new(),
-            });
+            return Err(Error::unknown_subset(
+                subset_name,
+                "(no rule applies)".into(),
+                String::new(),
+            ));
         };
-        let (subset, defined_by) =
-            rule.subset(subset_name)
-                .ok_or_else(|| Error::UnknownSubset {
-                    subset: subset_name.clone(),
-                    rule: rule
-                        .rules()
-                        .iter()
-                        .map(|r| r.id())
-                        .collect::<Vec<_>>()
-                        .join(" + "),
-                    known: rule.subset_names().join(", "),
-                })?;
+        let (subset, defined_by) = rule.subset(subset_name).ok_or_else(|| {
+            Error::unknown_subset(
+                subset_name,
+                rule.rules()
+                    .iter()
+                    .map(|r| r.id())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                rule.subset_names().join(", "),
+            )
+        })?;
         let Some(subset_policy) = &subset.traffic_policy else {
             return Ok(top);
         };
@@ -1269,10 +1309,10 @@ mod tests {
         let v3_other_port = resolve(&rules, &at(None, "v3")).unwrap().policy;
         assert_eq!(max_connections(&v3_other_port), Some(100));
         assert!(v3_other_port.load_balancer.is_some() && v3_other_port.tunnel.is_some());
-        assert!(matches!(
-            resolve(&rules, &at(None, "v9")),
-            Err(Error::UnknownSubset { .. })
-        ));
+        assert_eq!(
+            resolve(&rules, &at(None, "v9")).unwrap_err().kind(),
+            crate::ErrorKind::UnknownSubset
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod sarif;
 use std::fmt;
 use std::io::{self, Write};
 
+use annotate_snippets::{AnnotationKind, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 use serde_json::json;
 
@@ -120,121 +121,81 @@ impl fmt::Display for Report {
     }
 }
 
-/// Writes findings as a compiler would print them: severity and code, message, `-->` location,
-/// the source line with a caret under the value (when `sources` has the file), notes, `help:`;
-/// then the summary line. ANSI colours only when `color` is set.
+/// Writes findings as a compiler would print them (rendered by annotate-snippets, as rustc's
+/// and cargo's are): severity and code, message, `-->` location, the source line with carets
+/// under the value (when `sources` has the file), notes, `help:`; then the summary line. ANSI
+/// colours only when `color` is set.
 pub fn findings_text(
     out: &mut impl Write,
     findings: &[Finding],
     sources: &Sources,
     color: bool,
 ) -> io::Result<()> {
-    let paint = Paint(color);
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     for f in findings {
-        let severity = match f.severity {
-            Severity::Error => paint.red(&format!("error[{}]", f.code)),
-            Severity::Warning => paint.yellow(&format!("warning[{}]", f.code)),
-            Severity::Note => paint.cyan(&format!("note[{}]", f.code)),
+        let level = match f.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+            Severity::Note => Level::NOTE,
         };
-        writeln!(out, "{severity}: {}", paint.bold(&f.message))?;
-        writeln!(out, "  {} {}", paint.blue("-->"), f.location)?;
-        if let Some(line) = sources.line(&f.location) {
-            snippet(out, &paint, line, f.location.pos)?;
-        }
+        let title = level.primary_title(&*f.message).id(f.code.as_str());
+        let mut group = match sources.line(&f.location) {
+            Some(line) => title.element(
+                Snippet::source(line)
+                    .line_start(f.location.pos.line as usize)
+                    .path(&*f.location.file)
+                    .annotation(AnnotationKind::Primary.span(token(line, f.location.pos))),
+            ),
+            None => title.element(origin(&f.location)),
+        };
         for label in &f.labels {
-            writeln!(
-                out,
-                "  {} {}: {}",
-                paint.blue("= note:"),
-                label.location,
-                label.message
-            )?;
+            group = group
+                .element(Level::NOTE.message(format!("{}: {}", label.location, label.message)));
         }
         if let Some(help) = &f.help {
-            writeln!(out, "  {} {help}", paint.blue("= help:"))?;
+            group = group.element(Level::HELP.message(&**help));
         }
-        writeln!(out)?;
+        writeln!(out, "{}\n", renderer.render(&[group]))?;
     }
     writeln!(out, "{}", Summary::of(findings))
 }
 
-/// Longest stretch of a source line shown; longer lines show a window around the column.
-const SNIPPET_WIDTH: usize = 120;
-
-/// The source line, numbered, with carets under the token at `pos` (column 1-based, in
-/// characters).
-fn snippet(out: &mut impl Write, paint: &Paint, line: &str, pos: Pos) -> io::Result<()> {
-    let number = pos.line.to_string();
-    let gutter = " ".repeat(number.len());
-    let bar = paint.blue("|");
-    let chars: Vec<char> = line.chars().collect();
-    let column = usize::try_from(pos.column.max(1) - 1)
-        .unwrap_or(0)
-        .min(chars.len());
-    let start = if chars.len() > SNIPPET_WIDTH {
-        column.saturating_sub(SNIPPET_WIDTH / 3)
+/// Where a finding is, when its text is not at hand: the file, and the line and column when
+/// known.
+fn origin(location: &Location) -> Origin<'_> {
+    let origin = Origin::path(&*location.file);
+    if location.pos.line == 0 {
+        origin
     } else {
-        0
-    };
-    let end = chars.len().min(start + SNIPPET_WIDTH);
-    let (before, after) = (
-        if start > 0 { "…" } else { "" },
-        if end < chars.len() { "…" } else { "" },
-    );
-    let shown: String = chars[start..end].iter().collect();
-    writeln!(out, "{gutter} {bar}")?;
-    writeln!(out, "{} {bar} {before}{shown}{after}", paint.blue(&number))?;
-    // Keep tabs so that the caret lines up under the text.
-    let indent: String = std::iter::repeat_n(' ', before.chars().count())
-        .chain(
-            chars[start..column]
-                .iter()
-                .map(|&c| if c == '\t' { '\t' } else { ' ' }),
-        )
-        .collect();
-    let token = chars[column..end]
-        .iter()
-        .take_while(|c| !matches!(c, ':' | ',' | '}' | ']' | '#') && !c.is_whitespace())
-        .count()
-        .max(1);
-    writeln!(
-        out,
-        "{gutter} {bar} {indent}{}",
-        paint.red(&"^".repeat(token))
-    )
+        origin
+            .line(location.pos.line as usize)
+            .char_column(location.pos.column.max(1) as usize)
+    }
 }
 
-/// ANSI styles, or nothing.
-struct Paint(bool);
-
-impl Paint {
-    fn style(&self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    fn bold(&self, text: &str) -> String {
-        self.style("1", text)
-    }
-
-    fn red(&self, text: &str) -> String {
-        self.style("1;31", text)
-    }
-
-    fn yellow(&self, text: &str) -> String {
-        self.style("1;33", text)
-    }
-
-    fn cyan(&self, text: &str) -> String {
-        self.style("1;36", text)
-    }
-
-    fn blue(&self, text: &str) -> String {
-        self.style("1;34", text)
-    }
+/// The bytes of `line` the carets go under: the token at `pos` (column 1-based, in
+/// characters), up to the next delimiter or space; at least one character.
+fn token(line: &str, pos: Pos) -> std::ops::Range<usize> {
+    let column = usize::try_from(pos.column.max(1) - 1).unwrap_or(0);
+    let start = line
+        .char_indices()
+        .nth(column)
+        .map_or(line.len(), |(i, _)| i);
+    let rest = &line[start..];
+    let len = rest
+        .char_indices()
+        .find(|&(_, c)| matches!(c, ':' | ',' | '}' | ']' | '#') || c.is_whitespace())
+        .map_or(rest.len(), |(i, _)| i);
+    let len = if len == 0 {
+        rest.chars().next().map_or(0, char::len_utf8)
+    } else {
+        len
+    };
+    start..start + len
 }
 
 #[derive(Serialize)]
@@ -373,7 +334,13 @@ pub fn plan_text(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
         crate::plan::fmt_duration(s.connect_timeout)
     )?;
     writeln!(out)?;
-    writeln!(out, "client (what to configure)")?;
+    match plan.processes {
+        1 => writeln!(out, "client (what to configure)")?,
+        k => writeln!(
+            out,
+            "client (what to configure in each of the {k} processes that share the sidecar)"
+        )?,
+    }
     let idle = c
         .pool_max_idle_per_host
         .map_or_else(|| "unbounded".to_owned(), |n| n.to_string());
@@ -445,6 +412,7 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
             entry
         }).collect::<Vec<_>>(),
         "sidecar": plan.sidecar,
+        "processes": plan.processes,
         "client": plan.client,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -454,7 +422,14 @@ pub fn plan_json(out: &mut impl Write, resolution: &Resolution<'_>, plan: &Plan)
 #[cfg(feature = "sidecar")]
 /// Writes a bench report as a table: per concurrency, the clients side by side.
 pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> io::Result<()> {
-    writeln!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
+    write!(out, "rule {}, Envoy {}", report.rule, report.envoy_version)?;
+    match report.processes {
+        1 => writeln!(out)?,
+        k => writeln!(
+            out,
+            ", {k} processes sharing the sidecar (callers spread over them)"
+        )?,
+    }
     // Wide enough for the longest client name (`httpclient5-defaults`).
     let w = report
         .runs

@@ -35,32 +35,17 @@ pub fn destinations_of_every_fixture() -> Vec<(PathBuf, Destination)> {
                 .namespace
                 .as_ref()
                 .map_or("default", |n| n.value.as_str());
-            let base = Destination {
-                namespace: namespace.to_owned(),
-                ..Destination::new(rule.host.value.replace('*', "any"))
-            };
+            let base = Destination::new(rule.host.value.replace('*', "any")).namespace(namespace);
             out.push((path.clone(), base.clone()));
             for subset in &rule.subsets {
-                out.push((
-                    path.clone(),
-                    Destination {
-                        subset: Some(subset.name.value.clone()),
-                        ..base.clone()
-                    },
-                ));
+                out.push((path.clone(), base.clone().subset(&subset.name.value)));
             }
             let ports = rule
                 .traffic_policy
                 .iter()
                 .flat_map(|p| &p.port_level_settings);
             for port in ports.filter_map(|p| p.port.as_ref()) {
-                out.push((
-                    path.clone(),
-                    Destination {
-                        port: Some(port.value),
-                        ..base.clone()
-                    },
-                ));
+                out.push((path.clone(), base.clone().port(port.value)));
             }
         }
     }
@@ -131,12 +116,9 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// A local upstream that answers after `latency`.
 pub async fn upstream(latency: Duration) -> Upstream {
-    Upstream::start(UpstreamOptions {
-        latency,
-        ..UpstreamOptions::default()
-    })
-    .await
-    .unwrap()
+    Upstream::start(UpstreamOptions::default().latency(latency))
+        .await
+        .unwrap()
 }
 
 /// Polls `condition` every 10 ms until it holds or `deadline` passes; whether it held. Tests
