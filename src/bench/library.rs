@@ -11,8 +11,7 @@ use serde::Deserialize;
 
 use crate::error::Error;
 use crate::plan::ClientPlan;
-use crate::report::settings_file;
-use crate::settings::Vocabulary;
+use crate::settings::{Vocabulary, write_file};
 
 /// A client of a library in another language, run by its driver program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -227,7 +226,7 @@ pub(super) fn run_driver(
             .suffix(".yaml")
             .tempfile()
             .map_err(|e| failed(format!("has no settings file: {e}")))?;
-        settings_file(&mut file, library, plan)
+        write_file(&mut file, library, plan)
             .map_err(|e| failed(format!("has no settings file: {e}")))?;
         Some(file)
     } else {

@@ -17,8 +17,6 @@ use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution, rule_namespace};
 use crate::plan::{Plan, UNLIMITED};
 
-#[cfg(feature = "sidecar")]
-pub(crate) use emit::settings_file;
 pub use emit::{Emit, emit};
 pub use sarif::findings_sarif;
 

@@ -15,6 +15,7 @@
 
 mod read;
 mod vocabulary;
+mod write;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::istio::yaml::{self, Node, Pos, Value};
 use read::Reader;
 use vocabulary::GO_DEFAULT_IDLE_PER_HOST;
 pub use vocabulary::{Field, Kind, Vocabulary};
+pub(crate) use write::write_file;
 
 /// One effective setting: its value, the key that names it, and where the file sets it.
 #[derive(Clone, Debug, PartialEq, Eq)]
