@@ -590,7 +590,7 @@ mod tests {
         let rows: [Row; 9] = [
             ("okhttp", 5, Some(5), true, s(300), s(10), 0),
             ("httpclient5", usize::MAX, Some(5), true, s(180), s(180), 1),
-            ("reactor-netty", usize::MAX, Some(16), true, None, s(30), 0),
+            ("reactor-netty", usize::MAX, Some(500), true, None, s(30), 0),
             ("httpx", 20, Some(100), true, s(5), s(5), 0),
             ("aiohttp", usize::MAX, Some(100), true, s(15), s(30), 0),
             ("urllib3", 1, None, true, None, None, 0),
