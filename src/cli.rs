@@ -16,7 +16,7 @@ use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{self, Emit};
-use sidecar_tuner::settings::{Vocabulary, load_client_file};
+use sidecar_tuner::settings::{ServerLibrary, Vocabulary, load_client_file, load_server_file};
 use sidecar_tuner::{Error, ErrorKind};
 
 const AFTER_HELP: &str = "\
@@ -344,6 +344,7 @@ static EMIT_ARGS: std::sync::LazyLock<Vec<EmitArg>> = std::sync::LazyLock::new(|
     {
         all.extend([EmitArg(Emit::Settings(v)), EmitArg(Emit::Code(v))]);
     }
+    all.extend(ServerLibrary::ALL.map(|l| EmitArg(Emit::Server(l))));
     all
 });
 
@@ -370,6 +371,9 @@ impl ValueEnum for EmitArg {
             Emit::Code(v) => {
                 PossibleValue::new(v.as_str()).help(format!("Code that builds a {v} client"))
             }
+            Emit::Server(l) => PossibleValue::new(format!("server-{l}")).help(format!(
+                "A {l} server settings file that fits the sidecar in front of it, for `check --server`"
+            )),
             _ => return None,
         })
     }
@@ -454,6 +458,11 @@ struct CheckArgs {
     /// sidecar of every --host (ST3xx).
     #[arg(long, value_name = "FILE", requires = "hosts")]
     client: Option<PathBuf>,
+    /// The application server's settings (YAML in the names of Go's net/http, Node's http,
+    /// gunicorn, uvicorn, Tomcat or hyper; `library:` names it): report each mismatch with the
+    /// sidecar in front of it (ST4xx); --host is then the server's own service.
+    #[arg(long, value_name = "FILE", requires = "hosts")]
+    server: Option<PathBuf>,
     #[command(flatten)]
     plan: PlanOptionArgs,
     /// Output format.
@@ -700,6 +709,28 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         }
         None => None,
     };
+    if args.server.is_some() && args.destination.subset.is_some() {
+        return Err(Failure::Usage(
+            "--server checks the server's own service, whose inbound sidecar applies no subset: drop --subset".into(),
+        ));
+    }
+    let server = match &args.server {
+        Some(path) => {
+            let file = load_server_file(path, &options)?;
+            loaded.findings.extend(file.findings);
+            loaded.sources.extend(file.sources);
+            loaded.files.push(path.display().to_string().into());
+            file.settings
+        }
+        None => None,
+    };
+    let mut app = check::AppSettings::default();
+    if let Some(client) = &client {
+        app = app.client(client);
+    }
+    if let Some(server) = &server {
+        app = app.server(server);
+    }
     let destinations: Vec<Destination> = args
         .hosts
         .iter()
@@ -710,7 +741,7 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         mesh(&loaded),
         &args.destination.namespace,
         &destinations,
-        client.as_ref(),
+        app,
         &args.plan.options(),
     )?
     .report;

@@ -322,7 +322,7 @@ impl Tuner {
             &mesh,
             &destination.namespace,
             std::slice::from_ref(&destination),
-            None,
+            check::AppSettings::default(),
             &self.plan_options,
         )?;
         // A destination no rule is for is a finding for `check`, and an error here.

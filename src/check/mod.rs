@@ -4,9 +4,12 @@
 
 mod lints;
 mod mismatch;
+mod server;
 
 pub use lints::{lint_rules, resolution_findings};
 pub use mismatch::client_findings;
+pub use server::server_findings;
+pub(crate) use server::{inbound_idle_timeout, server_idle_timeout_above};
 
 use crate::diag::{Code, Finding, Location};
 use crate::error::{Error, ErrorKind};
@@ -15,7 +18,7 @@ use crate::istio::load::Loaded;
 use crate::istio::resolve::{Destination, MeshIndex};
 use crate::plan::{Plan, PlanOptions, derive};
 use crate::report::Report;
-use crate::settings::ClientSettings;
+use crate::settings::{ClientSettings, ServerSettings};
 
 /// What [`run`] found: one report, and the plan of each destination that resolved.
 #[derive(Clone, Debug)]
@@ -28,10 +31,35 @@ pub struct Checked {
     pub plans: Vec<Plan>,
 }
 
+/// The application's settings a check compares with the sidecars: its HTTP client's (ST3xx),
+/// and its server's (ST4xx), against the sidecar in front of it.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct AppSettings<'a> {
+    /// The client's settings.
+    pub client: Option<&'a ClientSettings>,
+    /// The server's settings; the destination is then the server's own service.
+    pub server: Option<&'a ServerSettings>,
+}
+
+impl<'a> AppSettings<'a> {
+    /// The client's settings.
+    pub fn client(mut self, client: &'a ClientSettings) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The server's settings.
+    pub fn server(mut self, server: &'a ServerSettings) -> Self {
+        self.server = Some(server);
+        self
+    }
+}
+
 /// Checks the loaded input as `sidecar-tuner check` does: the input's findings; the lints of
 /// every rule over Istio's index of them under `mesh` (a rule without a namespace lives in
-/// `namespace`); for each destination how it resolves and, with `client`, each setting that
-/// does not match its plan. A destination no rule is for is a finding (ST209), unless part of
+/// `namespace`); for each destination how it resolves and, with `app`'s client or server
+/// settings, each setting that does not match its plan. A destination no rule is for is a finding (ST209), unless part of
 /// the input could not be read, which already says why.
 ///
 /// # Errors
@@ -42,7 +70,7 @@ pub fn run(
     mesh: &MeshConfig,
     namespace: &str,
     destinations: &[Destination],
-    client: Option<&ClientSettings>,
+    app: AppSettings<'_>,
     options: &PlanOptions,
 ) -> Result<Checked, Error> {
     let mut findings = loaded.findings.clone();
@@ -54,8 +82,11 @@ pub fn run(
             Ok(resolution) => {
                 findings.extend(resolution_findings(&resolution));
                 let plan = derive(&resolution.policy, options)?;
-                if let Some(client) = client {
+                if let Some(client) = app.client {
                     findings.extend(client_findings(client, &resolution, &plan));
+                }
+                if let Some(server) = app.server {
+                    findings.extend(server_findings(server, &plan));
                 }
                 plans.push(plan);
             }

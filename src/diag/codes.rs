@@ -54,7 +54,7 @@ pub struct CodeInfo {
 macro_rules! codes {
     ($( $(#[$doc:meta])* $variant:ident = ($id:literal, $name:literal, $severity:ident, $summary:literal, $explanation:literal), )*) => {
         /// A stable finding code. `ST1xx`: input; `ST2xx`: rule lints; `ST3xx`: client
-        /// settings that do not match the sidecar.
+        /// settings that do not match the sidecar; `ST4xx`: server settings that do not.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[non_exhaustive]
         pub enum Code {
@@ -513,6 +513,46 @@ calling the same service, each sized to the whole budget, overflow it together: 
 the limits alone, and the pod gets 503 `UO` under load.\n\n\
 Example:\n\n    # DestinationRule\n    connectionPool:\n      tcp: {maxConnections: 100}\n      http: {http1MaxPendingRequests: 10}\n    # client (Go), one of 4 gunicorn-like workers: --processes 4\n    MaxConnsPerHost: 104\n\n\
 Fixed:\n\n    MaxConnsPerHost: 26\n"),
+    /// The server closes idle connections before its sidecar does.
+    ServerClosesIdleFirst = ("ST401", "server-closes-idle-first", Error,
+        "the server closes idle connections before its sidecar does",
+        "What it does: compares when the application server closes an idle keep-alive \
+connection (Go's `IdleTimeout`, else `ReadTimeout`; Node's `keepAliveTimeout`, 5s; gunicorn's \
+`keepalive`, 2s; uvicorn's `timeout_keep_alive`, 5s; Tomcat's `keep-alive-timeout`, else \
+`connection-timeout`, 60s; hyper's `header_read_timeout` with a timer) with the idle timeout of \
+the sidecar in front of it (the rule's `http.idleTimeout`, else `tcp.idleTimeout`, else \
+Envoy's 1h).\n\n\
+Why is this bad: the server's sidecar keeps idle connections to the application for its idle \
+timeout and sends the next request on one of them. When the server closes that connection just \
+as the request goes out, the request is lost: the caller gets 503 with response flag `UC` \
+(\"upstream connection termination\"), although the service is healthy. Most servers close \
+idle connections far sooner than Envoy's hour. The side that closes first must be the sidecar: \
+its idle timeout below the server's keep-alive, or the server's keep-alive above it.\n\n\
+Example:\n\n    # DestinationRule: no idleTimeout, so Envoy's 1h\n    # server (Node)\n    keepAliveTimeout: 5000\n\n\
+Fixed (either):\n\n    # DestinationRule\n    http: {idleTimeout: 4500ms}\n    # server (Node)\n    keepAliveTimeout: 3960000\n"),
+    /// The server keeps no connection alive.
+    ServerKeepAliveOff = ("ST402", "server-keepalive-off", Warning,
+        "the server closes the connection after every response",
+        "What it does: reports a server that keeps no connection for a next request: gunicorn's \
+default `sync` worker, `keepalive: 0`, Tomcat's `max-keep-alive-requests: 1`, Node's \
+`maxRequestsPerSocket: 1`, hyper's `keep_alive: false`, Go's `SetKeepAlivesEnabled: false`.\n\n\
+Why is this bad: the sidecar in front of the server connects anew for every request: a \
+connect per request on the pod's loopback, sockets in TIME_WAIT, and requests waiting for those \
+connections count as pending in the inbound pool, which a small `http1MaxPendingRequests` \
+overflows under load.\n\n\
+Example:\n\n    # server (gunicorn)\n    worker_class: sync\n\n\
+Fixed:\n\n    worker_class: gthread\n    keepalive: 75\n"),
+    /// The server runs several worker processes behind one sidecar.
+    ServerWorkers = ("ST403", "server-workers", Note,
+        "the server runs several worker processes behind one sidecar",
+        "What it does: notes a server with more than one worker process (gunicorn's and \
+uvicorn's `workers`) while the client plan assumes one process.\n\n\
+Why is this bad: each worker that calls other services has its own HTTP client, and all of \
+them go through the pod's one sidecar, whose circuit breakers count for the whole pod. Clients \
+planned for one process each overflow it together.\n\n\
+Example:\n\n    # server (gunicorn)\n    workers: 4\n\n\
+Fixed: plan the clients with `--processes 4` (`Tuner::processes(4)`), so that each worker \
+takes a quarter of the budget.\n"),
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use crate::check::{inbound_idle_timeout, server_idle_timeout_above};
 use crate::istio::resolve::Resolution;
 use crate::plan::{ClientPlan, Plan};
-use crate::settings::Vocabulary;
+use crate::settings::{ServerLibrary, Vocabulary};
 
 /// What to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,12 +28,16 @@ pub enum Emit {
     Settings(Vocabulary),
     /// Code in the library's language that builds its client (`okhttp`, `httpx`, ...).
     Code(Vocabulary),
+    /// A server settings file that fits the sidecar in front of the server (`server-node`,
+    /// ...), which `check --server` reads back without a finding.
+    Server(ServerLibrary),
 }
 
 impl Emit {
     /// The vocabulary, and whether a settings file (else code).
     fn parts(self) -> (Vocabulary, bool) {
         match self {
+            Emit::Server(_) => unreachable!("server settings are emitted on their own"),
             Emit::ClientYaml => (Vocabulary::Reqwest, true),
             Emit::GoYaml => (Vocabulary::Go, true),
             Emit::Reqwest => (Vocabulary::Reqwest, false),
@@ -50,6 +55,9 @@ pub fn emit(
     resolution: &Resolution<'_>,
     plan: &Plan,
 ) -> io::Result<()> {
+    if let Emit::Server(library) = kind {
+        return server_settings_file(out, library, resolution, plan);
+    }
     let (vocabulary, yaml) = kind.parts();
     let comment = match vocabulary {
         _ if yaml => "#",
@@ -83,6 +91,88 @@ pub fn emit(
         Vocabulary::Undici => undici(out, c),
         Vocabulary::NodeHttp => node_http(out, c),
         Vocabulary::DotNet => dotnet(out, c),
+    }
+}
+
+/// Server settings that fit the sidecar in front of the server: keep-alive on, idle connections
+/// kept longer than the sidecar keeps them (1.1 times, in whole seconds), so that the sidecar
+/// always closes first; no idle timeout where the sidecar has none and the library allows it.
+fn server_settings_file(
+    out: &mut impl Write,
+    library: ServerLibrary,
+    resolution: &Resolution<'_>,
+    plan: &Plan,
+) -> io::Result<()> {
+    let sidecar = inbound_idle_timeout(plan);
+    writeln!(
+        out,
+        "# Server settings for {} behind its sidecar (DestinationRule {}).",
+        resolution.destination,
+        resolution.describe()
+    )?;
+    writeln!(
+        out,
+        "# The sidecar closes idle connections after {}; the server must keep them longer.",
+        sidecar.map_or_else(|| "no limit".to_owned(), crate::plan::fmt_duration)
+    )?;
+    writeln!(out, "library: {library}")?;
+    let idle = sidecar.map(server_idle_timeout_above);
+    let seconds = |d: Option<Duration>, what: &str| match d {
+        Some(d) => format!("{}", d.as_secs()),
+        None => {
+            format!("86400  # a day: {what} has no \"never\"; set the rule's idleTimeout below it")
+        }
+    };
+    match library {
+        ServerLibrary::Go => match idle {
+            Some(d) => writeln!(out, "IdleTimeout: {}", crate::plan::fmt_duration(d)),
+            None => writeln!(
+                out,
+                "IdleTimeout: 0s  # with ReadTimeout 0: no idle timeout"
+            ),
+        },
+        ServerLibrary::Node => {
+            let ms = idle.map_or(0, |d| d.as_millis());
+            writeln!(out, "keepAliveTimeout: {ms}")?;
+            writeln!(out, "maxRequestsPerSocket: 0  # unlimited")
+        }
+        ServerLibrary::Gunicorn => {
+            writeln!(
+                out,
+                "worker_class: gthread  # sync workers keep no connection alive"
+            )?;
+            writeln!(out, "keepalive: {}", seconds(idle, "gunicorn"))
+        }
+        ServerLibrary::Uvicorn => {
+            writeln!(out, "timeout_keep_alive: {}", seconds(idle, "uvicorn"))
+        }
+        ServerLibrary::Tomcat => {
+            match idle {
+                Some(d) => writeln!(
+                    out,
+                    "server.tomcat.keep-alive-timeout: {}",
+                    crate::plan::fmt_duration(d)
+                )?,
+                None => writeln!(out, "server.tomcat.keep-alive-timeout: -1s  # none")?,
+            }
+            writeln!(
+                out,
+                "server.tomcat.max-keep-alive-requests: -1  # unlimited"
+            )
+        }
+        ServerLibrary::Hyper => {
+            writeln!(out, "keep_alive: true")?;
+            match idle {
+                Some(d) => {
+                    writeln!(out, "timer: true")?;
+                    writeln!(out, "header_read_timeout: {}", crate::plan::fmt_duration(d))
+                }
+                None => writeln!(
+                    out,
+                    "timer: false  # no header read timeout: idle connections stay"
+                ),
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! and .NET's `SocketsHttpHandler` (`TimeSpan`, `00:01:00`).
 
 mod read;
+mod server;
 mod vocabulary;
 mod write;
 
@@ -27,6 +28,9 @@ use crate::istio::load::{LoadOptions, decode, open_input, read_input, unreadable
 use crate::istio::schema::suggest;
 use crate::istio::yaml::{self, Node, Pos, Value};
 use read::Reader;
+pub use server::{
+    ServerFile, ServerLibrary, ServerSettings, load_server_file, server_file_from_bytes,
+};
 use vocabulary::GO_DEFAULT_IDLE_PER_HOST;
 pub use vocabulary::{Field, Kind, Vocabulary};
 pub(crate) use write::write_file;
@@ -429,68 +433,111 @@ pub struct ClientFile {
 /// # Errors
 /// The file cannot be opened. Problems inside it are findings.
 pub fn load_client_file(path: &Path, options: &LoadOptions) -> Result<ClientFile, Error> {
-    let name: Arc<str> = Arc::from(path.display().to_string());
-    let bytes = open_input(path, &name, options)?.and_then(|f| read_input(f, &name, options));
-    Ok(match bytes {
-        Ok(bytes) => client_file_from_bytes(&bytes, &name, options),
-        Err(finding) => unreadable_file(finding),
-    })
+    Ok(client_file(SettingsDocument::load(
+        path, options, "client",
+    )?))
 }
 
 /// Reads client settings from bytes.
 pub fn client_file_from_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptions) -> ClientFile {
-    let text = match decode(bytes, name, options) {
-        Ok(text) => text,
-        Err(finding) => return unreadable_file(finding),
-    };
-    let mut sources = Sources::default();
-    sources.insert(name, Arc::from(text));
-    let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
-    let documents = match yaml::parse_stream(text, cap) {
-        Ok(documents) => documents,
-        Err(e) => {
-            let finding = unreadable(name, e.pos.unwrap_or_default(), e.message, e.help);
-            return ClientFile {
-                sources,
-                ..unreadable_file(finding)
-            };
-        }
-    };
-    let mut roots = documents.into_iter().filter_map(|d| d.root);
-    let Some(root) = roots.next() else {
-        let finding = unreadable(
-            name,
-            Pos::default(),
-            "empty client settings: no YAML document".into(),
-            Some("write the client's settings, e.g. `pool_max_idle_per_host: 10`".into()),
-        );
-        return ClientFile {
-            sources,
-            ..unreadable_file(finding)
-        };
-    };
-    let (settings, mut findings) = ClientSettings::from_node(&root, name);
-    if let Some(extra) = roots.next() {
-        findings.push(
-            Finding::new(
-                Code::WrongType,
-                Location::new(name, extra.pos),
-                "client settings are one YAML document; this is a second".to_owned(),
-            )
-            .help("keep one document per client settings file"),
-        );
-    }
+    client_file(SettingsDocument::from_bytes(bytes, name, options, "client"))
+}
+
+fn client_file(document: SettingsDocument) -> ClientFile {
+    let SettingsDocument {
+        name,
+        root,
+        mut findings,
+        sources,
+    } = document;
+    let settings = root.map(|root| {
+        let (settings, found) = ClientSettings::from_node(&root, &name);
+        findings.splice(0..0, found);
+        settings
+    });
     ClientFile {
-        settings: Some(settings),
+        settings,
         findings,
         sources,
     }
 }
 
-fn unreadable_file(finding: Finding) -> ClientFile {
-    ClientFile {
-        findings: vec![finding],
-        ..ClientFile::default()
+/// The one YAML document of a settings file: its root (`None` when the file is unreadable or
+/// empty), the findings about the file itself, and its text.
+struct SettingsDocument {
+    name: Arc<str>,
+    root: Option<Node>,
+    findings: Vec<Finding>,
+    sources: Sources,
+}
+
+impl SettingsDocument {
+    /// `side` is `client` or `server`, for the messages.
+    fn load(path: &Path, options: &LoadOptions, side: &str) -> Result<Self, Error> {
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let bytes = open_input(path, &name, options)?.and_then(|f| read_input(f, &name, options));
+        Ok(match bytes {
+            Ok(bytes) => Self::from_bytes(&bytes, &name, options, side),
+            Err(finding) => Self::unreadable(&name, finding, Sources::default()),
+        })
+    }
+
+    fn from_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptions, side: &str) -> Self {
+        let text = match decode(bytes, name, options) {
+            Ok(text) => text,
+            Err(finding) => return Self::unreadable(name, finding, Sources::default()),
+        };
+        let mut sources = Sources::default();
+        sources.insert(name, Arc::from(text));
+        let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
+        let documents = match yaml::parse_stream(text, cap) {
+            Ok(documents) => documents,
+            Err(e) => {
+                let finding = unreadable(name, e.pos.unwrap_or_default(), e.message, e.help);
+                return Self::unreadable(name, finding, sources);
+            }
+        };
+        let mut roots = documents.into_iter().filter_map(|d| d.root);
+        let Some(root) = roots.next() else {
+            let example = match side {
+                "server" => "`library: node` and `keepAliveTimeout: 65000`",
+                _ => "`pool_max_idle_per_host: 10`",
+            };
+            let finding = unreadable(
+                name,
+                Pos::default(),
+                format!("empty {side} settings: no YAML document"),
+                Some(format!("write the {side}'s settings, e.g. {example}")),
+            );
+            return Self::unreadable(name, finding, sources);
+        };
+        let findings = roots
+            .next()
+            .map(|extra| {
+                Finding::new(
+                    Code::WrongType,
+                    Location::new(name, extra.pos),
+                    format!("{side} settings are one YAML document; this is a second"),
+                )
+                .help(format!("keep one document per {side} settings file"))
+            })
+            .into_iter()
+            .collect();
+        Self {
+            name: Arc::clone(name),
+            root: Some(root),
+            findings,
+            sources,
+        }
+    }
+
+    fn unreadable(name: &Arc<str>, finding: Finding, sources: Sources) -> Self {
+        Self {
+            name: Arc::clone(name),
+            root: None,
+            findings: vec![finding],
+            sources,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! Reading one value of a client settings file in its library's types and units, reporting what
-//! is wrong with it.
+//! Reading one value of a client or server settings file in its library's types and units,
+//! reporting what is wrong with it.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,31 +11,49 @@ use crate::istio::duration;
 use crate::istio::schema::suggest;
 use crate::istio::yaml::{Node, Value};
 
+/// A library whose settings a [`Reader`] reads: its name, and the unit its durations take.
+pub(super) trait Library: Copy + fmt::Display {
+    /// The unit of its durations.
+    fn unit(self) -> Unit;
+    /// Whether its durations are Go's own (`time.Duration`), so the help names Go's form.
+    fn go_durations(self) -> bool;
+}
+
+impl Library for Vocabulary {
+    fn unit(self) -> Unit {
+        Vocabulary::unit(self)
+    }
+
+    fn go_durations(self) -> bool {
+        matches!(self, Vocabulary::Reqwest | Vocabulary::Go)
+    }
+}
+
 /// Reads one value, reporting what is wrong with it.
-pub(super) struct Reader<'a> {
+pub(super) struct Reader<'a, L: Library = Vocabulary> {
     findings: &'a mut Vec<Finding>,
     file: &'a Arc<str>,
     key: &'a str,
     pub(super) node: &'a Node,
-    vocabulary: Vocabulary,
+    library: L,
 }
 
 const GO_DURATION_HELP: &str = "write a Go duration such as `30s`, `1m30s` or `250ms`";
 
-impl<'a> Reader<'a> {
+impl<'a, L: Library> Reader<'a, L> {
     pub(super) fn new(
         findings: &'a mut Vec<Finding>,
         file: &'a Arc<str>,
         key: &'a str,
         node: &'a Node,
-        vocabulary: Vocabulary,
+        library: L,
     ) -> Self {
         Self {
             findings,
             file,
             key,
             node,
-            vocabulary,
+            library,
         }
     }
 
@@ -57,10 +76,26 @@ impl<'a> Reader<'a> {
     }
 
     /// Reports an out-of-range value; always `false`, for use in filters.
-    fn out_of_range(&mut self, range: &str) -> bool {
+    pub(super) fn out_of_range(&mut self, range: &str) -> bool {
         let message = format!("`{}` is out of range: {range}", self.key);
         self.report(Code::OutOfRange, message, "");
         false
+    }
+
+    /// One of `names`; an unknown one is reported with the closest name.
+    pub(super) fn name<'n>(&mut self, names: &[&'n str]) -> Option<&'n str> {
+        let text = self.node.as_str();
+        if let Some(name) = names.iter().find(|n| Some(**n) == text) {
+            return Some(name);
+        }
+        let help = match text.and_then(|t| suggest(t, names.iter().copied())) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("write one of: {}", names.join(", ")),
+        };
+        let shown = text.map_or_else(|| self.node.value.kind().to_owned(), |t| format!("`{t}`"));
+        let message = format!("unknown value {shown} for `{}`", self.key);
+        self.report(Code::InvalidEnum, message, &help);
+        None
     }
 
     pub(super) fn bool(&mut self) -> Option<bool> {
@@ -147,9 +182,10 @@ impl<'a> Reader<'a> {
     /// How to write a duration with its unit: Go's form for Go and reqwest, and for the Java
     /// libraries, which take a count and a `TimeUnit` (or a `java.time.Duration`).
     fn text_help(&self) -> &'static str {
-        match self.vocabulary {
-            Vocabulary::Reqwest | Vocabulary::Go => GO_DURATION_HELP,
-            _ => "write a duration with its unit, such as `5m`, `30s` or `250ms`",
+        if self.library.go_durations() {
+            GO_DURATION_HELP
+        } else {
+            "write a duration with its unit, such as `5m`, `30s` or `250ms`"
         }
     }
 
@@ -159,7 +195,7 @@ impl<'a> Reader<'a> {
         if self.node.value == Value::Null {
             return Some(None);
         }
-        match self.vocabulary.unit() {
+        match self.library.unit() {
             Unit::Text => {
                 let nanos = self.signed_duration()?;
                 match u64::try_from(nanos) {
@@ -187,17 +223,14 @@ impl<'a> Reader<'a> {
             Value::Int(n) => n as f64,
             Value::Float(f) if f.is_finite() => f,
             _ => {
-                let library = self.vocabulary;
+                let library = self.library;
                 let example = if per_second == 1.0 { "5.0" } else { "4000" };
                 let converted = self
                     .node
                     .as_str()
                     .and_then(|t| duration::parse(t).ok())
                     .and_then(|d| u64::try_from(d.as_nanos()).ok())
-                    .map(|nanos| {
-                        let d = Duration::from_nanos(nanos);
-                        library.duration_text(Some(d))
-                    });
+                    .map(|nanos| library.unit().text(Some(Duration::from_nanos(nanos))));
                 let help = match converted {
                     Some(n) => format!("{library} takes {unit} as a number: write `{n}`"),
                     None => format!("{library} takes {unit} as a number, e.g. `{example}`"),
@@ -245,9 +278,26 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A value no check compares: its type is still checked.
+    pub(super) fn other(&mut self, kind: Kind) {
+        match kind {
+            Kind::Bool => {
+                self.bool();
+            }
+            Kind::Count => {
+                self.count();
+            }
+            Kind::Duration => {
+                self.duration_or_none();
+            }
+        }
+    }
+}
+
+impl Reader<'_, Vocabulary> {
     /// A list of protocol names; whether one lets the client send HTTP/2 to the sidecar.
     pub(super) fn protocols(&mut self) -> Option<bool> {
-        let names = self.vocabulary.protocol_names();
+        let names = self.library.protocol_names();
         let help = format!("write a list of {}", names.join(", "));
         let Value::Seq(items) = &self.node.value else {
             self.wrong_type("a list", &format!("{help}, e.g. `[{}]`", names[0]));
@@ -258,7 +308,7 @@ impl<'a> Reader<'a> {
         for item in items {
             match item.as_str() {
                 Some(p) if names.iter().any(|n| n.eq_ignore_ascii_case(p)) => {
-                    http2 |= self.vocabulary.is_cleartext_http2(p);
+                    http2 |= self.library.is_cleartext_http2(p);
                 }
                 _ => bad.push(item),
             }
@@ -299,21 +349,6 @@ impl<'a> Reader<'a> {
                 );
                 self.report(Code::InvalidEnum, message, "write `\"1.1\"`");
                 None
-            }
-        }
-    }
-
-    /// A value no check compares: its type is still checked.
-    pub(super) fn other(&mut self, kind: Kind) {
-        match kind {
-            Kind::Bool => {
-                self.bool();
-            }
-            Kind::Count => {
-                self.count();
-            }
-            Kind::Duration => {
-                self.duration_or_none();
             }
         }
     }

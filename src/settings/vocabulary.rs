@@ -530,14 +530,21 @@ impl Vocabulary {
 
     /// `d` (`None`: no limit) written in the library's unit.
     pub(crate) fn duration_text(self, d: Option<Duration>) -> String {
+        self.unit().text(d)
+    }
+}
+
+impl Unit {
+    /// `d` as written in this unit; `None` (no limit) as the unit writes it.
+    pub(crate) fn text(self, d: Option<Duration>) -> String {
         let Some(d) = d else {
-            return match self.unit() {
+            return match self {
                 Unit::Text | Unit::Seconds => "null".into(),
                 Unit::Millis => "0".into(),
                 Unit::TimeSpan => "Infinite".into(),
             };
         };
-        match self.unit() {
+        match self {
             Unit::Text => GoDuration::from_std(d).to_string(),
             Unit::Seconds => {
                 let text = format!("{}", d.as_secs_f64());

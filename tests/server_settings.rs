@@ -1,0 +1,225 @@
+//! `check --server` and `plan --emit server-LIB` (issue 15, part 3): the application server's
+//! keep-alive against the idle timeout of the sidecar in front of it. Expected values are each
+//! library's documented defaults (see src/settings/server.rs) and hand computations: Node keeps
+//! idle connections 5s, the reviews rule's sidecar 30s (`http.idleTimeout`), so the rule fix is
+//! 0.9 x 5s = 4.5s and the server fix 1.1 x 30s = 33s.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use common::destinations_of_every_fixture;
+use serde_json::Value;
+use sidecar_tuner::check::server_findings;
+use sidecar_tuner::istio::load::{LoadOptions, load_file};
+use sidecar_tuner::istio::resolve::resolve;
+use sidecar_tuner::plan::{PlanOptions, derive};
+use sidecar_tuner::report::{Emit, emit};
+use sidecar_tuner::settings::{ServerLibrary, server_file_from_bytes};
+
+fn sidecar_tuner(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// The ST4xx findings of `check --server` with `server` as the settings file's text.
+fn check_server(rule: &[&str], server: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.yaml");
+    std::fs::write(&path, server).unwrap();
+    let args = [
+        &["check"],
+        rule,
+        &["--server", path.to_str().unwrap(), "--format", "json"],
+        extra,
+    ]
+    .concat();
+    let out = sidecar_tuner(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let findings = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let code = f["code"].as_str().unwrap();
+            code.starts_with("ST4") || code.starts_with("ST1")
+        })
+        .cloned()
+        .collect();
+    (out.status.code(), findings)
+}
+
+const REVIEWS: [&str; 6] = [
+    "fixtures/reviews.yaml",
+    "--host",
+    "reviews",
+    "-n",
+    "bookinfo",
+    "--port=9080",
+];
+
+#[test]
+fn a_server_that_closes_idle_connections_first_is_st401_with_both_fixes() {
+    let (code, findings) = check_server(&REVIEWS, "library: node\n", &[]);
+    assert_eq!(code, Some(1), "ST401 is an error");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert_eq!(f["code"], "ST401");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("after 5s; its sidecar keeps them for 30s"),
+        "{message}"
+    );
+    assert!(message.contains("503 UC"), "{message}");
+    let help = f["help"].as_str().unwrap();
+    assert!(help.contains("`http.idleTimeout: 4.5s`"), "{help}");
+    assert!(help.contains("`keepAliveTimeout: 33000`"), "{help}");
+
+    // Either fix clears it: the server above the sidecar ...
+    let (code, findings) = check_server(&REVIEWS, "library: node\nkeepAliveTimeout: 33000\n", &[]);
+    assert_eq!((code, findings.len()), (Some(0), 0), "{findings:?}");
+    // ... while equal still races.
+    let (_, findings) = check_server(&REVIEWS, "library: node\nkeepAliveTimeout: 30000\n", &[]);
+    assert_eq!(findings[0]["code"], "ST401");
+    assert_eq!(findings[0]["line"], 2, "at the key the file sets");
+}
+
+#[test]
+fn against_envoys_hour_every_documented_default_but_go_and_hyper_closes_first() {
+    // fixtures/circuit-breaker.yaml sets no idleTimeout: the sidecar keeps idle connections 1h.
+    let rule = ["fixtures/circuit-breaker.yaml", "--host", "httpbin"];
+    let expected = [
+        ("go", vec![]),
+        ("node", vec!["ST401"]),
+        ("gunicorn", vec!["ST402"]), // sync workers: no keep-alive, so no race either
+        ("uvicorn", vec!["ST401"]),
+        ("tomcat", vec!["ST401"]),
+        ("hyper", vec![]),
+    ];
+    for (library, codes) in expected {
+        let (_, findings) = check_server(&rule, &format!("library: {library}\n"), &[]);
+        let found: Vec<&str> = findings
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(found, codes, "{library}");
+    }
+}
+
+#[test]
+fn workers_share_the_sidecar() {
+    let server = "library: gunicorn\nworker_class: gthread\nkeepalive: 3960\nworkers: 4\n";
+    let rule = ["fixtures/circuit-breaker.yaml", "--host", "httpbin"];
+    let (code, findings) = check_server(&rule, server, &[]);
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["ST403"]);
+    assert_eq!(code, Some(0), "a note");
+    assert!(
+        findings[0]["help"]
+            .as_str()
+            .unwrap()
+            .contains("--processes 4")
+    );
+    let (_, findings) = check_server(&rule, server, &["--processes", "4"]);
+    assert!(findings.is_empty(), "planned for 4 processes: {findings:?}");
+}
+
+#[test]
+fn bad_server_files_are_findings_with_positions_and_hints() {
+    let (code, findings) = check_server(
+        &REVIEWS,
+        "library: gunicorn\nkeepalvie: 5\nworkers: -2\n",
+        &[],
+    );
+    assert_eq!(code, Some(1));
+    let shown: Vec<String> = findings
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap().starts_with("ST1"))
+        .map(|f| format!("{} {}:{} {}", f["code"], f["line"], f["column"], f["help"]))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "\"ST101\" 2:1 \"did you mean `keepalive`?\"",
+            "\"ST103\" 3:10 null",
+        ]
+    );
+    // A server's inbound sidecar applies no subset.
+    let out = sidecar_tuner(&[
+        "check",
+        "fixtures/reviews.yaml",
+        "--host",
+        "reviews",
+        "--subset",
+        "v1",
+        "--server",
+        "fixtures/reviews.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drop --subset"));
+}
+
+/// What `plan --emit server-LIB` writes reads back through `check --server` without a finding,
+/// for every destination of every fixture (its port-level or top-level policy: an inbound
+/// sidecar applies no subset) in every server library; except that gunicorn and uvicorn have
+/// no "never" for a sidecar that never closes idle connections (`tcp.idleTimeout: 0s`), where
+/// ST401 rightly stays.
+#[test]
+fn emitted_server_settings_round_trip_for_every_fixture() {
+    let mut checked = 0;
+    for (path, destination) in destinations_of_every_fixture() {
+        if destination.subset.is_some() {
+            continue;
+        }
+        let loaded = load_file(&path, &LoadOptions::default()).unwrap();
+        let Ok(resolution) = resolve(&loaded.rules, &destination) else {
+            continue;
+        };
+        let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
+        for library in ServerLibrary::ALL {
+            let mut text = Vec::new();
+            emit(&mut text, Emit::Server(library), &resolution, &plan).unwrap();
+            let file =
+                server_file_from_bytes(&text, &Arc::from("emitted.yaml"), &LoadOptions::default());
+            assert!(file.findings.is_empty(), "{library}: {:?}", file.findings);
+            let settings = file.settings.unwrap();
+            let codes: Vec<String> = server_findings(&settings, &plan)
+                .iter()
+                .map(|f| f.code.to_string())
+                .collect();
+            let never = plan.sidecar.idle_timeout.is_zero();
+            let expected: &[&str] = match library {
+                ServerLibrary::Gunicorn | ServerLibrary::Uvicorn if never => &["ST401"],
+                _ => &[],
+            };
+            assert_eq!(
+                codes,
+                expected,
+                "{library} for {destination} in {}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn every_server_code_explains_itself() {
+    for code in ["ST401", "ST402", "ST403"] {
+        let out = sidecar_tuner(&["explain", code]);
+        assert!(out.status.success(), "{code}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Why is this bad:"), "{code}: {text}");
+    }
+}
