@@ -16,6 +16,7 @@
 mod read;
 mod server;
 mod vocabulary;
+mod write;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use server::{
 };
 use vocabulary::GO_DEFAULT_IDLE_PER_HOST;
 pub use vocabulary::{Field, Kind, Vocabulary};
+pub(crate) use write::write_file;
 
 /// One effective setting: its value, the key that names it, and where the file sets it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -635,7 +637,7 @@ mod tests {
         let rows: [Row; 9] = [
             ("okhttp", 5, Some(5), true, s(300), s(10), 0),
             ("httpclient5", usize::MAX, Some(5), true, s(180), s(180), 1),
-            ("reactor-netty", usize::MAX, Some(16), true, None, s(30), 0),
+            ("reactor-netty", usize::MAX, Some(500), true, None, s(30), 0),
             ("httpx", 20, Some(100), true, s(5), s(5), 0),
             ("aiohttp", usize::MAX, Some(100), true, s(15), s(30), 0),
             ("urllib3", 1, None, true, None, None, 0),
