@@ -444,17 +444,7 @@ pub fn client_file_from_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptio
 }
 
 fn client_file(document: SettingsDocument) -> ClientFile {
-    let SettingsDocument {
-        name,
-        root,
-        mut findings,
-        sources,
-    } = document;
-    let settings = root.map(|root| {
-        let (settings, found) = ClientSettings::from_node(&root, &name);
-        findings.splice(0..0, found);
-        settings
-    });
+    let (settings, findings, sources) = document.read(ClientSettings::from_node);
     ClientFile {
         settings,
         findings,
@@ -529,6 +519,21 @@ impl SettingsDocument {
             findings,
             sources,
         }
+    }
+
+    /// The settings `parse` reads from the root, with the findings about the file and then
+    /// about its settings, and the file's text.
+    fn read<T>(
+        self,
+        parse: impl FnOnce(&Node, &Arc<str>) -> (T, Vec<Finding>),
+    ) -> (Option<T>, Vec<Finding>, Sources) {
+        let mut findings = self.findings;
+        let settings = self.root.map(|root| {
+            let (settings, found) = parse(&root, &self.name);
+            findings.splice(0..0, found);
+            settings
+        });
+        (settings, findings, self.sources)
     }
 
     fn unreadable(name: &Arc<str>, finding: Finding, sources: Sources) -> Self {
