@@ -18,7 +18,7 @@ fn args() -> Args {
     let mut args = Args {
         requests: 10_000,
         callers: 8,
-        rounds: 12,
+        rounds: 8,
     };
     let argv: Vec<String> = std::env::args().collect();
     for pair in argv.windows(2) {
@@ -116,16 +116,20 @@ fn main() {
             aligned_rps.push(a);
             ratios.push(a / b);
         }
-        let ratio = median(ratios);
+        let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let ratio = median(ratios.clone());
         println!(
             "{} requests per run, {} pairs, {} callers, 2 worker threads, local HTTP/1.1 server",
             args.requests, args.rounds, args.callers
         );
         println!("bare reqwest::Client   {:>9.0} req/s (median)", median(bare_rps));
         println!("AlignedClient          {:>9.0} req/s (median)", median(aligned_rps));
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+        println!("AlignedClient / bare per pair: {}", shown.join(" "));
         println!(
-            "AlignedClient / bare   {ratio:.3} (median of paired ratios: {:+.1}% throughput; target: no more than 2% lower)",
-            (ratio - 1.0) * 100.0
+            "AlignedClient / bare   {ratio:.3} median, {worst:.3} worst ({:+.1}% throughput in the worst pair; target: no pair more than 1% lower: {})",
+            (worst - 1.0) * 100.0,
+            if worst >= 0.99 { "met" } else { "NOT met" }
         );
         assert_eq!(aligned.in_flight(), 0);
     });

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use sidecar_tuner::bench::keepalive::{KeepAliveOptions, ServerKind};
-use sidecar_tuner::bench::{BenchOptions, ClientKind, SidecarChoice};
+use sidecar_tuner::bench::{BenchOptions, ClientKind, LibraryClient, SidecarChoice};
 use sidecar_tuner::check;
 use sidecar_tuner::diag::{Code, Finding, Severity};
 use sidecar_tuner::istio::MeshConfig;
@@ -211,23 +211,47 @@ fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ClientArg {
-    /// reqwest with the plan's pool and HTTP/1.1, no admission.
-    Default,
-    /// The aligned client with its limit pinned at the plan's ceiling.
-    Fixed,
-    /// The adaptive aligned client.
-    Tuned,
+/// A value of `--clients`: the Rust clients `default`, `fixed`, `tuned`, and each library with a
+/// driver, with the plan's emitted settings (`httpx`) or its defaults (`httpx-defaults`).
+#[derive(Debug, Clone, Copy)]
+struct ClientArg(ClientKind);
+
+/// Every `--clients` value, in `--help` order.
+static CLIENT_ARGS: std::sync::LazyLock<Vec<ClientArg>> = std::sync::LazyLock::new(|| {
+    ClientKind::ALL
+        .into_iter()
+        .chain(LibraryClient::all().map(ClientKind::Library))
+        .map(ClientArg)
+        .collect()
+});
+
+impl ValueEnum for ClientArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &CLIENT_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        let help = match self.0 {
+            ClientKind::Default => "reqwest with the plan's pool and HTTP/1.1, no admission".into(),
+            ClientKind::Fixed => {
+                "The aligned client with its limit pinned at the plan's ceiling".into()
+            }
+            ClientKind::Tuned => "The adaptive aligned client".into(),
+            ClientKind::Library(c) if c.emitted() => format!(
+                "{}, with the settings `plan --emit {}-yaml` writes (drivers/)",
+                c.library(),
+                c.library()
+            ),
+            ClientKind::Library(c) => format!("{}, with the library's defaults", c.library()),
+        };
+        Some(PossibleValue::new(self.0.as_str()).help(help))
+    }
 }
 
 impl From<ClientArg> for ClientKind {
     fn from(c: ClientArg) -> Self {
-        match c {
-            ClientArg::Default => ClientKind::Default,
-            ClientArg::Fixed => ClientKind::Fixed,
-            ClientArg::Tuned => ClientKind::Tuned,
-        }
+        c.0
     }
 }
 
@@ -1177,5 +1201,39 @@ mod tests {
         assert!(
             Cli::try_parse_from(["sidecar-tuner", "check", "x", "--max-input-size", "0"]).is_err()
         );
+    }
+
+    /// Issue 16: `--emit` takes every library's settings file and code, `--clients` every
+    /// library's driver with emitted settings or defaults.
+    #[test]
+    fn library_emit_and_client_values_parse() {
+        let plan = |emit: &str| {
+            let args = ["sidecar-tuner", "plan", "x", "--host", "a", "--emit", emit];
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Command::Plan(args)) => args.emit.map(Emit::from),
+                _ => None,
+            }
+        };
+        assert_eq!(plan("httpx-yaml"), Some(Emit::Settings(Vocabulary::Httpx)));
+        assert_eq!(plan("dotnet"), Some(Emit::Code(Vocabulary::DotNet)));
+        assert_eq!(plan("yaml"), Some(Emit::ClientYaml));
+        assert_eq!(plan("rust"), Some(Emit::Reqwest));
+        assert_eq!(plan("okhttp-yml"), None);
+        let cli = Cli::try_parse_from([
+            "sidecar-tuner",
+            "bench",
+            "--dr",
+            "x",
+            "--host",
+            "a",
+            "--clients",
+            "tuned,urllib3,urllib3-defaults",
+        ])
+        .unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!()
+        };
+        let clients: Vec<&str> = args.clients.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(clients, ["tuned", "urllib3", "urllib3-defaults"]);
     }
 }

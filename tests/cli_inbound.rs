@@ -8,22 +8,11 @@
 mod common;
 
 use std::process::Output;
-use std::time::Duration;
 
-use assert_cmd::Command;
+use common::sidecar_tuner as run;
 use serde_json::Value;
 
 const FIXTURE: &str = "fixtures/inbound/reviews-fleet.yaml";
-
-fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("sidecar-tuner")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

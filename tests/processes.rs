@@ -4,21 +4,11 @@
 //! by hand for fixtures/reviews.yaml (maxConnections 100, http1MaxPendingRequests 10,
 //! http2MaxRequests 1000, headroom 0.95).
 
-use std::time::Duration;
+mod common;
 
-use assert_cmd::Command;
+use common::sidecar_tuner;
 use serde_json::Value;
 use sidecar_tuner::{ErrorKind, Tuner};
-
-fn sidecar_tuner(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("sidecar-tuner")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
-}
 
 const REVIEWS: [&str; 6] = [
     "fixtures/reviews.yaml",

@@ -7,10 +7,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use assert_cmd::Command;
-use common::destinations_of_every_fixture;
+use common::{destinations_of_every_fixture, sidecar_tuner};
 use serde_json::Value;
 use sidecar_tuner::check::server_findings;
 use sidecar_tuner::istio::load::{LoadOptions, load_file};
@@ -18,16 +16,6 @@ use sidecar_tuner::istio::resolve::resolve;
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{Emit, emit};
 use sidecar_tuner::settings::{ServerLibrary, server_file_from_bytes};
-
-fn sidecar_tuner(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("sidecar-tuner")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
-}
 
 /// The ST4xx findings of `check --server` with `server` as the settings file's text.
 fn check_server(rule: &[&str], server: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {

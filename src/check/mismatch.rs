@@ -450,6 +450,7 @@ mod tests {
             (
                 "reactor-netty",
                 vec![
+                    format!("ST303 {}", set("13:25", "maxConnections: 104")),
                     format!("ST304 {}", set("23:22", "maxIdleTime: 27s")),
                     format!("ST305 {}", set("14:25", "connectTimeout: 2s")),
                 ],

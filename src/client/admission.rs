@@ -440,7 +440,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_saturated_round_trip_adds_the_initial_value() {
+    async fn a_saturated_round_trip_adds_one_slot() {
         let admission = Admission::new(&ClientPlan::bounded(10, 2), AlignOptions::default());
         let mut a = admission.acquire().await.unwrap();
         let b = admission.acquire().await.unwrap();
@@ -450,13 +450,13 @@ mod tests {
         assert_eq!(admission.limit(), Some(2));
         let mut c = admission.acquire().await.unwrap();
         c.completed = true;
-        drop(c); // 2 of 2, every slot busy each time: one round trip, + min(2, 2)
-        assert_eq!(admission.limit(), Some(4));
+        drop(c); // 2 of 2, every slot busy each time: one round trip
+        assert_eq!(admission.limit(), Some(3));
         drop(b); // never answered (error, cancellation): no growth
-        assert_eq!(admission.limit(), Some(4));
+        assert_eq!(admission.limit(), Some(3));
         assert_eq!(admission.in_flight(), 0);
-        let held: Vec<_> = futures_acquire(&admission, 4).await;
-        assert_eq!(held.len(), 4, "the new slots are real");
+        let held: Vec<_> = futures_acquire(&admission, 3).await;
+        assert_eq!(held.len(), 3, "the third slot is real");
     }
 
     #[tokio::test]

@@ -4,8 +4,7 @@
 //!
 //! Admission keeps requests in flight under the plan's ceiling `max_in_flight`, so the sidecar
 //! never answers `503` with `x-envoy-overloaded`: the limit starts at the sidecar's pending
-//! queue (with headroom), grows by that start value per round trip while every slot is busy (what
-//! a cold pending queue absorbs; see [`AdaptiveLimit`] for why it cannot overflow), and falls by a
+//! queue (with headroom), grows by one per round trip while every slot is busy, and falls by a
 //! quarter on each overload answer; it starts over when the sidecar cannot be reached, since a
 //! restarted sidecar is cold ([`AdaptiveLimit`]). A slot is held until the response body
 //! is read to its end or dropped, because an HTTP/1.1 connection is busy until then.

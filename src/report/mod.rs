@@ -566,9 +566,17 @@ pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> i
             ", {k} processes sharing the sidecar (callers spread over them)"
         )?,
     }
+    // Wide enough for the longest client name (`httpclient5-defaults`).
+    let w = report
+        .runs
+        .iter()
+        .map(|r| r.client.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     writeln!(
         out,
-        "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>6} {:>6}",
+        "{:>5}  {:<w$} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>6} {:>6}",
         "conc",
         "client",
         "requests",
@@ -588,7 +596,7 @@ pub fn bench_text(out: &mut impl Write, report: &crate::bench::BenchReport) -> i
     for r in &report.runs {
         writeln!(
             out,
-            "{:>5}  {:<8} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>6}",
+            "{:>5}  {:<w$} {:>8} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>6}",
             r.concurrency,
             r.client.as_str(),
             r.requests,

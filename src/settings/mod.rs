@@ -16,6 +16,7 @@
 mod read;
 mod server;
 mod vocabulary;
+mod write;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use server::{
 };
 use vocabulary::GO_DEFAULT_IDLE_PER_HOST;
 pub use vocabulary::{Field, Kind, Vocabulary};
+pub(crate) use write::write_file;
 
 /// One effective setting: its value, the key that names it, and where the file sets it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -442,17 +444,7 @@ pub fn client_file_from_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptio
 }
 
 fn client_file(document: SettingsDocument) -> ClientFile {
-    let SettingsDocument {
-        name,
-        root,
-        mut findings,
-        sources,
-    } = document;
-    let settings = root.map(|root| {
-        let (settings, found) = ClientSettings::from_node(&root, &name);
-        findings.splice(0..0, found);
-        settings
-    });
+    let (settings, findings, sources) = document.read(ClientSettings::from_node);
     ClientFile {
         settings,
         findings,
@@ -527,6 +519,21 @@ impl SettingsDocument {
             findings,
             sources,
         }
+    }
+
+    /// The settings `parse` reads from the root, with the findings about the file and then
+    /// about its settings, and the file's text.
+    fn read<T>(
+        self,
+        parse: impl FnOnce(&Node, &Arc<str>) -> (T, Vec<Finding>),
+    ) -> (Option<T>, Vec<Finding>, Sources) {
+        let mut findings = self.findings;
+        let settings = self.root.map(|root| {
+            let (settings, found) = parse(&root, &self.name);
+            findings.splice(0..0, found);
+            settings
+        });
+        (settings, findings, self.sources)
     }
 
     fn unreadable(name: &Arc<str>, finding: Finding, sources: Sources) -> Self {
@@ -635,7 +642,7 @@ mod tests {
         let rows: [Row; 9] = [
             ("okhttp", 5, Some(5), true, s(300), s(10), 0),
             ("httpclient5", usize::MAX, Some(5), true, s(180), s(180), 1),
-            ("reactor-netty", usize::MAX, Some(16), true, None, s(30), 0),
+            ("reactor-netty", usize::MAX, Some(500), true, None, s(30), 0),
             ("httpx", 20, Some(100), true, s(5), s(5), 0),
             ("aiohttp", usize::MAX, Some(100), true, s(15), s(30), 0),
             ("urllib3", 1, None, true, None, None, 0),

@@ -493,17 +493,7 @@ pub fn server_file_from_bytes(bytes: &[u8], name: &Arc<str>, options: &LoadOptio
 }
 
 fn server_file(document: SettingsDocument) -> ServerFile {
-    let SettingsDocument {
-        name,
-        root,
-        mut findings,
-        sources,
-    } = document;
-    let settings = root.map(|root| {
-        let (settings, found) = ServerSettings::from_node(&root, &name);
-        findings.splice(0..0, found);
-        settings
-    });
+    let (settings, findings, sources) = document.read(ServerSettings::from_node);
     ServerFile {
         settings,
         findings,

@@ -357,7 +357,8 @@ impl Vocabulary {
                 tcp_keepalive: secs(30),
                 ..BASE
             },
-            // OkHttp 3.13-4.12 (square.github.io/okhttp, `ConnectionPool()` and `Dispatcher`):
+            // OkHttp 3.13-4.12 (square.github.io/okhttp; checked in Debian's okhttp 3.13.1 jar,
+            // `ConnectionPool()`, `Dispatcher()` and `OkHttpClient.Builder()`):
             // 5 idle connections kept 5 minutes; `maxRequests` 64 and `maxRequestsPerHost` 5,
             // which bound only calls sent with `enqueue()`; `connectTimeout` 10s; protocols
             // `[HTTP_2, HTTP_1_1]`, and HTTP/2 needs TLS (ALPN) or `H2_PRIOR_KNOWLEDGE`, so the
@@ -370,7 +371,8 @@ impl Vocabulary {
                 connect_timeout: secs(10),
                 ..BASE
             },
-            // HttpClient 5.2-5.4 (hc.apache.org, `PoolingHttpClientConnectionManager`):
+            // HttpClient 5.2-5.4 (hc.apache.org; checked in Debian's httpclient5 5.2.1 jar,
+            // `PoolingHttpClientConnectionManager`, `ConnectionConfig`, `RequestConfig`):
             // `DEFAULT_MAX_TOTAL_CONNECTIONS` 25, `DEFAULT_MAX_CONNECTIONS_PER_ROUTE` 5, callers
             // beyond wait for a lease; `ConnectionConfig` connect timeout 3 minutes; idle
             // connections are not evicted unless `evictIdleConnections` is set, but a connection
@@ -385,12 +387,13 @@ impl Vocabulary {
                 retries: 1,
                 ..BASE
             },
-            // Reactor Netty 1.1/1.2 (projectreactor.io, `ConnectionProvider`):
-            // `DEFAULT_POOL_MAX_CONNECTIONS` is 2 x available processors with a minimum of 16
-            // (16 up to 8 cores); pending acquires up to 2 x that, 45s each; no `maxIdleTime`
-            // and no `maxLifeTime`; `HttpClient`'s `CONNECT_TIMEOUT_MILLIS` 30s; HTTP/1.1.
+            // Reactor Netty 1.1/1.2 (projectreactor.io reference, "Connection Pool"):
+            // `HttpClient.create()` (and so Spring's `WebClient`) uses a shared fixed pool of 500
+            // connections with 1000 pending acquires, 45s each; no `maxIdleTime` and no
+            // `maxLifeTime`; Netty's `CONNECT_TIMEOUT_MILLIS` 30s; HTTP/1.1. (A pool built with
+            // `ConnectionProvider.builder(name)` defaults to 2 x processors, at least 16.)
             Vocabulary::ReactorNetty => Defaults {
-                max_in_flight: Some(16),
+                max_in_flight: Some(500),
                 connect_timeout: secs(30),
                 ..BASE
             },

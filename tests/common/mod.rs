@@ -136,3 +136,14 @@ pub async fn eventually(deadline: Duration, mut condition: impl FnMut() -> bool)
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Runs the `sidecar-tuner` binary in the crate's folder with `args`, for at most a minute.
+pub fn sidecar_tuner(args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("sidecar-tuner")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}

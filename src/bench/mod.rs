@@ -20,12 +20,17 @@ use crate::envoy::{RenderOptions, cluster_name, render};
 use crate::error::Error;
 use crate::istio::resolve::Resolution;
 use crate::plan::ClientPlan;
-use crate::sidecar::{Admin, Envoy, EnvoyStats, envoy_binary, envoy_version};
+use crate::sidecar::{Admin, Envoy, envoy_binary, envoy_version};
 use crate::upstream::{Upstream, UpstreamOptions};
 
+mod library;
+pub use library::LibraryClient;
+
+/// Requests per caller a library's driver sends, uncounted, before its burst on a warm sidecar.
+const WARMUP_PER_CALLER: usize = 10;
+
 /// The clients compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientKind {
     /// reqwest with the plan's pool and HTTP/1.1, no admission.
     Default,
@@ -33,19 +38,30 @@ pub enum ClientKind {
     Fixed,
     /// The adaptive `AlignedClient`.
     Tuned,
+    /// Another language's library, run by its driver program (`drivers/`): one process, whatever
+    /// [`BenchOptions::processes`] says.
+    Library(LibraryClient),
 }
 
 impl ClientKind {
-    /// All three, in report order.
+    /// The three Rust clients, in report order.
     pub const ALL: [ClientKind; 3] = [ClientKind::Default, ClientKind::Fixed, ClientKind::Tuned];
 
-    /// The name in reports.
+    /// The name in reports: `default`, `fixed`, `tuned`, or a library's (`httpx`,
+    /// `httpx-defaults`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             ClientKind::Default => "default",
             ClientKind::Fixed => "fixed",
             ClientKind::Tuned => "tuned",
+            ClientKind::Library(library) => library.as_str(),
         }
+    }
+}
+
+impl Serialize for ClientKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -226,7 +242,8 @@ impl Driver {
             .build()
             .map_err(|e| Error::request("(client builder)", e))?;
         Ok(match kind {
-            ClientKind::Default => Driver::Plain(http),
+            // A library's client runs in its own driver program and is not built here.
+            ClientKind::Default | ClientKind::Library(_) => Driver::Plain(http),
             ClientKind::Fixed | ClientKind::Tuned => {
                 let options = AlignOptions {
                     fixed_limit: kind == ClientKind::Fixed,
@@ -420,33 +437,73 @@ pub async fn run(
                 (_, Some(envoy)) => target_of(Arc::clone(envoy)),
                 (_, None) => target_of(start_envoy().await?),
             };
-            let before = match &target.admin {
+            let mut before = match &target.admin {
                 Some(admin) => Some(admin.stats(&cluster).await?),
                 None => None,
             };
-            let drivers: Arc<[Driver]> = (0..options.processes.max(1))
-                .map(|_| Driver::new(kind, plan))
-                .collect::<Result<_, _>>()?;
-            let (tally, sent, elapsed) = drive(
-                Arc::clone(&drivers),
-                &target.url,
-                concurrency,
-                options.requests,
-                options.time_limit,
-            )
-            .await;
-            let delta = match (&target.admin, before) {
-                (Some(admin), Some(before)) => Some(admin.stats(&cluster).await?.since(&before)),
-                _ => None,
+            let (mut run, final_limit) = match kind {
+                ClientKind::Library(library) => {
+                    let (url, plan) = (target.url.clone(), plan.clone());
+                    let burst = library::Burst {
+                        concurrency,
+                        requests: options.requests,
+                        // On a warm sidecar the driver's client warms it first, as a long-lived
+                        // client would have: its connections, and the upstream ones behind them.
+                        warmup: if warm {
+                            WARMUP_PER_CALLER * concurrency
+                        } else {
+                            0
+                        },
+                        time_limit: options.time_limit,
+                    };
+                    let (admin, cluster) = (target.admin.clone(), cluster.clone());
+                    let handle = tokio::runtime::Handle::current();
+                    let (report, warm) = tokio::task::spawn_blocking(move || {
+                        // Envoy's counters once the driver's warm-up is over.
+                        let mut warm = None;
+                        let warmed = || {
+                            if let Some(admin) = &admin {
+                                warm = Some(handle.block_on(admin.stats(&cluster))?);
+                            }
+                            Ok(())
+                        };
+                        let report = library::run_driver(library, &plan, &url, &burst, warmed);
+                        report.map(|r| (r, warm))
+                    })
+                    .await
+                    .map_err(|e| Error::sidecar(format!("the driver task failed: {e}")))??;
+                    before = warm.or(before);
+                    (driven(kind, concurrency, &report), None)
+                }
+                _ => {
+                    let drivers: Arc<[Driver]> = (0..options.processes.max(1))
+                        .map(|_| Driver::new(kind, plan))
+                        .collect::<Result<_, _>>()?;
+                    let (tally, sent, elapsed) = drive(
+                        Arc::clone(&drivers),
+                        &target.url,
+                        concurrency,
+                        options.requests,
+                        options.time_limit,
+                    )
+                    .await;
+                    let final_limit = drivers
+                        .iter()
+                        .map(|driver| match driver {
+                            Driver::Aligned(aligned) => aligned.limit(),
+                            Driver::Plain(_) => None,
+                        })
+                        .sum();
+                    let run = result(kind, concurrency, sent, &tally, elapsed);
+                    (run, final_limit)
+                }
             };
-            let final_limit = drivers
-                .iter()
-                .map(|driver| match driver {
-                    Driver::Aligned(aligned) => aligned.limit(),
-                    Driver::Plain(_) => None,
-                })
-                .sum();
-            let mut run = result(kind, concurrency, sent, &tally, elapsed, delta);
+            if let (Some(admin), Some(before)) = (&target.admin, before) {
+                let delta = admin.stats(&cluster).await?.since(&before);
+                run.envoy_pending_overflow = Some(delta.upstream_rq_pending_overflow);
+                run.envoy_active_overflow = Some(delta.upstream_rq_active_overflow);
+                run.connections_opened = Some(delta.downstream_cx_total);
+            }
             run.final_limit = final_limit;
             runs.push(run);
             progress(runs.len(), total);
@@ -488,7 +545,6 @@ fn result(
     requests: usize,
     tally: &Tally,
     elapsed: Duration,
-    envoy: Option<EnvoyStats>,
 ) -> RunResult {
     let ms = |us: u64| us as f64 / 1000.0;
     let h = &tally.latency_us;
@@ -506,13 +562,33 @@ fn result(
         ok: tally.ok,
         overflow_503: tally.overflow,
         errors: tally.errors,
-        envoy_pending_overflow: envoy.map(|s| s.upstream_rq_pending_overflow),
-        envoy_active_overflow: envoy.map(|s| s.upstream_rq_active_overflow),
+        envoy_pending_overflow: None,
+        envoy_active_overflow: None,
         goodput_rps: tally.ok as f64 / elapsed.as_secs_f64().max(1e-9),
         p50_ms: percentile(0.5),
         p99_ms: percentile(0.99),
         max_ms: if h.is_empty() { 0.0 } else { ms(h.max()) },
-        connections_opened: envoy.map(|s| s.downstream_cx_total),
+        connections_opened: None,
+        final_limit: None,
+    }
+}
+
+/// The run of a library's driver, from what it printed.
+fn driven(client: ClientKind, concurrency: usize, report: &library::DriverReport) -> RunResult {
+    RunResult {
+        client,
+        concurrency,
+        requests: report.ok + report.overflow + report.errors,
+        ok: report.ok,
+        overflow_503: report.overflow,
+        errors: report.errors,
+        envoy_pending_overflow: None,
+        envoy_active_overflow: None,
+        goodput_rps: report.ok as f64 / report.elapsed_s.max(1e-9),
+        p50_ms: report.p50_ms,
+        p99_ms: report.p99_ms,
+        max_ms: report.max_ms,
+        connections_opened: None,
         final_limit: None,
     }
 }

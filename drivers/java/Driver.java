@@ -1,0 +1,262 @@
+// Sends a bounded burst of GETs with OkHttp or Apache HttpClient 5, built from an emitted
+// settings file (or the library's defaults), and prints one JSON line of counts and latencies.
+// See drivers/README.md for the arguments and the output. Run as a single-file program:
+// java -cp okhttp.jar:okio.jar:httpclient5.jar:httpcore5.jar:... Driver.java ARGS
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+public class Driver {
+    interface Get {
+        /** The status and the x-envoy-overloaded header of one GET; the body read to its end. */
+        String[] get(String url) throws Exception;
+    }
+
+    /** The flat YAML `plan --emit` writes: `key: value  # comment`, scalars and lists. */
+    static final class Settings {
+        final Map<String, String> values = new HashMap<>();
+        final Set<String> used = new HashSet<>();
+
+        Settings(String path, String library) throws Exception {
+            if (path == null) {
+                return;
+            }
+            for (String raw : Files.readAllLines(Path.of(path))) {
+                String line = raw.replaceAll("\\s+#.*$", "").replaceAll("^#.*$", "").trim();
+                if (line.isEmpty()) {
+                    continue;
+                }
+                int at = line.indexOf(':');
+                values.put(line.substring(0, at).trim(), line.substring(at + 1).trim());
+            }
+            String named = values.remove("library");
+            if (named != null && !named.equals(library)) {
+                throw new IllegalArgumentException(path + " is not a " + library + " file");
+            }
+        }
+
+        boolean has(String key) {
+            used.add(key);
+            return values.containsKey(key);
+        }
+
+        int integer(String key) {
+            return Integer.parseInt(values.get(key));
+        }
+
+        boolean bool(String key) {
+            return Boolean.parseBoolean(values.get(key));
+        }
+
+        /** A Go-style duration (`1m30s`, `250ms`) in milliseconds. */
+        long millis(String key) {
+            Matcher m = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|ms|m|s|us|µs|ns)").matcher(values.get(key));
+            double ms = 0;
+            while (m.find()) {
+                double n = Double.parseDouble(m.group(1));
+                switch (m.group(2)) {
+                    case "h": ms += n * 3_600_000; break;
+                    case "m": ms += n * 60_000; break;
+                    case "s": ms += n * 1000; break;
+                    case "ms": ms += n; break;
+                    case "us": case "µs": ms += n / 1000; break;
+                    default: ms += n / 1_000_000;
+                }
+            }
+            return (long) ms;
+        }
+
+        List<String> list(String key) {
+            String text = values.get(key).replaceAll("[\\[\\]\\s]", "");
+            return text.isEmpty() ? List.of() : List.of(text.split(","));
+        }
+
+        void check() {
+            Set<String> left = new HashSet<>(values.keySet());
+            left.removeAll(used);
+            if (!left.isEmpty()) {
+                throw new IllegalArgumentException("the driver does not apply " + left);
+            }
+        }
+    }
+
+    static Get okhttp(Settings s) {
+        okhttp3.Dispatcher dispatcher = new okhttp3.Dispatcher();
+        if (s.has("maxRequests")) {
+            dispatcher.setMaxRequests(s.integer("maxRequests"));
+        }
+        if (s.has("maxRequestsPerHost")) {
+            dispatcher.setMaxRequestsPerHost(s.integer("maxRequestsPerHost"));
+        }
+        okhttp3.OkHttpClient.Builder b = new okhttp3.OkHttpClient.Builder().dispatcher(dispatcher);
+        boolean idle = s.has("maxIdleConnections");
+        boolean keepAlive = s.has("keepAliveDuration");
+        if (idle || keepAlive) {
+            // ConnectionPool() is (5, 5, MINUTES): the defaults for what the file leaves out.
+            int max = idle ? s.integer("maxIdleConnections") : 5;
+            long keep = keepAlive ? s.millis("keepAliveDuration") : 300_000;
+            b.connectionPool(new okhttp3.ConnectionPool(max, keep, TimeUnit.MILLISECONDS));
+        }
+        if (s.has("connectTimeout")) {
+            b.connectTimeout(s.millis("connectTimeout"), TimeUnit.MILLISECONDS);
+        }
+        if (s.has("retryOnConnectionFailure")) {
+            b.retryOnConnectionFailure(s.bool("retryOnConnectionFailure"));
+        }
+        if (s.has("protocols")) {
+            List<okhttp3.Protocol> protocols = new ArrayList<>();
+            for (String p : s.list("protocols")) {
+                protocols.add(okhttp3.Protocol.valueOf(p));
+            }
+            b.protocols(protocols);
+        }
+        s.check();
+        okhttp3.OkHttpClient client = b.build();
+        // Calls go through the dispatcher (enqueue), whose limits bound them; a caller waits
+        // for its answer before sending the next.
+        return url -> {
+            CompletableFuture<String[]> done = new CompletableFuture<>();
+            client.newCall(new okhttp3.Request.Builder().url(url).build()).enqueue(new okhttp3.Callback() {
+                @Override
+                public void onFailure(okhttp3.Call call, java.io.IOException e) {
+                    done.completeExceptionally(e);
+                }
+
+                @Override
+                public void onResponse(okhttp3.Call call, okhttp3.Response response) throws java.io.IOException {
+                    try (response) {
+                        response.body().bytes();
+                        done.complete(new String[] {
+                            String.valueOf(response.code()), response.header("x-envoy-overloaded")
+                        });
+                    }
+                }
+            });
+            return done.get();
+        };
+    }
+
+    static Get httpclient5(Settings s) {
+        var cm = org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder.create();
+        if (s.has("maxTotal")) {
+            cm.setMaxConnTotal(s.integer("maxTotal"));
+        }
+        if (s.has("defaultMaxPerRoute")) {
+            cm.setMaxConnPerRoute(s.integer("defaultMaxPerRoute"));
+        }
+        var config = org.apache.hc.client5.http.config.ConnectionConfig.custom();
+        if (s.has("connectTimeout")) {
+            config.setConnectTimeout(org.apache.hc.core5.util.Timeout.ofMilliseconds(s.millis("connectTimeout")));
+        }
+        if (s.has("timeToLive")) {
+            config.setTimeToLive(org.apache.hc.core5.util.TimeValue.ofMilliseconds(s.millis("timeToLive")));
+        }
+        cm.setDefaultConnectionConfig(config.build());
+        var b = org.apache.hc.client5.http.impl.classic.HttpClients.custom().setConnectionManager(cm.build());
+        if (s.has("evictIdleConnections")) {
+            b.evictIdleConnections(org.apache.hc.core5.util.TimeValue.ofMilliseconds(s.millis("evictIdleConnections")));
+        }
+        if (s.has("maxRetries")) {
+            b.setRetryStrategy(new org.apache.hc.client5.http.impl.DefaultHttpRequestRetryStrategy(
+                s.integer("maxRetries"), org.apache.hc.core5.util.TimeValue.ofSeconds(1)));
+        }
+        if (s.has("http2") && s.bool("http2")) {
+            throw new IllegalArgumentException("the classic client speaks HTTP/1.1 only");
+        }
+        s.check();
+        var client = b.build();
+        return url -> client.execute(new org.apache.hc.client5.http.classic.methods.HttpGet(url), response -> {
+            org.apache.hc.core5.http.io.entity.EntityUtils.consume(response.getEntity());
+            var header = response.getFirstHeader("x-envoy-overloaded");
+            return new String[] {String.valueOf(response.getCode()), header == null ? null : header.getValue()};
+        });
+    }
+
+    /** `requests` GETs from `concurrency` callers, until they or `limit` seconds run out. */
+    static void burst(Get get, String url, int concurrency, int requests, double limit,
+            List<Double> okMs, AtomicInteger overflow, AtomicInteger errors) throws InterruptedException {
+        AtomicInteger left = new AtomicInteger(requests);
+        long deadline = System.nanoTime() + (long) (limit * 1e9);
+        List<Thread> callers = new ArrayList<>();
+        for (int c = 0; c < concurrency; c++) {
+            Thread t = new Thread(() -> {
+                while (System.nanoTime() < deadline && left.getAndDecrement() > 0) {
+                    long began = System.nanoTime();
+                    String[] answer;
+                    try {
+                        answer = get.get(url);
+                    } catch (Exception e) {
+                        answer = new String[] {"0", null};
+                    }
+                    int status = Integer.parseInt(answer[0]);
+                    if (status >= 200 && status < 300) {
+                        okMs.add((System.nanoTime() - began) / 1e6);
+                    } else if (status == 503 && "true".equals(answer[1])) {
+                        overflow.incrementAndGet();
+                    } else {
+                        errors.incrementAndGet();
+                    }
+                }
+            });
+            t.start();
+            callers.add(t);
+        }
+        for (Thread t : callers) {
+            t.join();
+        }
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Map<String, String> args = new HashMap<>();
+        for (int i = 0; i + 1 < argv.length; i += 2) {
+            args.put(argv[i].replaceFirst("^--", ""), argv[i + 1]);
+        }
+        String library = args.get("library");
+        Settings s = new Settings(args.get("settings"), library);
+        Get get = switch (library) {
+            case "okhttp" -> okhttp(s);
+            case "httpclient5" -> httpclient5(s);
+            default -> throw new IllegalArgumentException("unknown library " + library);
+        };
+        String url = args.get("url");
+        int concurrency = Integer.parseInt(args.get("concurrency"));
+        double limit = Double.parseDouble(args.get("time-limit"));
+        List<Double> okMs = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger overflow = new AtomicInteger();
+        AtomicInteger errors = new AtomicInteger();
+        // A warm-up with the same client, not counted; then the burst, timed from its start.
+        int warmup = Integer.parseInt(args.getOrDefault("warmup", "0"));
+        if (warmup > 0) {
+            burst(get, url, concurrency, warmup, limit, Collections.synchronizedList(new ArrayList<>()),
+                new AtomicInteger(), new AtomicInteger());
+            // Tell the bench, which reads Envoy's counters now, and wait for its go.
+            System.out.println("warm");
+            System.out.flush();
+            new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
+        }
+        long started = System.nanoTime();
+        burst(get, url, concurrency, Integer.parseInt(args.get("requests")), limit, okMs, overflow, errors);
+        List<Double> ok = new ArrayList<>(okMs);
+        Collections.sort(ok);
+        java.util.function.DoubleUnaryOperator pct =
+            q -> ok.isEmpty() ? 0 : ok.get(Math.min(ok.size() - 1, (int) (q * ok.size())));
+        System.out.printf(java.util.Locale.ROOT,
+            "{\"ok\": %d, \"overflow\": %d, \"errors\": %d, \"elapsed_s\": %.3f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}%n",
+            ok.size(), overflow.get(), errors.get(), (System.nanoTime() - started) / 1e9,
+            pct.applyAsDouble(0.5), pct.applyAsDouble(0.99), ok.isEmpty() ? 0 : ok.get(ok.size() - 1));
+        System.exit(0);
+    }
+}

@@ -1,0 +1,146 @@
+// Sends a bounded burst of GETs with undici or Node's http.Agent, built from an emitted settings
+// file (or the library's defaults), and prints one JSON line of counts and latencies.
+// See drivers/README.md for the arguments and the output.
+
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import { parseArgs } from 'node:util'
+import { Agent, request } from 'undici'
+
+const { values: args } = parseArgs({
+  options: {
+    library: { type: 'string' },
+    url: { type: 'string' },
+    requests: { type: 'string' },
+    concurrency: { type: 'string' },
+    'time-limit': { type: 'string' },
+    settings: { type: 'string' },
+    warmup: { type: 'string', default: '0' }
+  }
+})
+
+// The flat YAML `plan --emit` writes: `key: value  # comment`, scalars and `[a, b]` lists.
+function scalar (text) {
+  if (text === 'null' || text === '~' || text === '') return null
+  if (text === 'true' || text === 'false') return text === 'true'
+  if (text === '.inf') return Infinity
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text)
+  if (text.startsWith('[') && text.endsWith(']')) {
+    return text.slice(1, -1).split(',').map((s) => scalar(s.trim())).filter((v) => v !== null)
+  }
+  return text.replace(/^"(.*)"$/, '$1')
+}
+
+function readSettings (path, library) {
+  if (!path) return null
+  const values = {}
+  for (const raw of readFileSync(path, 'utf8').split('\n')) {
+    const line = raw.replace(/\s+#.*$/, '').replace(/^#.*$/, '').trim()
+    if (!line) continue
+    const at = line.indexOf(':')
+    values[line.slice(0, at).trim()] = scalar(line.slice(at + 1).trim())
+  }
+  if ((values.library ?? library) !== library) throw new Error(`${path} is not a ${library} file`)
+  delete values.library
+  return values
+}
+
+// Takes the keys the driver applies; refuses a file with any other.
+function take (settings, keys) {
+  const out = {}
+  for (const key of Object.keys(settings)) {
+    if (!keys.includes(key)) throw new Error(`the driver does not apply ${key}`)
+  }
+  for (const key of keys) if (key in settings) out[key] = settings[key]
+  return out
+}
+
+function undiciGet (settings) {
+  let agent = new Agent()
+  if (settings) {
+    const s = take(settings, ['connections', 'pipelining', 'keepAliveTimeout',
+      'keepAliveMaxTimeout', 'connect.timeout', 'allowH2'])
+    const options = { ...s }
+    delete options['connect.timeout']
+    if ('connect.timeout' in s) options.connect = { timeout: s['connect.timeout'] }
+    agent = new Agent(options)
+  }
+  return async (url) => {
+    const { statusCode, headers, body } = await request(url, { dispatcher: agent })
+    await body.dump()
+    return [statusCode, headers['x-envoy-overloaded']]
+  }
+}
+
+function nodeHttpGet (settings) {
+  const agent = settings
+    ? new http.Agent(take(settings, ['keepAlive', 'keepAliveMsecs', 'maxSockets',
+      'maxTotalSockets', 'maxFreeSockets', 'timeout']))
+    : new http.Agent()
+  return (url) => new Promise((resolve) => {
+    http.get(url, { agent }, (res) => {
+      res.resume()
+      res.on('end', () => resolve([res.statusCode, res.headers['x-envoy-overloaded']]))
+      res.on('error', () => resolve([0, undefined]))
+    }).on('error', () => resolve([0, undefined]))
+  })
+}
+
+async function main () {
+  const library = args.library
+  const settings = readSettings(args.settings, library)
+  const get = library === 'undici' ? undiciGet(settings)
+    : library === 'node-http' ? nodeHttpGet(settings)
+      : null
+  if (!get) throw new Error(`unknown library ${library}`)
+  const limit = Number(args['time-limit']) * 1000
+  // A burst of `requests` from `concurrency` callers, until they or the time run out.
+  async function burst (requests, okMs, counts) {
+    let left = requests
+    const deadline = performance.now() + limit
+    async function caller () {
+      while (left > 0 && performance.now() < deadline) {
+        left -= 1
+        const began = performance.now()
+        let status = 0
+        let overloaded
+        try {
+          [status, overloaded] = await get(args.url)
+        } catch {
+          status = 0
+        }
+        if (status >= 200 && status < 300) okMs.push(performance.now() - began)
+        else if (status === 503 && overloaded === 'true') counts.overflow += 1
+        else counts.errors += 1
+      }
+    }
+    await Promise.all(Array.from({ length: Number(args.concurrency) }, caller))
+  }
+  // A warm-up with the same client, not counted.
+  if (Number(args.warmup) > 0) {
+    await burst(Number(args.warmup), [], { overflow: 0, errors: 0 })
+    // Tell the bench, which reads Envoy's counters now, and wait for its go.
+    console.log('warm')
+    await new Promise((resolve) => process.stdin.once('data', resolve))
+    process.stdin.pause()
+  }
+  const started = performance.now()
+  const okMs = []
+  const counts = { overflow: 0, errors: 0 }
+  await burst(Number(args.requests), okMs, counts)
+  const { overflow, errors } = counts
+  okMs.sort((a, b) => a - b)
+  const pct = (q) => okMs.length ? okMs[Math.min(okMs.length - 1, Math.floor(q * okMs.length))] : 0
+  console.log(JSON.stringify({
+    ok: okMs.length,
+    overflow,
+    errors,
+    elapsed_s: (performance.now() - started) / 1000,
+    p50_ms: pct(0.5),
+    p99_ms: pct(0.99),
+    max_ms: okMs.length ? okMs[okMs.length - 1] : 0
+  }))
+  process.exit(0)
+}
+
+main().catch((e) => { console.error(e.message); process.exit(2) })
