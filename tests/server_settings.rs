@@ -1,8 +1,8 @@
 //! `check --server` and `plan --emit server-LIB` (issue 15, part 3): the application server's
 //! keep-alive against the idle timeout of the sidecar in front of it. Expected values are each
 //! library's documented defaults (see src/settings/server.rs) and hand computations: Node keeps
-//! idle connections 5s, the reviews rule's sidecar 30s (`http.idleTimeout`), so the rule fix is
-//! 0.9 x 5s = 4.5s and the server fix 1.1 x 30s = 33s.
+//! idle connections 5s + its 1s keep-alive buffer, the reviews rule's sidecar 30s
+//! (`http.idleTimeout`), so the rule fix is 0.9 x 6s = 5.4s and the server fix 1.1 x 30s = 33s.
 
 mod common;
 
@@ -62,19 +62,19 @@ fn a_server_that_closes_idle_connections_first_is_st401_with_both_fixes() {
     assert_eq!(f["code"], "ST401");
     let message = f["message"].as_str().unwrap();
     assert!(
-        message.contains("after 5s; its sidecar keeps them for 30s"),
+        message.contains("after 6s; its sidecar keeps them for 30s"),
         "{message}"
     );
     assert!(message.contains("503 UC"), "{message}");
     let help = f["help"].as_str().unwrap();
-    assert!(help.contains("`http.idleTimeout: 4.5s`"), "{help}");
+    assert!(help.contains("`http.idleTimeout: 5.4s`"), "{help}");
     assert!(help.contains("`keepAliveTimeout: 33000`"), "{help}");
 
     // Either fix clears it: the server above the sidecar ...
     let (code, findings) = check_server(&REVIEWS, "library: node\nkeepAliveTimeout: 33000\n", &[]);
     assert_eq!((code, findings.len()), (Some(0), 0), "{findings:?}");
-    // ... while equal still races.
-    let (_, findings) = check_server(&REVIEWS, "library: node\nkeepAliveTimeout: 30000\n", &[]);
+    // ... while equal (29s + the 1s buffer) still races.
+    let (_, findings) = check_server(&REVIEWS, "library: node\nkeepAliveTimeout: 29000\n", &[]);
     assert_eq!(findings[0]["code"], "ST401");
     assert_eq!(findings[0]["line"], 2, "at the key the file sets");
 }

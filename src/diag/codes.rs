@@ -535,7 +535,8 @@ Fixed:\n\n    MaxConnsPerHost: 26\n"),
     ServerClosesIdleFirst = ("ST401", "server-closes-idle-first", Error,
         "the server closes idle connections before its sidecar does",
         "What it does: compares when the application server closes an idle keep-alive \
-connection (Go's `IdleTimeout`, else `ReadTimeout`; Node's `keepAliveTimeout`, 5s; gunicorn's \
+connection (Go's `IdleTimeout`, else `ReadTimeout`; Node's `keepAliveTimeout` plus its \
+`keepAliveTimeoutBuffer`, 5s + 1s; gunicorn's \
 `keepalive`, 2s; uvicorn's `timeout_keep_alive`, 5s; Tomcat's `keep-alive-timeout`, else \
 `connection-timeout`, 60s; hyper's `header_read_timeout` with a timer) with the idle timeout of \
 the sidecar in front of it (the rule's `http.idleTimeout`, else `tcp.idleTimeout`, else \
@@ -547,7 +548,7 @@ as the request goes out, the request is lost: the caller gets 503 with response 
 idle connections far sooner than Envoy's hour. The side that closes first must be the sidecar: \
 its idle timeout below the server's keep-alive, or the server's keep-alive above it.\n\n\
 Example:\n\n    # DestinationRule: no idleTimeout, so Envoy's 1h\n    # server (Node)\n    keepAliveTimeout: 5000\n\n\
-Fixed (either):\n\n    # DestinationRule\n    http: {idleTimeout: 4500ms}\n    # server (Node)\n    keepAliveTimeout: 3960000\n"),
+Fixed (either):\n\n    # DestinationRule\n    http: {idleTimeout: 5400ms}\n    # server (Node)\n    keepAliveTimeout: 3960000\n"),
     /// The server keeps no connection alive.
     ServerKeepAliveOff = ("ST402", "server-keepalive-off", Warning,
         "the server closes the connection after every response",

@@ -30,7 +30,9 @@ pub enum ServerLibrary {
     /// Go's `net/http.Server` (Go 1.22): `IdleTimeout`, falling back to `ReadTimeout`; no
     /// timeout when both are zero. Durations as `30s`.
     Go,
-    /// Node's `http.Server` (Node 20): `keepAliveTimeout` 5000 ms (0: none),
+    /// Node's `http.Server` (Node 20.20): `keepAliveTimeout` 5000 ms (0: none) plus
+    /// `keepAliveTimeoutBuffer` 1000 ms (the socket closes after their sum: measured 1.2s for a
+    /// 200 ms keep-alive with Node 20.20.2 here; the buffer is in Node's docs since 24.6),
     /// `maxRequestsPerSocket` 0 (unlimited). Milliseconds.
     Node,
     /// gunicorn (23.0): `keepalive` 2 s, `worker_class` `sync` (which keeps no connection
@@ -88,6 +90,7 @@ impl ServerLibrary {
             ],
             ServerLibrary::Node => &[
                 ("keepAliveTimeout", IdleTimeout),
+                ("keepAliveTimeoutBuffer", IdleBuffer),
                 ("headersTimeout", Unused(Kind::Duration)),
                 ("requestTimeout", Unused(Kind::Duration)),
                 ("maxRequestsPerSocket", MaxRequestsPerConnection),
@@ -179,6 +182,8 @@ enum ServerField {
     IdleTimeout,
     /// Go's `ReadTimeout`, Tomcat's `connection-timeout`: the idle timeout when none is set.
     ReadTimeout,
+    /// Node's `keepAliveTimeoutBuffer`, added to its `keepAliveTimeout`.
+    IdleBuffer,
     /// Whether connections are kept alive at all.
     KeepAlive,
     /// Requests served on one connection before the server closes it.
@@ -225,7 +230,8 @@ impl ServerSettings {
         let secs = |n| Setting::default(Some(Duration::from_secs(n)));
         let idle_timeout = match library {
             ServerLibrary::Go | ServerLibrary::Hyper => Setting::default(None),
-            ServerLibrary::Node | ServerLibrary::Uvicorn => secs(5),
+            ServerLibrary::Node => secs(5 + 1),
+            ServerLibrary::Uvicorn => secs(5),
             ServerLibrary::Gunicorn => secs(2),
             ServerLibrary::Tomcat => secs(60),
         };
@@ -266,6 +272,7 @@ impl ServerSettings {
         let mut s = Self::defaults(library, file);
         let mut idle: Setting<Option<i64>> = Setting::default(None);
         let mut read_timeout: Setting<Option<i64>> = Setting::default(None);
+        let mut buffer: Setting<Option<i64>> = Setting::default(None);
         let mut timer = Setting::default(false);
         let mut max_requests: Setting<i64> = Setting::default(0);
         for (key, value) in entries {
@@ -294,6 +301,7 @@ impl ServerSettings {
                 ServerField::ReadTimeout => {
                     set(&mut read_timeout, read_nanos(&mut read, library), pos);
                 }
+                ServerField::IdleBuffer => set(&mut buffer, read_nanos(&mut read, library), pos),
                 ServerField::KeepAlive => set(&mut s.keep_alive, read.bool(), pos),
                 ServerField::MaxRequestsPerConnection => set(&mut max_requests, read.int(), pos),
                 ServerField::WorkerClass => {
@@ -311,6 +319,17 @@ impl ServerSettings {
                 ServerField::Unused(kind) => read.other(kind),
             }
         }
+        if library == ServerLibrary::Node {
+            // The socket closes after keepAliveTimeout + keepAliveTimeoutBuffer (1s).
+            let base = idle.value.unwrap_or(5_000_000_000);
+            let extra = buffer.value.unwrap_or(1_000_000_000);
+            idle.value = Some(if base == 0 {
+                0
+            } else {
+                base.saturating_add(extra)
+            });
+            idle.pos = idle.pos.or(buffer.pos);
+        }
         s.idle_timeout = effective_idle(library, &idle, &read_timeout, &timer, s.idle_timeout);
         // One request per connection is no keep-alive (Tomcat: 1; Node: 1).
         if max_requests.value == 1 {
@@ -320,7 +339,8 @@ impl ServerSettings {
         if matches!(library, ServerLibrary::Gunicorn) && idle.value == Some(0) {
             s.keep_alive = Setting::file(false, idle.pos);
         }
-        s.idle_timeout.unreadable |= idle.unreadable || read_timeout.unreadable;
+        s.idle_timeout.unreadable |=
+            idle.unreadable || read_timeout.unreadable || buffer.unreadable;
         (s, findings)
     }
 }
@@ -529,7 +549,7 @@ mod tests {
         let s = |n: u64| Some(Duration::from_secs(n));
         let rows = [
             ("go", None, true),
-            ("node", s(5), true),
+            ("node", s(6), true),
             ("gunicorn", s(2), false),
             ("uvicorn", s(5), true),
             ("tomcat", s(60), true),
@@ -562,9 +582,11 @@ mod tests {
         assert_eq!(tomcat.idle_timeout.value, None);
         let (tomcat, _) = parse("library: tomcat\nserver.tomcat.max-keep-alive-requests: 1\n");
         assert!(!tomcat.keep_alive.value);
-        // Node: milliseconds, 0 is no keep-alive timeout.
+        // Node: milliseconds, 0 is no keep-alive timeout; the socket closes a buffer later.
         let (node, _) = parse("library: node\nkeepAliveTimeout: 65000\n");
-        assert_eq!(node.idle_timeout.value, secs(65));
+        assert_eq!(node.idle_timeout.value, secs(66));
+        let (node, _) = parse("library: node\nkeepAliveTimeout: 4000\nkeepAliveTimeoutBuffer: 0\n");
+        assert_eq!(node.idle_timeout.value, secs(4));
         let (node, _) = parse("library: node\nkeepAliveTimeout: 0\n");
         assert_eq!(node.idle_timeout.value, None);
         // gunicorn: a worker class that keeps connections, seconds.
