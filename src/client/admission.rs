@@ -246,26 +246,27 @@ impl Admission {
                 shared.queued.fetch_sub(1, Ordering::SeqCst);
                 return Ok(());
             }
-            let (slot, handed) = oneshot::channel();
+            let (slot, rx) = oneshot::channel();
             waiters.push_back(slot);
-            handed
+            Handover {
+                rx,
+                shared,
+                gate,
+                taken: false,
+            }
         };
         // Counts down however the wait ends: slot, timeout, or the caller dropping the future.
         let _queued = DecrementOnDrop(&shared.queued);
         let start = Instant::now();
-        let saturated =
-            || Error::saturated(gate.limit_now.load(Ordering::Relaxed), start.elapsed());
-        match tokio::time::timeout(shared.options.queue_timeout, &mut handed).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(saturated()),
-            Err(_) => {
-                handed.close();
-                if handed.try_recv().is_ok() {
-                    // Handed a slot as the wait ended: give it back.
-                    shared.free_slot(gate, false);
-                }
-                Err(saturated())
+        match tokio::time::timeout(shared.options.queue_timeout, &mut handed.rx).await {
+            Ok(Ok(())) => {
+                handed.taken = true;
+                Ok(())
             }
+            Ok(Err(_)) | Err(_) => Err(Error::saturated(
+                gate.limit_now.load(Ordering::Relaxed),
+                start.elapsed(),
+            )),
         }
     }
 
@@ -394,6 +395,27 @@ impl Gate {
         let mut limit = lock(&self.limit);
         change(&mut limit);
         self.limit_now.store(limit.current(), Ordering::SeqCst);
+    }
+}
+
+/// The receiving end of a slot a release hands over. A slot handed over but never taken (the
+/// wait timed out, or the caller dropped the waiting future, just as a release sent it) is freed
+/// again when this is dropped, so no slot is lost to a cancelled wait.
+struct Handover<'a> {
+    rx: oneshot::Receiver<()>,
+    shared: &'a Shared,
+    gate: &'a Gate,
+    taken: bool,
+}
+
+impl Drop for Handover<'_> {
+    fn drop(&mut self) {
+        if !self.taken {
+            self.rx.close();
+            if self.rx.try_recv().is_ok() {
+                self.shared.free_slot(self.gate, false);
+            }
+        }
     }
 }
 
@@ -546,6 +568,29 @@ mod tests {
         assert!(err.is_connect(), "{err}");
         assert_eq!(admission.limit(), Some(2));
         assert_eq!(admission.in_flight(), 0);
+    }
+
+    /// A release hands its slot to the first waiter; the waiter's future is dropped (the caller
+    /// gave up) before it is polled again: the slot must come back, not stay counted in flight.
+    #[tokio::test]
+    async fn a_slot_handed_to_a_cancelled_wait_is_freed() {
+        let admission = Admission::new(&ClientPlan::bounded(1, 1), AlignOptions::default());
+        let held = admission.acquire().await.unwrap();
+        let mut waiting = tokio_test::task::spawn(admission.acquire());
+        tokio_test::assert_pending!(waiting.poll());
+        assert_eq!(admission.queued(), 1);
+        drop(held); // hands the slot over to the waiter
+        assert_eq!(
+            admission.in_flight(),
+            1,
+            "the slot now belongs to the waiter"
+        );
+        drop(waiting); // the caller gives up before taking it
+        assert_eq!(admission.in_flight(), 0, "the handed-over slot is freed");
+        assert_eq!(admission.queued(), 0);
+        let again = admission.acquire().await.unwrap();
+        assert_eq!(admission.in_flight(), 1);
+        drop(again);
     }
 
     async fn futures_acquire(admission: &Admission, n: usize) -> Vec<Permit> {
