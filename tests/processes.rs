@@ -6,18 +6,9 @@
 
 mod common;
 
-use common::sidecar_tuner;
+use common::{REVIEWS, sidecar_tuner};
 use serde_json::Value;
 use sidecar_tuner::{ErrorKind, Tuner};
-
-const REVIEWS: [&str; 6] = [
-    "fixtures/reviews.yaml",
-    "--host",
-    "reviews",
-    "-n",
-    "bookinfo",
-    "--port=9080",
-];
 
 #[test]
 fn each_process_plans_for_its_share() {

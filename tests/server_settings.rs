@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{destinations_of_every_fixture, sidecar_tuner};
+use common::{REVIEWS, destinations_of_every_fixture, sidecar_tuner};
 use serde_json::Value;
 use sidecar_tuner::check::server_findings;
 use sidecar_tuner::istio::load::{LoadOptions, load_file};
@@ -43,15 +43,6 @@ fn check_server(rule: &[&str], server: &str, extra: &[&str]) -> (Option<i32>, Ve
         .collect();
     (out.status.code(), findings)
 }
-
-const REVIEWS: [&str; 6] = [
-    "fixtures/reviews.yaml",
-    "--host",
-    "reviews",
-    "-n",
-    "bookinfo",
-    "--port=9080",
-];
 
 #[test]
 fn a_server_that_closes_idle_connections_first_is_st401_with_both_fixes() {

@@ -344,22 +344,32 @@ fn vocabulary_of(entries: &[(Node, Node)]) -> (Vocabulary, Option<Vocabulary>) {
         .find(|(k, _)| k.as_str() == Some("library"))
         .and_then(|(_, v)| Vocabulary::from_name(v.as_str()?));
     let inferred = || {
-        let known = |v: Vocabulary| {
-            entries
-                .iter()
-                .filter(|(k, _)| k.as_str().is_some_and(|k| v.field(k).is_some()))
-                .count()
-        };
-        let mut best = (0, Vocabulary::Reqwest);
-        for v in Vocabulary::ALL {
-            let n = known(v);
-            if n > best.0 {
-                best = (n, v);
-            }
-        }
-        best.1
+        most_known(entries, Vocabulary::ALL, Vocabulary::Reqwest, |v, k| {
+            v.field(k).is_some()
+        })
     };
     (named.unwrap_or_else(inferred), named)
+}
+
+/// The library of `all` that knows the most of the file's keys (the first on a tie), else
+/// `fallback`: how a settings file without a `library` key is read.
+fn most_known<L: Copy>(
+    entries: &[(Node, Node)],
+    all: impl IntoIterator<Item = L>,
+    fallback: L,
+    knows: impl Fn(L, &str) -> bool,
+) -> L {
+    let mut best = (0, fallback);
+    for library in all {
+        let n = entries
+            .iter()
+            .filter(|(k, _)| k.as_str().is_some_and(|k| knows(library, k)))
+            .count();
+        if n > best.0 {
+            best = (n, library);
+        }
+    }
+    best.1
 }
 
 fn unknown_key(

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::read::{Library, Reader};
 use super::vocabulary::{Kind, Unit};
-use super::{Setting, SettingsDocument, describe, set};
+use super::{Setting, SettingsDocument, describe, most_known, set};
 use crate::diag::{Code, Finding, Location, Sources};
 use crate::error::Error;
 use crate::istio::load::LoadOptions;
@@ -407,20 +407,9 @@ fn effective_idle(
 
 /// The library that knows the most of the file's keys (the first on a tie), else Go.
 fn infer(entries: &[(Node, Node)]) -> ServerLibrary {
-    let known = |l: ServerLibrary| {
-        entries
-            .iter()
-            .filter(|(k, _)| k.as_str().is_some_and(|k| l.field(k).is_some()))
-            .count()
-    };
-    let mut best = (0, ServerLibrary::Go);
-    for library in ServerLibrary::ALL {
-        let n = known(library);
-        if n > best.0 {
-            best = (n, library);
-        }
-    }
-    best.1
+    most_known(entries, ServerLibrary::ALL, ServerLibrary::Go, |l, k| {
+        l.field(k).is_some()
+    })
 }
 
 fn unknown_library(value: &Node, file: &Arc<str>) -> Finding {

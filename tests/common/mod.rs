@@ -147,3 +147,13 @@ pub fn sidecar_tuner(args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// The bundled example's reviews service on port 9080, as `check` and `plan` arguments.
+pub const REVIEWS: [&str; 6] = [
+    "fixtures/reviews.yaml",
+    "--host",
+    "reviews",
+    "-n",
+    "bookinfo",
+    "--port=9080",
+];
