@@ -137,12 +137,17 @@ public class Driver {
 
                 @Override
                 public void onResponse(okhttp3.Call call, okhttp3.Response response) throws java.io.IOException {
+                    String[] answer;
                     try (response) {
                         response.body().bytes();
-                        done.complete(new String[] {
+                        answer = new String[] {
                             String.valueOf(response.code()), response.header("x-envoy-overloaded")
-                        });
+                        };
                     }
+                    // Only once the response is closed is its connection back in the pool: a
+                    // caller woken earlier sends its next call before that, and OkHttp opens a
+                    // new connection for it (to a sidecar worker that may hold no upstream one).
+                    done.complete(answer);
                 }
             });
             return done.get();
