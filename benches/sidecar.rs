@@ -1,6 +1,7 @@
 //! The three-client comparison through a real local Envoy over a grid of rules and
 //! concurrencies: `cargo bench --bench sidecar` (Envoy from `scripts/setup.sh` or ENVOY_BIN).
-//! Prints one table per rule; `-- --quick` runs a smaller grid.
+//! Prints one table per rule; `-- --quick` runs a smaller grid, and other arguments pick the
+//! cases whose rule, host or `processes=N` contain them all (`-- processes=2`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +27,10 @@ struct Case {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let reviews = Destination::new("reviews").namespace("bookinfo");
     let cases = [
         Case {
@@ -109,6 +114,13 @@ fn main() {
         .expect("a runtime");
     let mut out = std::io::stdout().lock();
     for case in &cases {
+        let name = format!(
+            "{} {} processes={}",
+            case.rule, case.destination, case.processes
+        );
+        if !filters.iter().all(|f| name.contains(f.as_str())) {
+            continue;
+        }
         let loaded = load_file(Path::new(case.rule), &LoadOptions::default()).expect("a fixture");
         let resolution = resolve(&loaded.rules, &case.destination).expect("a destination");
         let plan = derive(

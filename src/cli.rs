@@ -101,9 +101,10 @@ struct RenderArgs {
     path: PathBuf,
     #[command(flatten)]
     target: TargetArgs,
-    /// The outbound listener the application sends to.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15001")]
-    listen: std::net::SocketAddr,
+    /// The listener: the outbound one the application sends to (default 127.0.0.1:15001), or
+    /// with `--inbound` the inbound one callers reach (default 127.0.0.1:15006, Istio's ports).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
     /// Where the cluster forwards.
     #[arg(long, value_name = "ADDR")]
     upstream: std::net::SocketAddr,
@@ -707,8 +708,12 @@ fn load_valid(
 
 fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.path, &args.input)?;
+    let port = if args.inbound.inbound { 15006 } else { 15001 };
+    let listen = args
+        .listen
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], port)));
     let options = sidecar_tuner::envoy::RenderOptions::new(args.upstream)
-        .listen(args.listen)
+        .listen(listen)
         .admin(args.admin);
     let destination = args.target.destination();
     let bootstrap = if args.inbound.inbound {

@@ -239,8 +239,8 @@ fn a_bad_sidecar_is_reported_with_its_position() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// `render-envoy --inbound`: the `inbound|9080||` cluster with the Sidecar's pool, which the
-/// real Envoy accepts (`envoy --mode validate`).
+/// `render-envoy --inbound`: the `inbound|9080||` cluster with the Sidecar's pool, listening on
+/// 15006 as Istio's inbound listener does, which the real Envoy accepts (`envoy --mode validate`).
 #[test]
 fn render_envoy_inbound_is_valid_for_envoy() {
     let out = run(&[
@@ -257,11 +257,12 @@ fn render_envoy_inbound_is_valid_for_envoy() {
         "--inbound",
         "--upstream",
         "127.0.0.1:9080",
-        "--listen",
-        "127.0.0.1:15006",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let boot: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Without `--listen`, Istio's inbound port (15006) rather than the outbound one (15001).
+    let address = &boot["static_resources"]["listeners"][0]["address"]["socket_address"];
+    assert_eq!(address["port_value"], 15006, "{address}");
     let cluster = &boot["static_resources"]["clusters"][0];
     assert_eq!(cluster["name"], "inbound|9080||");
     assert_eq!(

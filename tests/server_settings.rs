@@ -70,6 +70,62 @@ fn a_server_that_closes_idle_connections_first_is_st401_with_both_fixes() {
     assert_eq!(findings[0]["line"], 2, "at the key the file sets");
 }
 
+/// A Sidecar's pool replaces the rule's whole on the inbound cluster (Istio's
+/// `SidecarScope.InboundConnectionPoolForPort`: ingress[] for the port, then
+/// `inboundConnectionPool`, then the rule), so that is where ST401's fix goes. gunicorn keeps
+/// idle connections 2s (its `keepalive` default): 0.9 x 2s = 1.8s.
+#[test]
+fn st401_names_the_sidecar_whose_pool_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = dir.path().join("mesh.yaml");
+    let rule = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: reviews, namespace: prod}\nspec:\n  host: reviews\n  trafficPolicy:\n    connectionPool:\n      http: {idleTimeout: 30s}\n";
+    let sidecar = "---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: prod}\nspec:\n  inboundConnectionPool:\n    http: {idleTimeout: 20s}\n";
+    let gunicorn = "library: gunicorn\nworker_class: gthread\n";
+    let target = ["--host", "reviews", "-n", "prod", "--port=9080"];
+    let help_of = |text: &str| {
+        std::fs::write(&mesh, text).unwrap();
+        let args = [&[mesh.to_str().unwrap()][..], &target].concat();
+        let (_, findings) = check_server(&args, gunicorn, &[]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0]["code"], "ST401");
+        findings[0]["help"].as_str().unwrap().to_owned()
+    };
+    let help = help_of(rule);
+    assert!(
+        help.starts_with("set the rule's `http.idleTimeout: 1.8s`"),
+        "{help}"
+    );
+    assert!(help.contains("(above the sidecar's 30s)"), "{help}");
+    let help = help_of(&format!("{rule}{sidecar}"));
+    assert!(
+        help.starts_with("set the Sidecar's `inboundConnectionPool.http.idleTimeout: 1.8s`"),
+        "{help}"
+    );
+    assert!(help.contains("(above the sidecar's 20s)"), "{help}");
+    // fixtures/inbound/reviews-fleet.yaml: a Sidecar's ingress listener for 9080, idleTimeout 4s.
+    let (_, findings) = check_server(
+        &[
+            "fixtures/inbound/reviews-fleet.yaml",
+            "--host",
+            "reviews",
+            "-n",
+            "prod",
+            "--port=9080",
+            "--labels",
+            "app=reviews",
+        ],
+        gunicorn,
+        &[],
+    );
+    let help = findings[0]["help"].as_str().unwrap();
+    assert!(
+        help.starts_with(
+            "set the Sidecar's `ingress[port 9080].connectionPool.http.idleTimeout: 1.8s`"
+        ),
+        "{help}"
+    );
+}
+
 #[test]
 fn against_envoys_hour_every_documented_default_but_go_and_hyper_closes_first() {
     // fixtures/circuit-breaker.yaml sets no idleTimeout: the sidecar keeps idle connections 1h.
@@ -172,7 +228,7 @@ fn emitted_server_settings_round_trip_for_every_fixture() {
                 server_file_from_bytes(&text, &Arc::from("emitted.yaml"), &LoadOptions::default());
             assert!(file.findings.is_empty(), "{library}: {:?}", file.findings);
             let settings = file.settings.unwrap();
-            let codes: Vec<String> = server_findings(&settings, &plan)
+            let codes: Vec<String> = server_findings(&settings, &resolution.policy, &plan)
                 .iter()
                 .map(|f| f.code.to_string())
                 .collect();

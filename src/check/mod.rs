@@ -91,7 +91,11 @@ pub fn run(
                     // The server's own sidecar: the inbound policy, a Sidecar's pool included.
                     let inbound = resolve_inbound(&index, &loaded.sidecars, destination, None)?;
                     let inbound_plan = derive(&inbound.resolution.policy, options)?;
-                    findings.extend(server_findings(server, &inbound_plan));
+                    findings.extend(server_findings(
+                        server,
+                        &inbound.resolution.policy,
+                        &inbound_plan,
+                    ));
                 }
                 plans.push(plan);
             }

@@ -7,13 +7,19 @@
 use std::time::Duration;
 
 use crate::diag::{Code, Finding, Location};
+use crate::istio::resolve::{EffectivePolicy, PolicySource};
 use crate::plan::{
     Plan, fmt_duration, inbound_idle_timeout, rule_idle_timeout_below, server_idle_timeout_above,
 };
 use crate::settings::{ServerSettings, Setting};
 
-/// Every mismatch between the server's settings and the sidecar of `plan`.
-pub fn server_findings(server: &ServerSettings, plan: &Plan) -> Vec<Finding> {
+/// Every mismatch between the server's settings and the sidecar of `plan`, the plan of the
+/// inbound `policy`.
+pub fn server_findings(
+    server: &ServerSettings,
+    policy: &EffectivePolicy<'_>,
+    plan: &Plan,
+) -> Vec<Finding> {
     let library = server.library;
     let mut findings = Vec::new();
     let sidecar_idle = inbound_idle_timeout(plan);
@@ -29,8 +35,10 @@ pub fn server_findings(server: &ServerSettings, plan: &Plan) -> Vec<Finding> {
         && sidecar_idle.is_none_or(|sidecar| server_idle <= sidecar)
     {
         let rule_fix = rule_idle_timeout_below(server_idle);
+        let pool = policy.connection_pool.as_ref().map(|p| &p.source);
+        let (owner, path) = idle_timeout_owner(pool);
         let mut help = format!(
-            "set the rule's `http.idleTimeout: {}` so that the sidecar closes first",
+            "set {owner} `{path}http.idleTimeout: {}` so that the sidecar closes first",
             fmt_duration(rule_fix)
         );
         if let Some(sidecar) = sidecar_idle {
@@ -81,6 +89,21 @@ pub fn server_findings(server: &ServerSettings, plan: &Plan) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// Where the inbound idle timeout is set: the Sidecar's pool replaces the rule's whole, so a
+/// Sidecar that gives the port a pool is where it goes (Istio's `InboundConnectionPoolForPort`).
+fn idle_timeout_owner(pool: Option<&PolicySource>) -> (&'static str, String) {
+    match pool {
+        Some(PolicySource::SidecarIngress(port)) => (
+            "the Sidecar's",
+            format!("ingress[port {port}].connectionPool."),
+        ),
+        Some(PolicySource::SidecarInbound) => {
+            ("the Sidecar's", "inboundConnectionPool.".to_owned())
+        }
+        _ => ("the rule's", String::new()),
+    }
 }
 
 /// A finding at the server file's key, or at the file when the library's default applies; with
