@@ -1,12 +1,13 @@
 //! The three-client comparison through a real local Envoy over a grid of rules and
 //! concurrencies: `cargo bench --bench sidecar` (Envoy from `scripts/setup.sh` or ENVOY_BIN).
+//! With `--features peers`, tower-acc's Vegas and AIMD limiters run beside them.
 //! Prints one table per rule; `-- --quick` runs a smaller grid, and other arguments pick the
 //! cases whose rule, host or `processes=N` contain them all (`-- processes=2`).
 
 use std::path::Path;
 use std::time::Duration;
 
-use sidecar_tuner::bench::{self, BenchOptions};
+use sidecar_tuner::bench::{self, BenchOptions, ClientKind};
 use sidecar_tuner::istio::load::{LoadOptions, load_file};
 use sidecar_tuner::istio::resolve::{Destination, resolve};
 use sidecar_tuner::plan::{PlanOptions, derive};
@@ -128,7 +129,12 @@ fn main() {
             &PlanOptions::default().processes(case.planned_for),
         )
         .expect("a plan");
+        let clients = ClientKind::ALL.into_iter();
+        // `--features peers`: tower-acc's generic limiters beside them.
+        #[cfg(feature = "peers")]
+        let clients = clients.chain(sidecar_tuner::bench::Peer::ALL.map(ClientKind::Peer));
         let options = BenchOptions::default()
+            .clients(clients.collect::<Vec<_>>())
             .processes(case.processes)
             .concurrency(case.concurrency)
             .requests(if quick {

@@ -219,11 +219,12 @@ struct ClientArg(ClientKind);
 
 /// Every `--clients` value, in `--help` order.
 static CLIENT_ARGS: std::sync::LazyLock<Vec<ClientArg>> = std::sync::LazyLock::new(|| {
-    ClientKind::ALL
+    let kinds = ClientKind::ALL
         .into_iter()
-        .chain(LibraryClient::all().map(ClientKind::Library))
-        .map(ClientArg)
-        .collect()
+        .chain(LibraryClient::all().map(ClientKind::Library));
+    #[cfg(feature = "peers")]
+    let kinds = kinds.chain(sidecar_tuner::bench::Peer::ALL.map(ClientKind::Peer));
+    kinds.map(ClientArg).collect()
 });
 
 impl ValueEnum for ClientArg {
@@ -245,6 +246,8 @@ impl ValueEnum for ClientArg {
                 c.library()
             ),
             ClientKind::Library(c) => format!("{}, with the library's defaults", c.library()),
+            #[cfg(feature = "peers")]
+            ClientKind::Peer(peer) => peer.describe().into(),
         };
         Some(PossibleValue::new(self.0.as_str()).help(help))
     }

@@ -489,3 +489,41 @@ fn render_envoy_prints_the_bootstrap() {
         15000
     );
 }
+
+/// Issue 18, part 6: tower-acc's Vegas and AIMD limiters (feature `peers`) run through the real
+/// Envoy beside the aligned clients, each request answered once. They do not retry, so every
+/// overload 503 a caller saw is one Envoy refused and counted, and the other way round; how
+/// many they overflow is a race, in the bench report (README), not asserted here.
+#[cfg(feature = "peers")]
+#[test]
+fn generic_limiters_send_each_request_once_through_the_sidecar() {
+    use sidecar_tuner::bench::Peer;
+    let rule = "fixtures/bench/pool-20-5.yaml";
+    let Some((binary, _serial)) = envoy_alone(rule) else {
+        return;
+    };
+    let loaded = load_file(Path::new(rule), &LoadOptions::default()).unwrap();
+    let resolution = resolve(&loaded.rules, &Destination::new("backend")).unwrap();
+    let plan = derive(&resolution.policy, &PlanOptions::default()).unwrap();
+    let options = BenchOptions::default()
+        .concurrency(vec![64])
+        .requests(1000)
+        .upstream_latency(Duration::from_millis(5))
+        .time_limit(Duration::from_secs(60))
+        .clients(Peer::ALL.map(ClientKind::Peer))
+        .sidecar(SidecarChoice::Local {
+            binary: Some(binary),
+            warm: false,
+        });
+    let report = runtime()
+        .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
+        .unwrap();
+    let names: Vec<&str> = report.runs.iter().map(|r| r.client.as_str()).collect();
+    assert_eq!(names, ["acc-vegas", "acc-aimd"]);
+    for run in &report.runs {
+        assert_eq!(run.ok + run.overflow_503, 1000, "{run:?}");
+        assert_eq!(run.errors, 0, "{run:?}");
+        let counted = run.envoy_pending_overflow.unwrap() + run.envoy_active_overflow.unwrap();
+        assert_eq!(counted, run.overflow_503 as u64, "{run:?}");
+    }
+}

@@ -25,6 +25,10 @@ use crate::upstream::{Upstream, UpstreamOptions};
 
 mod library;
 pub use library::LibraryClient;
+#[cfg(feature = "peers")]
+mod peers;
+#[cfg(feature = "peers")]
+pub use peers::Peer;
 
 /// Requests per caller a library's driver sends, uncounted, before its burst on a warm sidecar.
 const WARMUP_PER_CALLER: usize = 10;
@@ -41,6 +45,9 @@ pub enum ClientKind {
     /// Another language's library, run by its driver program (`drivers/`): one process, whatever
     /// [`BenchOptions::processes`] says.
     Library(LibraryClient),
+    /// A generic adaptive limiter on the `default` client (feature `peers`).
+    #[cfg(feature = "peers")]
+    Peer(Peer),
 }
 
 impl ClientKind {
@@ -55,6 +62,8 @@ impl ClientKind {
             ClientKind::Fixed => "fixed",
             ClientKind::Tuned => "tuned",
             ClientKind::Library(library) => library.as_str(),
+            #[cfg(feature = "peers")]
+            ClientKind::Peer(peer) => peer.as_str(),
         }
     }
 }
@@ -227,6 +236,8 @@ impl BenchReport {
 enum Driver {
     Plain(reqwest::Client),
     Aligned(AlignedClient),
+    #[cfg(feature = "peers")]
+    Peer(peers::PeerClient),
 }
 
 enum Outcome {
@@ -251,6 +262,8 @@ impl Driver {
                 };
                 Driver::Aligned(AlignedClient::new(http, plan, options))
             }
+            #[cfg(feature = "peers")]
+            ClientKind::Peer(peer) => Driver::Peer(peers::PeerClient::new(peer, http)),
         })
     }
 
@@ -283,6 +296,22 @@ impl Driver {
                 }
                 Err(_) => Outcome::Error,
             },
+            #[cfg(feature = "peers")]
+            Driver::Peer(peer) => {
+                let Ok(url) = reqwest::Url::parse(url) else {
+                    return Outcome::Error;
+                };
+                match peer
+                    .send(reqwest::Request::new(http::Method::GET, url))
+                    .await
+                {
+                    Ok(r) => {
+                        let outcome = classify(r.status(), r.headers());
+                        read(outcome, r.bytes().await.is_ok())
+                    }
+                    Err(_) => Outcome::Error,
+                }
+            }
         }
     }
 }
@@ -491,7 +520,7 @@ pub async fn run(
                         .iter()
                         .map(|driver| match driver {
                             Driver::Aligned(aligned) => aligned.limit(),
-                            Driver::Plain(_) => None,
+                            _ => None,
                         })
                         .sum();
                     let run = result(kind, concurrency, sent, &tally, elapsed);
