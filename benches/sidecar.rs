@@ -1,17 +1,18 @@
 //! The three-client comparison through a real local Envoy over a grid of rules and
 //! concurrencies: `cargo bench --bench sidecar` (Envoy from `scripts/setup.sh` or ENVOY_BIN).
 //! With `--features peers`, tower-acc's Vegas and AIMD limiters run beside them.
-//! Prints one table per rule; `-- --quick` runs a smaller grid, and other arguments pick the
+//! Runs each case 3 times (a fresh Envoy per run), prints per rule the table of each client's
+//! best run (by goodput), then the issue-18 targets against all of them, and draws it in `target/sidecar-bench/CASE.svg` (`bench --svg`); `-- --quick` runs a smaller grid, and other arguments pick the
 //! cases whose rule, host or `processes=N` contain them all (`-- processes=2`).
 
 use std::path::Path;
 use std::time::Duration;
 
-use sidecar_tuner::bench::{self, BenchOptions, ClientKind};
+use sidecar_tuner::bench::{self, BenchOptions, BenchReport, ClientKind};
 use sidecar_tuner::istio::load::{LoadOptions, load_file};
 use sidecar_tuner::istio::resolve::{Destination, resolve};
 use sidecar_tuner::plan::{PlanOptions, derive};
-use sidecar_tuner::report::bench_text;
+use sidecar_tuner::report::{bench_svg, bench_text};
 
 struct Case {
     rule: &'static str,
@@ -28,6 +29,8 @@ struct Case {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // Fresh-sidecar runs per client; the table shows each client's best (by goodput).
+    let repeats = if quick { 1 } else { 3 };
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -114,6 +117,9 @@ fn main() {
         .build()
         .expect("a runtime");
     let mut out = std::io::stdout().lock();
+    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    let charts = Path::new(&target).join("sidecar-bench");
+    std::fs::create_dir_all(&charts).expect("target/sidecar-bench");
     for case in &cases {
         let name = format!(
             "{} {} processes={}",
@@ -143,9 +149,14 @@ fn main() {
                 case.requests
             })
             .upstream_latency(Duration::from_millis(case.latency_ms));
-        let report = runtime
-            .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
-            .expect("Envoy runs: see scripts/setup.sh");
+        let reports: Vec<BenchReport> = (0..repeats)
+            .map(|_| {
+                runtime
+                    .block_on(bench::run(&resolution, &plan.client, &options, |_, _| {}))
+                    .expect("Envoy runs: see scripts/setup.sh")
+            })
+            .collect();
+        let report = best_of(&reports);
         println!(
             "\n{} ({}), {} requests per run, upstream {} ms, ceiling {}{}",
             resolution.destination,
@@ -162,5 +173,92 @@ fn main() {
             }
         );
         bench_text(&mut out, &report).expect("stdout");
+        targets(&reports, &report);
+        let chart = charts.join(format!("{}.svg", chart_name(case)));
+        let mut file = std::fs::File::create(&chart).expect("a chart file");
+        bench_svg(&mut file, &report).expect("the chart is written");
+        println!("chart: {}", chart.display());
+    }
+}
+
+/// The chart's file name: the rule's file, the host, port and subset, and the processes (e.g.
+/// `reviews-reviews-9443`, `pool-20-5-backend-2-processes-planned-for-1`).
+fn chart_name(case: &Case) -> String {
+    let stem = Path::new(case.rule)
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let d = &case.destination;
+    let mut name = format!("{stem}-{}", d.host.split('.').next().unwrap_or(&d.host));
+    if let Some(port) = d.port {
+        name.push_str(&format!("-{port}"));
+    }
+    if let Some(subset) = &d.subset {
+        name.push_str(&format!("-{subset}"));
+    }
+    if case.processes > 1 {
+        name.push_str(&format!(
+            "-{}-processes-planned-for-{}",
+            case.processes, case.planned_for
+        ));
+    }
+    name
+}
+
+/// Per client and concurrency, the run with the highest goodput of `reports`.
+fn best_of(reports: &[BenchReport]) -> BenchReport {
+    let mut best = reports[0].clone();
+    for run in &mut best.runs {
+        let (client, concurrency) = (run.client, run.concurrency);
+        for other in reports[1..]
+            .iter()
+            .filter_map(|r| r.run(client, concurrency))
+        {
+            if other.goodput_rps > run.goodput_rps {
+                *run = other.clone();
+            }
+        }
+    }
+    best
+}
+
+/// Issue 18's targets: in every run no overflow for `tuned`, seen or counted by Envoy; on its
+/// best run goodput at least 1.0x the fixed client's and p99 at most 1.1x, and at least the
+/// default client's goodput where that fails under 10% of its requests.
+fn targets(reports: &[BenchReport], best: &BenchReport) {
+    let counted = |r: &bench::RunResult| {
+        r.envoy_pending_overflow.unwrap_or(0) + r.envoy_active_overflow.unwrap_or(0)
+    };
+    let mut concurrency: Vec<usize> = best.runs.iter().map(|r| r.concurrency).collect();
+    concurrency.dedup();
+    for c in concurrency {
+        let (Some(tuned), Some(fixed)) = (
+            best.run(ClientKind::Tuned, c),
+            best.run(ClientKind::Fixed, c),
+        ) else {
+            continue;
+        };
+        let (seen, envoy) = reports
+            .iter()
+            .filter_map(|r| r.run(ClientKind::Tuned, c))
+            .fold((0, 0), |(s, e), r| (s + r.overflow_503, e + counted(r)));
+        let goodput = tuned.goodput_rps / fixed.goodput_rps;
+        let p99 = tuned.p99_ms / fixed.p99_ms;
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        // Where the default client fails under 10% of its requests, at least its goodput too.
+        let beside_default = best
+            .run(ClientKind::Default, c)
+            .filter(|d| (d.overflow_503 + d.errors) * 10 < d.requests)
+            .map(|d| {
+                let ratio = tuned.goodput_rps / d.goodput_rps;
+                format!("; goodput {ratio:.3}x default ({})", verdict(ratio >= 1.0))
+            })
+            .unwrap_or_default();
+        println!(
+            "targets at {c}: tuned overflow in {} runs {seen} seen / {envoy} counted ({}); goodput {goodput:.3}x fixed ({}); p99 {p99:.3}x fixed ({}){beside_default}",
+            reports.len(),
+            verdict(seen == 0 && envoy == 0),
+            verdict(goodput >= 1.0),
+            verdict(p99 <= 1.1),
+        );
     }
 }

@@ -158,6 +158,10 @@ struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Also draw the runs as an SVG chart in this file: goodput and overload 503s against
+    /// concurrency per client, and each client's latency (p50, p99, max).
+    #[arg(long, value_name = "FILE", conflicts_with = "server_keepalive")]
+    svg: Option<PathBuf>,
     /// Run the server keep-alive scenario instead: application servers that close idle
     /// connections after this long, behind the inbound sidecar of `--host` (`-n` its
     /// namespace, `--labels` its pods), with the rule's idle timeout (`default`) and with 90%
@@ -765,6 +769,13 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
                 warm: args.warm,
             },
         });
+    // Created before the runs, so that a path that cannot be written fails at once.
+    let svg = match &args.svg {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            Failure::Usage(format!("cannot create the chart `{}`: {e}", path.display()))
+        })?),
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -799,6 +810,11 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     match args.format {
         Format::Text => report::bench_text(out, &report)?,
         Format::Json => report::bench_json(out, &report)?,
+    }
+    if let (Some(file), Some(path)) = (svg, &args.svg) {
+        report::bench_svg(&mut io::BufWriter::new(file), &report).map_err(|e| {
+            Failure::Usage(format!("cannot write the chart `{}`: {e}", path.display()))
+        })?;
     }
     Ok(0)
 }

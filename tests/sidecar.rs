@@ -378,6 +378,8 @@ fn the_bench_command_prints_json_runs() {
     let Some((_, _serial)) = envoy_alone("the_bench_command_prints_json_runs") else {
         return;
     };
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("bench.svg");
     let out = cli(&[
         "bench",
         "--dr",
@@ -390,6 +392,8 @@ fn the_bench_command_prints_json_runs() {
         "100",
         "--format",
         "json",
+        "--svg",
+        chart.to_str().unwrap(),
     ]);
     assert_eq!(
         out.status.code(),
@@ -425,10 +429,44 @@ fn the_bench_command_prints_json_runs() {
     }
     assert_eq!(runs[0]["client"], "default");
     assert_eq!(runs[0]["concurrency"], 1);
+    // `--svg`: the same runs as a chart, a legend entry per client, the latency at 3 callers.
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for text in [
+        "\ndefault\n",
+        "\nfixed\n",
+        "\ntuned\n",
+        "at 3 callers",
+        "default/httpbin",
+    ] {
+        assert!(svg.contains(text), "{text} in the chart");
+    }
     assert_eq!(
         runs[0]["ok"], 100,
         "one caller never overflows: {}",
         runs[0]
+    );
+}
+
+/// A chart that cannot be written fails before any run, not after minutes of them.
+#[test]
+fn an_svg_path_that_cannot_be_created_fails_at_once() {
+    let start = Instant::now();
+    let out = cli(&[
+        "bench",
+        "--dr",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+        "--svg",
+        "/nonexistent-dir/bench.svg",
+    ]);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot create the chart `/nonexistent-dir/bench.svg`"),
+        "{stderr}"
     );
 }
 

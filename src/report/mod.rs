@@ -3,6 +3,8 @@
 
 mod emit;
 mod sarif;
+#[cfg(feature = "sidecar")]
+mod svg;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -20,6 +22,8 @@ use crate::plan::{Plan, UNLIMITED};
 
 pub use emit::{Emit, emit};
 pub use sarif::findings_sarif;
+#[cfg(feature = "sidecar")]
+pub use svg::bench_svg;
 
 /// What [`Tuner::build`](crate::Tuner::build) found: the findings about the input and the
 /// rule that applies, and how each client setting was derived, from which lines.
