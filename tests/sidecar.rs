@@ -373,6 +373,15 @@ fn cli(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `bench` on Istio's circuit-breaking task rule.
+const TASK_RULE_BENCH: [&str; 5] = [
+    "bench",
+    "--dr",
+    "fixtures/circuit-breaker.yaml",
+    "--host",
+    "httpbin",
+];
+
 #[test]
 fn the_bench_command_prints_json_runs() {
     let Some((_, _serial)) = envoy_alone("the_bench_command_prints_json_runs") else {
@@ -381,20 +390,19 @@ fn the_bench_command_prints_json_runs() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("bench.svg");
     let out = cli(&[
-        "bench",
-        "--dr",
-        "fixtures/circuit-breaker.yaml",
-        "--host",
-        "httpbin",
-        "--concurrency",
-        "1,3",
-        "--requests",
-        "100",
-        "--format",
-        "json",
-        "--svg",
-        chart.to_str().unwrap(),
-    ]);
+        &TASK_RULE_BENCH[..],
+        &[
+            "--concurrency",
+            "1,3",
+            "--requests",
+            "100",
+            "--format",
+            "json",
+            "--svg",
+            chart.to_str().unwrap(),
+        ],
+    ]
+    .concat());
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -453,14 +461,10 @@ fn the_bench_command_prints_json_runs() {
 fn an_svg_path_that_cannot_be_created_fails_at_once() {
     let start = Instant::now();
     let out = cli(&[
-        "bench",
-        "--dr",
-        "fixtures/circuit-breaker.yaml",
-        "--host",
-        "httpbin",
-        "--svg",
-        "/nonexistent-dir/bench.svg",
-    ]);
+        &TASK_RULE_BENCH[..],
+        &["--svg", "/nonexistent-dir/bench.svg"],
+    ]
+    .concat());
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -477,17 +481,12 @@ fn a_sidecar_address_that_does_not_answer_is_a_clear_error() {
         listener.local_addr().unwrap()
     };
     let start = Instant::now();
+    let closed = closed.to_string();
     let out = cli(&[
-        "bench",
-        "--dr",
-        "fixtures/circuit-breaker.yaml",
-        "--host",
-        "httpbin",
-        "--sidecar",
-        &closed.to_string(),
-        "--requests",
-        "10",
-    ]);
+        &TASK_RULE_BENCH[..],
+        &["--sidecar", &closed, "--requests", "10"],
+    ]
+    .concat());
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);

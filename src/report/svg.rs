@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::bench::{BenchReport, ClientKind, RunResult};
@@ -77,6 +78,48 @@ fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
+/// A chart over evenly spaced categories (`labels`, at x = 0, 1, ...) from 0 to `top`, its axes
+/// drawn.
+fn categories<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    labels: &[String],
+    top: f64,
+    x_desc: Option<&str>,
+) -> Result<
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    Box<dyn std::error::Error>,
+>
+where
+    DB::ErrorType: 'static,
+{
+    let n = labels.len();
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 14))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)?;
+    let label = |x: &f64| {
+        let i = x.round();
+        match labels.get(i as usize) {
+            Some(text) if (x - i).abs() < 1e-6 && i >= 0.0 => text.clone(),
+            _ => String::new(),
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(n)
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .disable_x_mesh()
+        .light_line_style(WHITE);
+    if let Some(desc) = x_desc {
+        mesh.x_desc(desc);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
 /// A line per client of `y` against concurrency (evenly spaced, labelled with its values).
 fn per_concurrency<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
@@ -91,31 +134,8 @@ where
 {
     // Headroom above the highest point for the legend in the upper left corner.
     let top = report.runs.iter().map(y).fold(0.0, f64::max).max(1.0) * 1.5;
-    let n = concurrency.len();
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 14))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)?;
-    chart
-        .configure_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                concurrency
-                    .get(i as usize)
-                    .map_or_else(String::new, usize::to_string)
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .x_desc("concurrent callers")
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .draw()?;
+    let labels: Vec<String> = concurrency.iter().map(usize::to_string).collect();
+    let mut chart = categories(area, caption, &labels, top, Some("concurrent callers"))?;
     for (i, &client) in clients.iter().enumerate() {
         let points: Vec<(f64, f64)> = concurrency
             .iter()
@@ -162,32 +182,10 @@ where
         .fold(0.0, f64::max)
         .max(1.0)
         * 1.1;
-    let n = clients.len();
     let caption =
         format!("latency of 2xx at {c} callers (ms): p50 (circle), p99 (triangle), max (cross)");
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 14))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)?;
-    chart
-        .configure_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                clients
-                    .get(i as usize)
-                    .map_or_else(String::new, |k| k.as_str().to_owned())
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .disable_x_mesh()
-        .light_line_style(WHITE)
-        .draw()?;
+    let labels: Vec<String> = clients.iter().map(|k| k.as_str().to_owned()).collect();
+    let mut chart = categories(area, &caption, &labels, top, None)?;
     for &(i, run) in &runs {
         if run.ok == 0 {
             continue;
