@@ -740,6 +740,18 @@ fn render_envoy(args: &RenderArgs, out: &mut impl Write) -> Result<u8, Failure> 
     Ok(0)
 }
 
+/// Runs `work` to its end, or `None` on Ctrl-C; dropping a bench stops every Envoy it started.
+/// The handler is installed before `work` is first polled (`biased` polls in order), so a
+/// Ctrl-C that comes once an Envoy runs is never lost (nor ignored, as a background job
+/// inherits SIGINT).
+async fn until_ctrl_c<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => None,
+        done = work => Some(done),
+    }
+}
+
 fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
     let loaded = load_valid(&args.dr, &args.input)?;
     if let Some(keep_alive) = args.server_keepalive {
@@ -795,13 +807,12 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
             }
         }
     };
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            report = sidecar_tuner::bench::run(&resolution, &plan.client, &options, progress) => Some(report),
-            // Dropping the bench stops every Envoy it started.
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    });
+    let outcome = runtime.block_on(until_ctrl_c(sidecar_tuner::bench::run(
+        &resolution,
+        &plan.client,
+        &options,
+        progress,
+    )));
     let Some(report) = outcome else {
         eprintln!("interrupted");
         return Ok(130);
@@ -1110,12 +1121,9 @@ fn bench_keepalive(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            report = sidecar_tuner::bench::keepalive::run(&inbound, &options) => Some(report),
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    });
+    let outcome = runtime.block_on(until_ctrl_c(sidecar_tuner::bench::keepalive::run(
+        &inbound, &options,
+    )));
     let Some(report) = outcome else {
         eprintln!("interrupted");
         return Ok(130);
