@@ -610,8 +610,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let stdout = io::stdout();
-    match run(cli, &mut stdout.lock()) {
+    // Buffered: a locked stdout flushes at every newline, a write call per line of a report
+    // (a million for the SARIF of a 10,000-rule mesh).
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    let outcome = run(cli, &mut stdout).and_then(|code| {
+        stdout.flush()?;
+        Ok(code)
+    });
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Io(e)) => {

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::diag::{Code, Finding, Location, Severity, Sources};
@@ -28,20 +29,41 @@ pub fn findings_sarif(
             })
         })
         .collect();
-    let results: Vec<Value> = findings.iter().map(|f| result(f, sources)).collect();
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    // The results are serialized one by one as the log is written, never all held at once
+    // (a 10,000-rule mesh draws 20,000); the keys in the order serde_json's sorted map gives.
+    #[derive(Serialize)]
+    struct Log<'a> {
+        #[serde(rename = "$schema")]
+        schema: &'static str,
+        runs: [Run<'a>; 1],
+        version: &'static str,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Run<'a> {
+        column_kind: &'static str,
+        results: Results<'a>,
+        tool: Value,
+    }
+    struct Results<'a>(&'a [Finding], &'a Sources);
+    impl Serialize for Results<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter().map(|f| result(f, self.1)))
+        }
+    }
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        runs: [Run {
+            column_kind: "unicodeCodePoints",
+            results: Results(findings, sources),
+            tool: json!({"driver": {
                 "name": "sidecar-tuner",
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
+            }}),
         }],
-    });
+        version: "2.1.0",
+    };
     serde_json::to_writer_pretty(&mut *out, &log)?;
     writeln!(out)
 }
