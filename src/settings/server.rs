@@ -230,7 +230,9 @@ impl ServerSettings {
         let secs = |n| Setting::default(Some(Duration::from_secs(n)));
         let idle_timeout = match library {
             ServerLibrary::Go | ServerLibrary::Hyper => Setting::default(None),
-            ServerLibrary::Node => secs(5 + 1),
+            ServerLibrary::Node => Setting::default(Some(Duration::from_nanos(
+                NODE_KEEP_ALIVE_NS + NODE_BUFFER_NS,
+            ))),
             ServerLibrary::Uvicorn => secs(5),
             ServerLibrary::Gunicorn => secs(2),
             ServerLibrary::Tomcat => secs(60),
@@ -321,8 +323,8 @@ impl ServerSettings {
         }
         if library == ServerLibrary::Node {
             // The socket closes after keepAliveTimeout + keepAliveTimeoutBuffer (1s).
-            let base = idle.value.unwrap_or(5_000_000_000);
-            let extra = buffer.value.unwrap_or(1_000_000_000);
+            let base = idle.value.unwrap_or(NODE_KEEP_ALIVE_NS as i64);
+            let extra = buffer.value.unwrap_or(NODE_BUFFER_NS as i64);
             idle.value = Some(if base == 0 {
                 0
             } else {
@@ -404,6 +406,10 @@ fn effective_idle(
         (_, None, _) => default,
     }
 }
+
+/// Node's defaults, in nanoseconds: `keepAliveTimeout` 5 s and `keepAliveTimeoutBuffer` 1 s.
+const NODE_KEEP_ALIVE_NS: u64 = 5_000_000_000;
+const NODE_BUFFER_NS: u64 = 1_000_000_000;
 
 /// The library that knows the most of the file's keys (the first on a tie), else Go.
 fn infer(entries: &[(Node, Node)]) -> ServerLibrary {
