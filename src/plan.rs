@@ -31,6 +31,13 @@ pub const MAX_CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(7200);
 /// The default headroom.
 pub const DEFAULT_HEADROOM: f64 = 0.95;
+/// How many times a client sends an idempotent request again when the sidecar refused it with
+/// an overload answer (`503`, `x-envoy-overloaded`): [`AlignOptions`](crate::client::AlignOptions)'
+/// default, and what `plan --emit` writes for the libraries that can retry. The sidecar refused
+/// those requests before any upstream saw them, so these retries multiply nothing upstream.
+pub const OVERLOAD_RETRIES: u32 = 2;
+/// The pause before the first overload retry; each next one waits twice as long.
+pub const OVERLOAD_BACKOFF: Duration = Duration::from_millis(25);
 
 /// Options of the derivation.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -123,6 +123,29 @@ public class Driver {
             }
             b.protocols(protocols);
         }
+        if (s.has("overloadRetries")) {
+            int retries = s.integer("overloadRetries");
+            // The interceptor the snippet writes: idempotent requests the sidecar refused are
+            // sent again after 25 ms, then twice as long.
+            b.addInterceptor(chain -> {
+                okhttp3.Request request = chain.request();
+                okhttp3.Response response = chain.proceed(request);
+                for (int attempt = 0; attempt < retries && response.code() == 503
+                        && "true".equals(response.header("x-envoy-overloaded"))
+                        && List.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE").contains(request.method());
+                        attempt++) {
+                    response.close();
+                    try {
+                        Thread.sleep(25L << attempt);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException();
+                    }
+                    response = chain.proceed(request);
+                }
+                return response;
+            });
+        }
         s.check();
         okhttp3.OkHttpClient client = b.build();
         // Calls go through the dispatcher (enqueue), whose limits bound them; a caller waits
@@ -174,9 +197,13 @@ public class Driver {
         if (s.has("evictIdleConnections")) {
             b.evictIdleConnections(org.apache.hc.core5.util.TimeValue.ofMilliseconds(s.millis("evictIdleConnections")));
         }
-        if (s.has("maxRetries")) {
+        if (s.has("maxRetries") || s.has("retryInterval")) {
+            // DefaultHttpRequestRetryStrategy() is (1, 1 second): the defaults for what the
+            // file leaves out.
+            int retries = s.has("maxRetries") ? s.integer("maxRetries") : 1;
+            long interval = s.has("retryInterval") ? s.millis("retryInterval") : 1000;
             b.setRetryStrategy(new org.apache.hc.client5.http.impl.DefaultHttpRequestRetryStrategy(
-                s.integer("maxRetries"), org.apache.hc.core5.util.TimeValue.ofSeconds(1)));
+                retries, org.apache.hc.core5.util.TimeValue.ofMilliseconds(interval)));
         }
         if (s.has("http2") && s.bool("http2")) {
             throw new IllegalArgumentException("the classic client speaks HTTP/1.1 only");

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { parseArgs } from 'node:util'
-import { Agent, request } from 'undici'
+import { Agent, interceptors, request } from 'undici'
 
 const { values: args } = parseArgs({
   options: {
@@ -59,11 +59,22 @@ function undiciGet (settings) {
   let agent = new Agent()
   if (settings) {
     const s = take(settings, ['connections', 'pipelining', 'keepAliveTimeout',
-      'keepAliveMaxTimeout', 'connect.timeout', 'allowH2'])
+      'keepAliveMaxTimeout', 'connect.timeout', 'allowH2', 'retry.maxRetries'])
     const options = { ...s }
     delete options['connect.timeout']
+    delete options['retry.maxRetries']
     if ('connect.timeout' in s) options.connect = { timeout: s['connect.timeout'] }
     agent = new Agent(options)
+    if ('retry.maxRetries' in s) {
+      // The retry interceptor the snippet composes: idempotent requests answered 503.
+      agent = agent.compose(interceptors.retry({
+        maxRetries: s['retry.maxRetries'],
+        statusCodes: [503],
+        minTimeout: 25,
+        timeoutFactor: 2,
+        throwOnError: false
+      }))
+    }
   }
   return async (url) => {
     const { statusCode, headers, body } = await request(url, { dispatcher: agent })

@@ -177,6 +177,19 @@ def run_urllib3(args, s, phases):
     kw = s.kwargs("maxsize", "block", "num_pools")
     if "timeout.connect" in s:
         kw["timeout"] = urllib3.Timeout(connect=s.take("timeout.connect"))
+    if "retries.status" in s:
+        # The Retry the snippet writes: idempotent requests answered 503, nothing else.
+        kw["retries"] = urllib3.Retry(
+            total=None,
+            connect=0,
+            read=0,
+            other=0,
+            redirect=3,
+            status=s.take("retries.status"),
+            status_forcelist=[503],
+            backoff_factor=0.025,
+            raise_on_status=False,
+        )
     http = urllib3.PoolManager(**kw)
     s.check()
 

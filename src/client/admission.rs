@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::limit::AdaptiveLimit;
 use crate::error::Error;
-use crate::plan::ClientPlan;
+use crate::plan::{ClientPlan, OVERLOAD_BACKOFF, OVERLOAD_RETRIES};
 
 /// The header Envoy adds to a `503` it sends because a circuit breaker overflowed.
 pub const OVERLOADED_HEADER: &str = "x-envoy-overloaded";
@@ -35,7 +35,7 @@ impl Default for AlignOptions {
     fn default() -> Self {
         Self {
             queue_timeout: Duration::from_secs(30),
-            overload_retries: 2,
+            overload_retries: OVERLOAD_RETRIES,
             fixed_limit: false,
         }
     }
@@ -77,7 +77,7 @@ pub fn is_idempotent(method: &Method) -> bool {
 /// The pause before overload retry `attempt` (0-based): 25 ms doubled per attempt (at most
 /// 1 s), with ±50% jitter so that clients overloaded together do not return together.
 pub(crate) fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(25)
+    let base = OVERLOAD_BACKOFF
         .saturating_mul(1 << attempt.min(6))
         .min(Duration::from_secs(1));
     base.mul_f64(0.5 + fastrand::f64())

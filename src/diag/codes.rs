@@ -425,7 +425,10 @@ or 3 server pods, or lower client limits.\n"),
     IdlePoolTooLarge = ("ST301", "idle-pool-too-large", Warning,
         "the client keeps more idle connections than the sidecar allows",
         "What it does: compares the client's idle pool per host (`pool_max_idle_per_host`, \
-`MaxIdleConnsPerHost`) with the plan's `max(1, floor(h x maxConnections))`.\n\n\
+`MaxIdleConnsPerHost`) with the plan's `max(1, floor(h x maxConnections))`. A client that bounds \
+its own requests in flight within the plan holds no more connections than that bound, so a pool \
+up to it passes (`plan --emit` writes one for OkHttp, httpx and Node's agent, which close idle \
+connections past their pool and would open new ones for every burst).\n\n\
 Why is this bad: every connection the application opens to its sidecar becomes, once used, an \
 upstream connection counted against `tcp.maxConnections`. An idle pool larger than that limit \
 keeps connections the sidecar cannot back: after a burst the client holds them, the next burst \

@@ -8,8 +8,11 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::istio::resolve::Resolution;
-use crate::plan::{ClientPlan, Plan, inbound_idle_timeout, server_idle_timeout_above};
-use crate::settings::{ServerLibrary, Vocabulary};
+use crate::plan::{
+    ClientPlan, OVERLOAD_BACKOFF, OVERLOAD_RETRIES, Plan, inbound_idle_timeout,
+    server_idle_timeout_above,
+};
+use crate::settings::{ServerLibrary, Vocabulary, idle_pool};
 
 /// What to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,7 +316,8 @@ fn or_unlimited(n: Option<usize>, unlimited: &str) -> String {
 }
 
 fn okhttp(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
-    let idle = or_unlimited(c.pool_max_idle_per_host, "Integer.MAX_VALUE");
+    let idle = or_unlimited(idle_pool(Vocabulary::OkHttp, c), "Integer.MAX_VALUE");
+    let backoff = OVERLOAD_BACKOFF.as_millis();
     let bound = or_unlimited(c.max_in_flight, "Integer.MAX_VALUE");
     let total = c.max_in_flight.map_or(64, |n| n.max(64));
     writeln!(out, "Dispatcher dispatcher = new Dispatcher();")?;
@@ -331,6 +335,29 @@ fn okhttp(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
         out,
         "    .connectTimeout({})",
         java_duration(c.connect_timeout)
+    )?;
+    writeln!(
+        out,
+        "    // Sends an idempotent request the sidecar refused (503, x-envoy-overloaded) again,
+    // after {backoff} ms, then twice as long, at most {OVERLOAD_RETRIES} times.
+    .addInterceptor(chain -> {{
+        Request request = chain.request();
+        Response response = chain.proceed(request);
+        for (int attempt = 0; attempt < {OVERLOAD_RETRIES} && response.code() == 503
+                && \"true\".equals(response.header(\"x-envoy-overloaded\"))
+                && List.of(\"GET\", \"HEAD\", \"OPTIONS\", \"PUT\", \"DELETE\", \"TRACE\").contains(request.method());
+                attempt++) {{
+            response.close();
+            try {{
+                Thread.sleep({backoff}L << attempt);
+            }} catch (InterruptedException e) {{
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException();
+            }}
+            response = chain.proceed(request);
+        }}
+        return response;
+    }})"
     )?;
     writeln!(out, "    .build();")?;
     writeln!(
@@ -369,7 +396,13 @@ fn httpclient5(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "    .setRetryStrategy(new DefaultHttpRequestRetryStrategy(0, TimeValue.ZERO_MILLISECONDS))"
+        "    // Retries 429 and 503 answers (and I/O errors) of idempotent requests after {} ms.",
+        OVERLOAD_BACKOFF.as_millis()
+    )?;
+    writeln!(
+        out,
+        "    .setRetryStrategy(new DefaultHttpRequestRetryStrategy({OVERLOAD_RETRIES}, TimeValue.ofMilliseconds({})))",
+        OVERLOAD_BACKOFF.as_millis()
     )?;
     writeln!(out, "    .build();")
 }
@@ -405,7 +438,7 @@ fn httpx(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
     writeln!(
         out,
         "    max_keepalive_connections={},",
-        or_unlimited(c.pool_max_idle_per_host, "None")
+        or_unlimited(idle_pool(Vocabulary::Httpx, c), "None")
     )?;
     writeln!(
         out,
@@ -478,7 +511,18 @@ fn urllib3(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
         "    timeout=urllib3.Timeout(connect={}),",
         python_seconds(c.connect_timeout)
     )?;
-    writeln!(out, "    retries=urllib3.Retry(0, redirect=3),")?;
+    writeln!(
+        out,
+        "    # Sends an idempotent request answered 503 again (the first at once, then after {} ms),\n    \
+         # at most {OVERLOAD_RETRIES} times; connection errors are left to the mesh.",
+        2 * OVERLOAD_BACKOFF.as_millis()
+    )?;
+    writeln!(
+        out,
+        "    retries=urllib3.Retry(total=None, connect=0, read=0, other=0, redirect=3, status={OVERLOAD_RETRIES},\n    \
+         \x20   status_forcelist=[503], backoff_factor={}, raise_on_status=False),",
+        python_seconds(OVERLOAD_BACKOFF)
+    )?;
     writeln!(out, ")")?;
     writeln!(
         out,
@@ -487,7 +531,7 @@ fn urllib3(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
 }
 
 fn undici(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
-    writeln!(out, "import {{ Agent }} from 'undici'")?;
+    writeln!(out, "import {{ Agent, interceptors }} from 'undici'")?;
     writeln!(out)?;
     writeln!(out, "const agent = new Agent({{")?;
     writeln!(
@@ -507,7 +551,18 @@ fn undici(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
         js_millis(c.connect_timeout)
     )?;
     writeln!(out, "  allowH2: false,")?;
-    writeln!(out, "}})")
+    writeln!(
+        out,
+        "}}).compose(interceptors.retry({{
+  // Sends an idempotent request answered 503 again after {backoff} ms, then twice as long.
+  maxRetries: {OVERLOAD_RETRIES},
+  statusCodes: [503],
+  minTimeout: {backoff},
+  timeoutFactor: 2,
+  throwOnError: false,  // the last answer, not an error, once the retries are spent
+}}))",
+        backoff = OVERLOAD_BACKOFF.as_millis()
+    )
 }
 
 fn node_http(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
@@ -523,7 +578,7 @@ fn node_http(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
     writeln!(
         out,
         "  maxFreeSockets: {},",
-        or_unlimited(c.pool_max_idle_per_host, "Infinity")
+        or_unlimited(idle_pool(Vocabulary::NodeHttp, c), "Infinity")
     )?;
     writeln!(out, "  timeout: {},", js_millis(c.pool_idle_timeout))?;
     if let Some(t) = c.tcp_keepalive {

@@ -88,6 +88,12 @@ pub enum Field {
     TcpKeepalive,
     /// The client's own retries of failed requests.
     Retries,
+    /// The client's own retries of an overload answer (a `503`, with `x-envoy-overloaded` where
+    /// the library can tell; else the application's `503` is retried too) for idempotent
+    /// requests, after a backoff: the sidecar refused those before any upstream saw them, so
+    /// retrying them multiplies nothing (OkHttp's `overloadRetries` is the interceptor `plan
+    /// --emit okhttp` writes).
+    OverloadRetries,
     /// A setting read and checked for its type, that no check compares with the sidecar: a
     /// connection's lifetime, a pending-acquire bound, a connection-failure retry switch.
     Other(Kind),
@@ -138,19 +144,22 @@ const OKHTTP_KEYS: &[(&str, Field)] = &[
     ("retryOnConnectionFailure", Field::Other(Kind::Bool)),
     ("connectTimeout", Field::ConnectTimeout),
     ("protocols", Field::Protocols),
+    ("overloadRetries", Field::OverloadRetries),
 ];
 
 /// `PoolingHttpClientConnectionManagerBuilder` (`setMaxConnTotal`, `setMaxConnPerRoute`),
 /// `ConnectionConfig` (`setConnectTimeout`, `setTimeToLive`), `HttpClientBuilder`
 /// (`evictIdleConnections`, `setRetryStrategy(new DefaultHttpRequestRetryStrategy(maxRetries,
-/// ...))`), and `http2` for the async client's `HttpVersionPolicy.FORCE_HTTP_2`.
+/// retryInterval))`, which retries 429 and 503 answers and I/O errors of idempotent requests),
+/// and `http2` for the async client's `HttpVersionPolicy.FORCE_HTTP_2`.
 const HTTPCLIENT5_KEYS: &[(&str, Field)] = &[
     ("maxTotal", Field::TotalInFlight),
     ("defaultMaxPerRoute", Field::MaxInFlight),
     ("connectTimeout", Field::ConnectTimeout),
     ("evictIdleConnections", Field::IdleTimeout),
     ("timeToLive", Field::Other(Kind::Duration)),
-    ("maxRetries", Field::Retries),
+    ("maxRetries", Field::OverloadRetries),
+    ("retryInterval", Field::Other(Kind::Duration)),
     ("http2", Field::Http2),
 ];
 
@@ -183,16 +192,19 @@ const AIOHTTP_KEYS: &[(&str, Field)] = &[
     ("timeout.sock_connect", Field::ConnectTimeout),
 ];
 
-/// `urllib3.PoolManager(num_pools, maxsize=, block=, timeout=Timeout(connect=))`, as requests'
-/// `HTTPAdapter(pool_connections, pool_maxsize, pool_block)` builds it.
+/// `urllib3.PoolManager(num_pools, maxsize=, block=, timeout=Timeout(connect=),
+/// retries=Retry(status=, status_forcelist=[503]))`, as requests' `HTTPAdapter(pool_connections,
+/// pool_maxsize, pool_block, max_retries)` builds it.
 const URLLIB3_KEYS: &[(&str, Field)] = &[
     ("maxsize", Field::IdlePerHost),
     ("block", Field::Block),
     ("num_pools", Field::Other(Kind::Count)),
     ("timeout.connect", Field::ConnectTimeout),
+    ("retries.status", Field::OverloadRetries),
 ];
 
-/// `new undici.Agent({...})` / `new Pool(origin, {...})`.
+/// `new undici.Agent({...})` / `new Pool(origin, {...})`, and `interceptors.retry({maxRetries,
+/// statusCodes: [503]})` composed onto it.
 const UNDICI_KEYS: &[(&str, Field)] = &[
     ("connections", Field::MaxInFlight),
     ("pipelining", Field::Pipelining),
@@ -200,6 +212,7 @@ const UNDICI_KEYS: &[(&str, Field)] = &[
     ("keepAliveMaxTimeout", Field::Other(Kind::Duration)),
     ("connect.timeout", Field::ConnectTimeout),
     ("allowH2", Field::Http2),
+    ("retry.maxRetries", Field::OverloadRetries),
 ];
 
 /// `new http.Agent({...})`.
@@ -233,7 +246,6 @@ pub(crate) struct Defaults {
     pub idle_timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub tcp_keepalive: Option<Duration>,
-    pub retries: u32,
 }
 
 const fn secs(n: u64) -> Option<Duration> {
@@ -243,7 +255,8 @@ const fn secs(n: u64) -> Option<Duration> {
 /// Go's `http.DefaultMaxIdleConnsPerHost`, used when `MaxIdleConnsPerHost` is 0 or unset.
 pub(crate) const GO_DEFAULT_IDLE_PER_HOST: usize = 2;
 
-/// The common case: unbounded, HTTP/1.1, keep-alive on, no timeouts, no retries.
+/// The common case: unbounded, HTTP/1.1, keep-alive on, no timeouts (and no library retries a
+/// failed request by default).
 const BASE: Defaults = Defaults {
     idle_per_host: usize::MAX,
     max_in_flight: None,
@@ -253,7 +266,6 @@ const BASE: Defaults = Defaults {
     idle_timeout: None,
     connect_timeout: None,
     tcp_keepalive: None,
-    retries: 0,
 };
 
 impl Vocabulary {
@@ -378,13 +390,13 @@ impl Vocabulary {
             // connections are not evicted unless `evictIdleConnections` is set, but a connection
             // without a `Keep-Alive` header is reused for at most `RequestConfig`'s default
             // keep-alive of 3 minutes; `DefaultHttpRequestRetryStrategy` retries 429 and 503 once
-            // for idempotent requests; the classic client speaks HTTP/1.1 only.
+            // for idempotent requests, after 1 s (an overload retry, not one that multiplies the
+            // sidecar's); the classic client speaks HTTP/1.1 only.
             Vocabulary::HttpClient5 => Defaults {
                 max_in_flight: Some(5),
                 total_in_flight: Some(25),
                 idle_timeout: secs(3 * 60),
                 connect_timeout: secs(3 * 60),
-                retries: 1,
                 ..BASE
             },
             // Reactor Netty 1.1/1.2 (projectreactor.io reference, "Connection Pool"):
