@@ -496,10 +496,7 @@ fn aiohttp(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
 }
 
 fn urllib3(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
-    let size = match (c.pool_max_idle_per_host, c.max_in_flight) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).unwrap_or(10),
-    };
+    let size = idle_pool(Vocabulary::Urllib3, c).unwrap_or(10);
     let block = if c.max_in_flight.is_some() {
         "True"
     } else {

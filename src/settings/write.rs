@@ -18,7 +18,9 @@ use crate::plan::{ClientPlan, OVERLOAD_BACKOFF, OVERLOAD_RETRIES};
 /// connections than upstream ones queues the rest as pending while the other's sit idle, and
 /// they overflow (OkHttp: 723 and 332 of 2,000 at 64 callers on a warm sidecar). A pool as
 /// large as the bound keeps no more connections than a burst opens anyway, and the sidecar's
-/// upstream connections stay bounded by `maxConnections`. reqwest and Go keep the plan's pool.
+/// upstream connections stay bounded by `maxConnections`. urllib3's `maxsize` is both its idle
+/// pool and, with `block`, its bound: the smaller of the two. reqwest and Go keep the plan's
+/// pool.
 pub(crate) fn idle_pool(vocabulary: Vocabulary, c: &ClientPlan) -> Option<usize> {
     let closes_past_pool = matches!(
         vocabulary,
@@ -26,6 +28,8 @@ pub(crate) fn idle_pool(vocabulary: Vocabulary, c: &ClientPlan) -> Option<usize>
     );
     match (c.pool_max_idle_per_host, c.max_in_flight) {
         (Some(idle), Some(bound)) if closes_past_pool => Some(idle.max(bound)),
+        (Some(idle), Some(bound)) if vocabulary == Vocabulary::Urllib3 => Some(idle.min(bound)),
+        (idle, bound) if vocabulary == Vocabulary::Urllib3 => idle.or(bound),
         (idle, _) => idle,
     }
 }
@@ -54,12 +58,7 @@ pub(crate) fn write_file(
     };
     let mut lines: Vec<(&str, String, Option<&str>)> = Vec::new();
     if vocabulary == Vocabulary::Urllib3 {
-        // `maxsize` is both the idle pool and, with `block`, the bound: the smaller of the two.
-        let size = match (c.pool_max_idle_per_host, c.max_in_flight) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if let Some(n) = size {
+        if let Some(n) = idle_pool(vocabulary, c) {
             lines.push((key(Field::IdlePerHost), n.to_string(), None));
         }
         lines.push(match c.max_in_flight {
