@@ -3,7 +3,7 @@
 //! the retry of overloaded idempotent requests.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -161,6 +161,9 @@ struct Gate {
     limit: Mutex<AdaptiveLimit>,
     /// A copy of `limit.current()`, written under the lock.
     limit_now: AtomicUsize,
+    /// A copy of `limit.probing()`, written under the lock before `limit_now`, so that an
+    /// admission that sees a raised limit also sees that it may be a probe.
+    probing: AtomicBool,
     /// Requests waiting, first first; a send hands its request a slot already counted.
     waiters: Mutex<std::collections::VecDeque<oneshot::Sender<()>>>,
 }
@@ -176,6 +179,7 @@ impl Admission {
             };
             Gate {
                 limit_now: AtomicUsize::new(limit.current()),
+                probing: AtomicBool::new(limit.probing()),
                 limit: Mutex::new(limit),
                 waiters: Mutex::default(),
             }
@@ -230,6 +234,7 @@ impl Admission {
             Some(gate) => Box::pin(self.wait(gate)).await?,
         }
         Ok(Permit {
+            probe: shared.gate.as_ref().is_some_and(Gate::take_probe),
             shared: Some(Arc::clone(shared)),
             completed: false,
         })
@@ -345,12 +350,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Frees a slot: a request that completed while every slot was busy grows the limit, and
-    /// free slots go to the waiters, first first.
-    fn free_slot(&self, gate: &Gate, completed: bool) {
+    /// Frees a slot: a request that completed while every slot was busy, and the end of a
+    /// probe, count toward growth; free slots go to the waiters, first first.
+    fn free_slot(&self, gate: &Gate, completed: bool, probe: bool) {
         let held = self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if completed && held >= gate.limit_now.load(Ordering::SeqCst) {
-            gate.update(AdaptiveLimit::on_saturated_rtt);
+        let saturated = completed && held >= gate.limit_now.load(Ordering::SeqCst);
+        if saturated || probe {
+            gate.update(|limit| {
+                if saturated {
+                    limit.on_saturated_rtt();
+                }
+                if probe {
+                    limit.on_probe_done();
+                }
+            });
         }
         if self.queued.load(Ordering::SeqCst) > 0 {
             let mut waiters = lock(&gate.waiters);
@@ -394,7 +407,20 @@ impl Gate {
     fn update(&self, change: impl FnOnce(&mut AdaptiveLimit)) {
         let mut limit = lock(&self.limit);
         change(&mut limit);
+        self.probing.store(limit.probing(), Ordering::SeqCst);
         self.limit_now.store(limit.current(), Ordering::SeqCst);
+    }
+
+    /// Marks a request just admitted as a probe if the last increase still has slots unmarked;
+    /// takes the lock only then (after an increase, as many times as it added slots).
+    fn take_probe(&self) -> bool {
+        if !self.probing.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut limit = lock(&self.limit);
+        let probe = limit.on_admit();
+        self.probing.store(limit.probing(), Ordering::SeqCst);
+        probe
     }
 }
 
@@ -413,7 +439,7 @@ impl Drop for Handover<'_> {
         if !self.taken {
             self.rx.close();
             if self.rx.try_recv().is_ok() {
-                self.shared.free_slot(self.gate, false);
+                self.shared.free_slot(self.gate, false, false);
             }
         }
     }
@@ -434,6 +460,8 @@ pub(crate) struct Permit {
     shared: Option<Arc<Shared>>,
     /// The request got an answer other than an overload: its release counts toward growth.
     completed: bool,
+    /// The request took a slot of the limit's last increase ([`AdaptiveLimit::on_admit`]).
+    probe: bool,
 }
 
 impl Permit {
@@ -443,7 +471,7 @@ impl Permit {
             return;
         };
         match &shared.gate {
-            Some(gate) => shared.free_slot(gate, self.completed),
+            Some(gate) => shared.free_slot(gate, self.completed, self.probe),
             None => {
                 shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             }
@@ -462,23 +490,28 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_saturated_round_trip_adds_one_slot() {
-        let admission = Admission::new(&ClientPlan::bounded(10, 2), AlignOptions::default());
+    async fn a_saturated_round_trip_with_its_probes_done_adds_half_the_initial_value() {
+        let options = AlignOptions::default().queue_timeout(Duration::from_millis(20));
+        let admission = Admission::new(&ClientPlan::bounded(10, 2), options);
         let mut a = admission.acquire().await.unwrap();
         let b = admission.acquire().await.unwrap();
+        assert!(a.probe && b.probe, "a cold start: the first 2 are probes");
         assert_eq!(admission.in_flight(), 2);
         a.completed = true;
         drop(a); // 1 of 2: half a round trip
         assert_eq!(admission.limit(), Some(2));
         let mut c = admission.acquire().await.unwrap();
+        assert!(!c.probe);
         c.completed = true;
-        drop(c); // 2 of 2, every slot busy each time: one round trip
-        assert_eq!(admission.limit(), Some(3));
-        drop(b); // never answered (error, cancellation): no growth
-        assert_eq!(admission.limit(), Some(3));
+        drop(c); // 2 of 2, every slot busy each time: one round trip, but b is still out
+        assert_eq!(admission.limit(), Some(2));
+        drop(b); // never answered (error, cancellation): its probe is done all the same
+        assert_eq!(admission.limit(), Some(3), "slow start: 2 + half of 2");
         assert_eq!(admission.in_flight(), 0);
-        let held: Vec<_> = futures_acquire(&admission, 3).await;
-        assert_eq!(held.len(), 3, "the third slot is real");
+        let held: Vec<_> = futures_acquire(&admission, 4).await;
+        assert_eq!(held.len(), 3, "the new slot is real, and no more");
+        let probes = held.iter().filter(|p| p.probe).count();
+        assert_eq!(probes, 1, "the new slot's request is the probe");
     }
 
     #[tokio::test]
@@ -550,11 +583,13 @@ mod tests {
     async fn a_refused_connection_restarts_the_limit() {
         let admission = Admission::new(&ClientPlan::bounded(10, 2), AlignOptions::default());
         admission.shared.gate.as_ref().unwrap().update(|l| {
-            for _ in 0..5 {
+            assert!(l.on_admit() && l.on_admit());
+            for _ in 0..2 {
                 l.on_saturated_rtt();
+                l.on_probe_done();
             }
         });
-        assert_eq!(admission.limit(), Some(4));
+        assert_eq!(admission.limit(), Some(3));
         let refused = |_: ()| async {
             Err::<http::Response<()>, _>(Error::request(
                 "http://127.0.0.1:1",
