@@ -1,6 +1,9 @@
 //! `cargo bench --bench check`: the whole `check` (load, validate, lint) of a generated mesh
 //! export, side by side with PyYAML's C loader merely loading the same file, and the growth
-//! from 10,000 to 40,000 rules.
+//! from 10,000 to 40,000 rules; then the command line (`sidecar-tuner check --format F`, the
+//! findings rendered and written) in each format, on that mesh and on one where every rule
+//! draws four warnings, against issue 18's targets: at most 0.15x PyYAML's load of the
+//! 10,000-rule file, and 40,000 rules at most 4.2x the time of 10,000.
 //!
 //! PyYAML comes from the project's venv (`scripts/setup.sh`), else from `python3`.
 
@@ -16,8 +19,16 @@ use sidecar_tuner::istio::load::{LoadOptions, load_str};
 use sidecar_tuner::istio::resolve::MeshIndex;
 
 /// A mesh export of `rules` DestinationRules, as `kubectl get -o yaml` prints them, one per
-/// document: connection pools, outlier detection, port-level settings and subsets.
-fn mesh_export(rules: usize) -> String {
+/// document: connection pools, outlier detection, port-level settings and subsets. Each rule
+/// draws two ST205 warnings (its port-level and subset pools drop top-level fields); with
+/// `more_warnings`, also ST202 (`maxRequestsPerConnection: 1`) and ST204 (an HTTP/2 upgrade
+/// with HTTP/1 pending limits).
+fn mesh_export(rules: usize, more_warnings: bool) -> String {
+    let extra = if more_warnings {
+        "\n        maxRequestsPerConnection: 1\n        h2UpgradePolicy: UPGRADE"
+    } else {
+        ""
+    };
     let mut out = String::with_capacity(rules * 950);
     for i in 0..rules {
         let ns = format!("team-{}", i % 50);
@@ -36,7 +47,7 @@ spec:
       tcp:
         maxConnections: {n}
         connectTimeout: {c}s
-      http:
+      http:{extra}
         http1MaxPendingRequests: {p}
         http2MaxRequests: {r}
         idleTimeout: {idle}s
@@ -151,7 +162,7 @@ fn main() {
     println!("check benchmark ({cores} cores), best of 3");
     let mut per_rule = Vec::new();
     for rules in [10_000, 20_000, 40_000] {
-        let text = mesh_export(rules);
+        let text = mesh_export(rules, false);
         let path = dir.join(format!("mesh-{rules}.yaml"));
         std::fs::write(&path, &text).unwrap();
         let ours = best_of(3, || check(&text));
@@ -178,5 +189,66 @@ fn main() {
     println!(
         "growth: time per rule at 40,000 rules is {:.2}x that at 10,000 (1.00 is linear)",
         per_rule[2] / per_rule[0]
+    );
+    command_line(&dir);
+}
+
+/// The command line in each format, best of 3, against PyYAML's load of the 10,000-rule file.
+fn command_line(dir: &Path) {
+    let pyyaml = pyyaml_load(&dir.join("mesh-10000.yaml"), 3);
+    println!(
+        "\nsidecar-tuner check FILE --format F > /dev/null, best of 3; PyYAML CSafeLoader load of the 10,000-rule file {}",
+        pyyaml.map_or("not available".into(), |d| format!(
+            "{:.3} s",
+            d.as_secs_f64()
+        ))
+    );
+    println!(
+        "mesh                        format  10,000 rules  of PyYAML  40,000 rules  growth  targets (0.15x, 4.2x)"
+    );
+    for (name, more_warnings) in [
+        ("2 warnings per rule", false),
+        ("4 warnings per rule", true),
+    ] {
+        let paths = [10_000, 40_000].map(|rules| {
+            let path = dir.join(format!(
+                "cli-{rules}-{}.yaml",
+                if more_warnings { 4 } else { 2 }
+            ));
+            std::fs::write(&path, mesh_export(rules, more_warnings)).unwrap();
+            path
+        });
+        for format in ["text", "json", "sarif"] {
+            let [small, large] = &paths;
+            let [small, large] = [small, large].map(|path| best_of(3, || run_check(path, format)));
+            let of_pyyaml = pyyaml.map(|py| small.as_secs_f64() / py.as_secs_f64());
+            let growth = large.as_secs_f64() / small.as_secs_f64();
+            let verdict = |met: bool| if met { "met" } else { "MISSED" };
+            println!(
+                "{name:<27} {format:<6} {:>10.3} s  {:>8}  {:>10.3} s  {growth:>5.2}x  {} / {}",
+                small.as_secs_f64(),
+                of_pyyaml.map_or("-".into(), |r| format!("{r:.3}x")),
+                large.as_secs_f64(),
+                of_pyyaml.map_or("-", |r| verdict(r <= 0.15)),
+                verdict(growth <= 4.2),
+            );
+        }
+    }
+}
+
+/// `sidecar-tuner check PATH --format FORMAT`, its output to /dev/null; panics unless it exits
+/// 0 (warnings only).
+fn run_check(path: &Path, format: &str) {
+    let status = Command::new(env!("CARGO_BIN_EXE_sidecar-tuner"))
+        .arg("check")
+        .arg(path)
+        .args(["--format", format])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the binary runs");
+    assert!(
+        status.success(),
+        "{} --format {format}: {status}",
+        path.display()
     );
 }

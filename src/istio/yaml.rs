@@ -285,9 +285,13 @@ pub fn map_documents<R: Send>(
     Ok(out)
 }
 
-/// Maps `f` over `items` on all available cores, keeping the order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// Maps `f` over `items` on all available cores, keeping the order (also the report's
+/// rendering of many findings).
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < 2 || workers < 2 {
+        return items.iter().map(f).collect();
+    }
     let per_worker = items.len().div_ceil(workers).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = items
