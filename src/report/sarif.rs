@@ -76,54 +76,107 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-fn result(f: &Finding, sources: &Sources) -> Value {
-    let rule_index = Code::ALL.iter().position(|c| *c == f.code);
+/// One result; fields in sorted order, as the keys of a `serde_json::Value` print.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locations: Option<[LocationOf<'a>; 1]>,
+    message: Text<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<RelatedLocation<'a>>,
+    rule_id: &'static str,
+    rule_index: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LocationOf<'a> {
+    physical_location: PhysicalLocation<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelatedLocation<'a> {
+    id: usize,
+    message: Text<&'a str>,
+    physical_location: PhysicalLocation<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation<'a> {
+    artifact_location: Uri,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region<'a>>,
+}
+
+#[derive(Serialize)]
+struct Uri {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<Text<&'a str>>,
+    start_column: u32,
+    start_line: u32,
+}
+
+#[derive(Serialize)]
+struct Text<T> {
+    text: T,
+}
+
+fn result<'a>(f: &'a Finding, sources: &'a Sources) -> SarifResult<'a> {
     let text = match &f.help {
         Some(help) => format!("{}\nhelp: {help}", f.message),
         None => f.message.clone(),
     };
-    let mut result = json!({
-        "ruleId": f.code.as_str(),
-        "ruleIndex": rule_index,
-        "level": level(f.severity),
-        "message": {"text": text},
-    });
-    if let Some(location) = physical_location(&f.location, sources) {
-        result["locations"] = json!([{"physicalLocation": location}]);
+    SarifResult {
+        level: level(f.severity),
+        locations: physical_location(&f.location, sources)
+            .map(|physical_location| [LocationOf { physical_location }]),
+        message: Text { text },
+        related_locations: f
+            .labels
+            .iter()
+            .enumerate()
+            .filter_map(|(id, label)| {
+                Some(RelatedLocation {
+                    id,
+                    message: Text {
+                        text: &label.message,
+                    },
+                    physical_location: physical_location(&label.location, sources)?,
+                })
+            })
+            .collect(),
+        rule_id: f.code.as_str(),
+        rule_index: Code::ALL.iter().position(|c| *c == f.code),
     }
-    let related: Vec<Value> = f
-        .labels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, label)| {
-            let location = physical_location(&label.location, sources)?;
-            Some(json!({"id": i, "physicalLocation": location, "message": {"text": label.message}}))
-        })
-        .collect();
-    if !related.is_empty() {
-        result["relatedLocations"] = Value::Array(related);
-    }
-    result
 }
 
 /// The file and region; none for a place that is not a file (a command-line flag, stdin).
-fn physical_location(location: &Location, sources: &Sources) -> Option<Value> {
+fn physical_location<'a>(
+    location: &Location,
+    sources: &'a Sources,
+) -> Option<PhysicalLocation<'a>> {
     let file = &*location.file;
     if file == "-" || file.starts_with("--") || file.starts_with('<') {
         return None;
     }
-    let mut physical = json!({"artifactLocation": {"uri": uri(file)}});
-    if location.pos.line > 0 {
-        let mut region = json!({
-            "startLine": location.pos.line,
-            "startColumn": location.pos.column.max(1),
-        });
-        if let Some(line) = sources.line(location) {
-            region["snippet"] = json!({"text": line});
-        }
-        physical["region"] = region;
-    }
-    Some(physical)
+    Some(PhysicalLocation {
+        artifact_location: Uri { uri: uri(file) },
+        region: (location.pos.line > 0).then(|| Region {
+            snippet: sources.line(location).map(|text| Text { text }),
+            start_column: location.pos.column.max(1),
+            start_line: location.pos.line,
+        }),
+    })
 }
 
 /// A relative path as a URI reference: `/` kept, everything outside RFC 3986's unreserved
