@@ -399,8 +399,9 @@ fn serde_saphyr_tree(
 
 /// The documents of `text` built straight from the events of granit-parser, the parser under
 /// serde-saphyr, when every node is one whose value serde-saphyr's untyped deserialization
-/// gives whatever its options: mappings and sequences without anchor, alias or tag, at most 64
-/// levels deep, under `max_nodes` in all; keys that are quoted, or plain names or decimal
+/// gives whatever its options: mappings and sequences without anchor, alias or tag, at most 32
+/// levels deep (half serde-saphyr's depth budget), nodes and keys at most half of `max_nodes`
+/// (its node budget; its event budget is twice that); keys that are quoted, or plain names or decimal
 /// integers, none repeated in a mapping of at most 64 entries; scalars that are quoted, or plain
 /// and null, a YAML 1.1 boolean, a decimal integer, or text no number parse accepts; roots that
 /// are mappings or sequences. Anything else, a syntax error included, gives `None`, and the
@@ -444,6 +445,7 @@ fn plain_tree(text: &str, max_nodes: usize) -> Option<Vec<Option<Node>>> {
                         return None;
                     };
                     *slot = Some(key);
+                    nodes += 1;
                     continue;
                 }
                 Node {
@@ -452,7 +454,7 @@ fn plain_tree(text: &str, max_nodes: usize) -> Option<Vec<Option<Node>>> {
                 }
             }
             Event::SequenceStart(_, 0, None) | Event::MappingStart(_, 0, None)
-                if !expects_key && open.len() < 64 =>
+                if !expects_key && open.len() < 32 =>
             {
                 open.push(match event {
                     Event::SequenceStart(..) => Open::Seq(pos, Vec::new()),
@@ -477,7 +479,7 @@ fn plain_tree(text: &str, max_nodes: usize) -> Option<Vec<Option<Node>>> {
             _ => return None,
         };
         nodes += 1;
-        if nodes > max_nodes {
+        if nodes > max_nodes / 2 {
             return None;
         }
         match open.last_mut() {
@@ -793,10 +795,19 @@ mod tests {
             None,
             "65 keys: duplicates left to serde-saphyr"
         );
+        // 1 mapping, 1 key, 1 sequence, 3 items: 6 nodes.
+        assert!(plain_tree("a: [1, 2, 3]\n", 12).is_some());
         assert_eq!(
-            plain_tree("a: [1, 2, 3]\n", 3),
+            plain_tree("a: [1, 2, 3]\n", 11),
             None,
-            "over the node budget"
+            "over half the node budget"
+        );
+        let deep = |n: usize| "[".repeat(n) + &"]".repeat(n) + "\n";
+        assert!(plain_tree(&deep(32), 250_000).is_some());
+        assert_eq!(
+            plain_tree(&deep(33), 250_000),
+            None,
+            "over half the depth budget"
         );
     }
 }
