@@ -428,9 +428,10 @@ fn plain_tree(text: &str, max_nodes: usize) -> Option<Vec<Option<Node>>> {
         );
         let expects_key = matches!(open.last(), Some(Open::Map(_, _, None)));
         let node = match event {
+            // A `%YAML` directive's version is left to serde-saphyr.
             Event::StreamStart
             | Event::StreamEnd
-            | Event::DocumentStart(..)
+            | Event::DocumentStart(_, None)
             | Event::DocumentEnd => {
                 continue;
             }
@@ -772,20 +773,21 @@ mod tests {
     #[test]
     fn the_plain_tree_leaves_the_rest_to_serde_saphyr() {
         for text in [
-            "a: &x {b: 1}\nc: *x\n", // anchors and aliases
-            "a: !!str 1\n",          // tags
-            "a: 1\na: 2\n",          // a repeated key: serde-saphyr's error
-            "<<: {a: 1}\nb: 2\n",    // a merge key
-            "a: 0x1F\n",             // radix
-            "a: 1_000\n",            // underscores
-            "a: 0127\n",             // a leading zero
-            "a: 1.5\n",              // a float
-            "a: .inf\n",             // a special float
-            "a: nan\n",              // text a float parse might take
-            "a: [1, 2\n",            // a syntax error
-            "plain scalar\n",        // a scalar root
-            "? [a]\n: b\n",          // a key that is a sequence
-            "on: 1\n",               // a key that is a YAML 1.1 boolean
+            "a: &x {b: 1}\nc: *x\n",  // anchors and aliases
+            "a: !!str 1\n",           // tags
+            "a: 1\na: 2\n",           // a repeated key: serde-saphyr's error
+            "<<: {a: 1}\nb: 2\n",     // a merge key
+            "a: 0x1F\n",              // radix
+            "a: 1_000\n",             // underscores
+            "a: 0127\n",              // a leading zero
+            "a: 1.5\n",               // a float
+            "a: .inf\n",              // a special float
+            "a: nan\n",               // text a float parse might take
+            "a: [1, 2\n",             // a syntax error
+            "plain scalar\n",         // a scalar root
+            "? [a]\n: b\n",           // a key that is a sequence
+            "on: 1\n",                // a key that is a YAML 1.1 boolean
+            "%YAML 1.2\n---\na: 1\n", // a directive
         ] {
             assert_eq!(plain_tree(text, 250_000), None, "{text:?}");
         }
