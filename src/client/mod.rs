@@ -4,9 +4,9 @@
 //!
 //! Admission keeps requests in flight under the plan's ceiling `max_in_flight`, so the sidecar
 //! never answers `503` with `x-envoy-overloaded`: the limit starts at the sidecar's pending
-//! queue (with headroom), and while every slot is busy it grows by that much again per round
-//! trip, once the requests of the last increase (the only ones that can wait for a new upstream
-//! connection) are answered; it falls by a quarter on each overload answer and grows by one per
+//! queue (with headroom), and while every slot is busy it grows by half of that (at least one)
+//! per round trip, once the requests of the last increase (the only ones that can wait for a
+//! new upstream connection) are answered; it falls by a quarter on each overload answer and grows by one per
 //! round trip after it, and starts over when the sidecar cannot be reached, since a restarted
 //! sidecar is cold. [`AdaptiveLimit`] states the rule and why it cannot overflow the pending
 //! queue. A slot is held until the response body is read to its end or dropped, because an

@@ -401,8 +401,8 @@ fn serde_saphyr_tree(
 /// serde-saphyr, when every node is one whose value serde-saphyr's untyped deserialization
 /// gives whatever its options: mappings and sequences without anchor, alias or tag, at most 32
 /// levels deep (half serde-saphyr's depth budget), nodes and keys at most half of `max_nodes`
-/// (its node budget; its event budget is twice that); keys that are quoted, or plain names or decimal
-/// integers, none repeated in a mapping of at most 64 entries; scalars that are quoted, or plain
+/// (its node budget; its event budget is twice that); keys that are quoted, or plain names or
+/// decimal integers, none repeated in a mapping of at most 64 entries; scalars that are quoted, or plain
 /// and null, a YAML 1.1 boolean, a decimal integer, or text no number parse accepts; roots that
 /// are mappings or sequences. Anything else, a syntax error included, gives `None`, and the
 /// text goes through serde-saphyr, which builds the same tree or reports what is wrong (a

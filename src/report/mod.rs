@@ -261,6 +261,17 @@ fn json_finding(f: &Finding) -> JsonFinding<'_> {
     }
 }
 
+/// `items` serialized as a sequence of `f(item)`, each as it is written: a log of many
+/// findings is never held as one tree (JSON and SARIF).
+struct EachAs<'a, T, F>(&'a [T], F);
+
+impl<'a, T, S: Serialize, F: Fn(&'a T) -> S> Serialize for EachAs<'a, T, F> {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        let items: &'a [T] = self.0;
+        serializer.collect_seq(items.iter().map(&self.1))
+    }
+}
+
 /// Writes findings as `{"findings": [...], "summary": {...}}`. Each finding is serialized as
 /// it is written, never the whole document held at once (a 10,000-rule mesh can draw 40,000).
 pub fn findings_json(
@@ -270,8 +281,8 @@ pub fn findings_json(
     rules: usize,
 ) -> io::Result<()> {
     #[derive(Serialize)]
-    struct Doc<'a> {
-        findings: Findings<'a>,
+    struct Doc<F: Serialize> {
+        findings: F,
         summary: JsonSummary,
     }
     #[derive(Serialize)]
@@ -282,15 +293,9 @@ pub fn findings_json(
         rules: usize,
         warnings: usize,
     }
-    struct Findings<'a>(&'a [Finding]);
-    impl Serialize for Findings<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_seq(self.0.iter().map(json_finding))
-        }
-    }
     let summary = Summary::of(findings);
     let doc = Doc {
-        findings: Findings(findings),
+        findings: EachAs(findings, json_finding),
         summary: JsonSummary {
             errors: summary.errors,
             files,

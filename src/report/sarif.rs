@@ -7,6 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::EachAs;
 use crate::diag::{Code, Finding, Location, Severity, Sources};
 
 /// Writes findings as a SARIF 2.1.0 log with one run.
@@ -32,30 +33,24 @@ pub fn findings_sarif(
     // The results are serialized one by one as the log is written, never all held at once
     // (a 10,000-rule mesh draws 20,000); the keys in the order serde_json's sorted map gives.
     #[derive(Serialize)]
-    struct Log<'a> {
+    struct Log<R: Serialize> {
         #[serde(rename = "$schema")]
         schema: &'static str,
-        runs: [Run<'a>; 1],
+        runs: [Run<R>; 1],
         version: &'static str,
     }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Run<'a> {
+    struct Run<R: Serialize> {
         column_kind: &'static str,
-        results: Results<'a>,
+        results: R,
         tool: Value,
-    }
-    struct Results<'a>(&'a [Finding], &'a Sources);
-    impl Serialize for Results<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_seq(self.0.iter().map(|f| result(f, self.1)))
-        }
     }
     let log = Log {
         schema: "https://json.schemastore.org/sarif-2.1.0.json",
         runs: [Run {
             column_kind: "unicodeCodePoints",
-            results: Results(findings, sources),
+            results: EachAs(findings, |f| result(f, sources)),
             tool: json!({"driver": {
                 "name": "sidecar-tuner",
                 "version": env!("CARGO_PKG_VERSION"),
