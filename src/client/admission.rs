@@ -294,14 +294,17 @@ impl Admission {
     /// request is retried after a backoff, at most `overload_retries` times, each time with a
     /// fresh slot. `first` is a slot already acquired for the first attempt (tower's
     /// `poll_ready`). Returns the final response with the slot it holds.
-    pub(crate) async fn send<Req, Res, Fut>(
-        &self,
+    ///
+    /// The retries are a boxed future of their own: every request's future then holds one
+    /// attempt's state, not the retry loop's (a future is copied whenever an outer one moves it).
+    pub(crate) fn send<Req, Res, Fut>(
+        self,
         first: Option<Permit>,
-        mut request: Req,
+        request: Req,
         idempotent: bool,
         try_clone: impl Fn(&Req) -> Option<Req>,
         mut send: impl FnMut(Req) -> Fut,
-    ) -> Result<(Res, Permit), Error>
+    ) -> impl Future<Output = Result<(Res, Permit), Error>>
     where
         Res: OverloadSignal,
         Fut: Future<Output = Result<Res, Error>>,
@@ -311,36 +314,70 @@ impl Admission {
         } else {
             0
         };
-        let mut first = first;
-        let mut attempt = 0;
-        loop {
-            let replay = (attempt < retries).then(|| try_clone(&request)).flatten();
-            let mut permit = match first.take() {
+        let replay = (retries > 0).then(|| try_clone(&request)).flatten();
+        // A block, not an `async fn`: it keeps the request where it was captured, where an
+        // `async fn` would also keep a copy of each argument.
+        async move {
+            let permit = match first {
                 Some(permit) => permit,
                 None => self.acquire().await?,
             };
-            let response = match send(request).await {
-                Ok(response) => response,
-                Err(e) => {
-                    if e.is_connect() {
-                        self.on_unreachable();
-                    }
-                    return Err(e);
+            let (response, permit) = self.answer(send(request).await, permit)?;
+            match replay {
+                Some(next) if !permit.completed => {
+                    drop((response, permit));
+                    Box::pin(self.retry(next, retries, try_clone, send)).await
                 }
-            };
-            if !response.is_overload() {
-                permit.completed = true;
-                return Ok((response, permit));
+                _ => Ok((response, permit)),
             }
-            self.on_overload();
-            let Some(next) = replay else {
-                return Ok((response, permit));
-            };
-            drop((response, permit));
-            Box::pin(tokio::time::sleep(backoff(attempt))).await;
-            attempt += 1;
-            request = next;
         }
+    }
+
+    /// Overload retries 1 to `retries` of `request`, each after its backoff.
+    async fn retry<Req, Res, Fut>(
+        &self,
+        mut request: Req,
+        retries: u32,
+        try_clone: impl Fn(&Req) -> Option<Req>,
+        mut send: impl FnMut(Req) -> Fut,
+    ) -> Result<(Res, Permit), Error>
+    where
+        Res: OverloadSignal,
+        Fut: Future<Output = Result<Res, Error>>,
+    {
+        let mut attempt = 1;
+        loop {
+            tokio::time::sleep(backoff(attempt - 1)).await;
+            let replay = (attempt < retries).then(|| try_clone(&request)).flatten();
+            let permit = self.acquire().await?;
+            let (response, permit) = self.answer(send(request).await, permit)?;
+            match replay {
+                Some(next) if !permit.completed => request = next,
+                _ => return Ok((response, permit)),
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Judges one attempt's outcome: a refused or reset connection restarts the limit, an
+    /// overload answer cuts it, any other answer completes the slot (it then counts toward
+    /// growth, and is final).
+    fn answer<Res: OverloadSignal>(
+        &self,
+        sent: Result<Res, Error>,
+        mut permit: Permit,
+    ) -> Result<(Res, Permit), Error> {
+        let response = sent.inspect_err(|e| {
+            if e.is_connect() {
+                self.on_unreachable();
+            }
+        })?;
+        if response.is_overload() {
+            self.on_overload();
+        } else {
+            permit.completed = true;
+        }
+        Ok((response, permit))
     }
 }
 
@@ -597,6 +634,7 @@ mod tests {
             ))
         };
         let err = admission
+            .clone()
             .send(None, (), true, |_| Some(()), refused)
             .await
             .unwrap_err();
