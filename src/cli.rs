@@ -897,7 +897,11 @@ fn check(args: &CheckArgs, out: &mut impl Write) -> Result<u8, Failure> {
         CheckFormat::Json => report::report_json(out, &report)?,
         CheckFormat::Sarif => report::report_sarif(out, &report)?,
     }
-    Ok(exit_code(&report.findings, args.fail_on.into()))
+    let code = exit_code(&report.findings, args.fail_on.into());
+    // The process ends here: freeing a large mesh's rules, sources and findings piece by piece
+    // would only delay the exit (25 ms of 0.6 s for 10,000 rules and 40,000 findings).
+    std::mem::forget((loaded, report));
+    Ok(code)
 }
 
 /// The mesh's MeshConfig: `--mesh` or the input's `istio` ConfigMap, else Istio's default mesh.

@@ -123,16 +123,28 @@ impl Loaded {
     }
 
     fn extend(&mut self, other: Loaded) {
-        self.rules.extend(other.rules);
+        append(&mut self.rules, other.rules);
         if self.mesh.is_none() {
             self.mesh = other.mesh;
         }
-        self.services.extend(other.services);
-        self.sidecars.extend(other.sidecars);
-        self.deployments.extend(other.deployments);
-        self.findings.extend(other.findings);
-        self.files.extend(other.files);
+        append(&mut self.services, other.services);
+        append(&mut self.sidecars, other.sidecars);
+        append(&mut self.deployments, other.deployments);
+        append(&mut self.findings, other.findings);
+        append(&mut self.files, other.files);
         self.sources.extend(other.sources);
+    }
+
+    /// Every part, in order, at the end of this load: the rules and findings of a large stream
+    /// (one part per document) are moved once, into vectors of their final size.
+    fn extend_all(&mut self, parts: Vec<Loaded>) {
+        self.rules
+            .reserve(parts.iter().map(|p| p.rules.len()).sum());
+        self.findings
+            .reserve(parts.iter().map(|p| p.findings.len()).sum());
+        for part in parts {
+            self.extend(part);
+        }
     }
 
     fn unreadable(finding: Finding) -> Self {
@@ -141,6 +153,16 @@ impl Loaded {
             findings: vec![finding],
             ..Self::default()
         }
+    }
+}
+
+/// Moves `from` to the end of `to`, taking it whole when `to` is empty (the common case of a
+/// single input, whose rules would otherwise be copied again).
+fn append<T>(to: &mut Vec<T>, mut from: Vec<T>) {
+    if to.is_empty() {
+        *to = from;
+    } else {
+        to.append(&mut from);
     }
 }
 
@@ -348,9 +370,7 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
                 ..Loaded::default()
             };
             loaded.sources.insert(name, Arc::from(text));
-            for part in parts {
-                loaded.extend(part);
-            }
+            loaded.extend_all(parts);
             loaded
         }
         Err(e) => {

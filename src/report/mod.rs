@@ -140,24 +140,38 @@ pub fn findings_text(
     } else {
         Renderer::plain()
     };
-    // Rendered in parts on all cores (a 10,000-rule mesh can draw 40,000 findings), written in
-    // order.
-    let parts: Vec<&[Finding]> = findings.chunks(1024).collect();
-    let rendered = parallel_map(&parts, |part| {
-        let mut text = String::new();
-        for f in *part {
-            render_finding(&mut text, &renderer, f, sources);
+    write_in_parts(out, findings, |part, text| {
+        for f in part {
+            render_finding(text, &renderer, f, sources);
         }
-        text
-    });
-    for text in rendered {
-        out.write_all(text.as_bytes())?;
-    }
+        Ok(())
+    })?;
     writeln!(out, "{}", Summary::of(findings))
 }
 
+/// Findings rendered per part.
+const FINDINGS_PER_PART: usize = 1024;
+
+/// Renders `items` in parts on all cores, then writes the parts in order (text and SARIF: a
+/// 10,000-rule mesh can draw 40,000 findings).
+fn write_in_parts<T: Sync>(
+    out: &mut impl Write,
+    items: &[T],
+    render: impl Fn(&[T], &mut Vec<u8>) -> io::Result<()> + Sync,
+) -> io::Result<()> {
+    let parts: Vec<&[T]> = items.chunks(FINDINGS_PER_PART).collect();
+    let rendered = parallel_map(&parts, |part| {
+        let mut text = Vec::new();
+        render(part, &mut text).map(|()| text)
+    });
+    for text in rendered {
+        out.write_all(&text?)?;
+    }
+    Ok(())
+}
+
 /// One finding as annotate-snippets renders it, and a blank line.
-fn render_finding(text: &mut String, renderer: &Renderer, f: &Finding, sources: &Sources) {
+fn render_finding(text: &mut Vec<u8>, renderer: &Renderer, f: &Finding, sources: &Sources) {
     let level = match f.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -180,8 +194,8 @@ fn render_finding(text: &mut String, renderer: &Renderer, f: &Finding, sources: 
     if let Some(help) = &f.help {
         group = group.element(Level::HELP.message(&**help));
     }
-    text.push_str(&renderer.render(&[group]));
-    text.push_str("\n\n");
+    text.extend_from_slice(renderer.render(&[group]).as_bytes());
+    text.extend_from_slice(b"\n\n");
 }
 
 /// Where a finding is, when its text is not at hand: the file, and the line and column when
@@ -261,8 +275,8 @@ fn json_finding(f: &Finding) -> JsonFinding<'_> {
     }
 }
 
-/// `items` serialized as a sequence of `f(item)`, each as it is written: a log of many
-/// findings is never held as one tree (JSON and SARIF).
+/// `items` serialized as a sequence of `f(item)`, each as it is written: JSON's findings are
+/// never held as one tree.
 struct EachAs<'a, T, F>(&'a [T], F);
 
 impl<'a, T, S: Serialize, F: Fn(&'a T) -> S> Serialize for EachAs<'a, T, F> {
@@ -745,6 +759,33 @@ mod tests {
             "{}",
             &out[out.len() - 40..]
         );
+    }
+
+    /// SARIF's results are rendered in parts on all cores and spliced into the log: the bytes
+    /// are those serde_json pretty-prints for the same log, every result once, in order.
+    #[test]
+    fn sarif_of_many_findings_prints_the_log_serde_json_would() {
+        let (findings, sources) = findings();
+        let mut out = Vec::new();
+        findings_sarif(&mut out, &findings, &sources).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(out, serde_json::to_string_pretty(&log).unwrap() + "\n");
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let messages: Vec<&str> = results
+            .iter()
+            .map(|r| r["message"]["text"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (1..=2500)
+            .map(|i| match i % 2 {
+                0 => format!("finding {i}\nhelp: restate it"),
+                _ => format!("finding {i}"),
+            })
+            .collect();
+        assert_eq!(messages, expected);
+        let region = &results[1024]["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["startLine"], 1025);
+        assert_eq!(region["snippet"]["text"], "key1025: 1025");
     }
 
     /// `check --format json` streams its findings; the bytes are those serde_json prints for the
