@@ -156,10 +156,10 @@ impl Loaded {
     }
 }
 
-/// Moves `from` to the end of `to`, taking it whole when `to` is empty (the common case of a
-/// single input, whose rules would otherwise be copied again).
+/// Moves `from` to the end of `to`, taking it whole when `to` has no room of its own (the
+/// common case of a single input, whose rules would otherwise be copied again).
 fn append<T>(to: &mut Vec<T>, mut from: Vec<T>) {
-    if to.is_empty() {
+    if to.capacity() == 0 {
         *to = from;
     } else {
         to.append(&mut from);
