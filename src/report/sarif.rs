@@ -86,8 +86,10 @@ fn write_results(out: &mut impl Write, findings: &[Finding], sources: &Sources) 
     }
     out.write_all(b"[")?;
     write_in_parts(out, findings, |part, text| {
+        let mut item = Vec::new();
         for f in part {
-            let item = serde_json::to_vec_pretty(&result(f, sources))?;
+            item.clear();
+            serde_json::to_writer_pretty(&mut item, &result(f, sources))?;
             // A comma before every result but the first.
             let first = std::ptr::eq(f, &findings[0]);
             for (i, line) in item.split(|&b| b == b'\n').enumerate() {
