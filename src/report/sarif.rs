@@ -62,7 +62,9 @@ pub fn findings_sarif(
     };
     let skeleton = serde_json::to_vec_pretty(&log)?;
     // The one unescaped occurrence: inside strings, quotes are escaped.
-    let at = find(&skeleton, RESULTS_KEY).expect("the log has its results key") + RESULTS_KEY.len();
+    let at = find(&skeleton, RESULTS_KEY)
+        .ok_or_else(|| io::Error::other("the SARIF log has no results key"))?
+        + RESULTS_KEY.len();
     out.write_all(&skeleton[..at - 2])?;
     write_results(out, findings, sources)?;
     out.write_all(&skeleton[at..])?;
