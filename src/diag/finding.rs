@@ -165,7 +165,7 @@ impl Sources {
     /// Keeps `text` as the content of `file`.
     pub fn insert(&mut self, file: &Arc<str>, text: Arc<str>) {
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         self.texts
             .insert(Arc::clone(file), SourceText { text, line_starts });

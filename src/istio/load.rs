@@ -135,18 +135,6 @@ impl Loaded {
         self.sources.extend(other.sources);
     }
 
-    /// Every part, in order, at the end of this load: the rules and findings of a large stream
-    /// (one part per document) are moved once, into vectors of their final size.
-    fn extend_all(&mut self, parts: Vec<Loaded>) {
-        self.rules
-            .reserve(parts.iter().map(|p| p.rules.len()).sum());
-        self.findings
-            .reserve(parts.iter().map(|p| p.findings.len()).sum());
-        for part in parts {
-            self.extend(part);
-        }
-    }
-
     fn unreadable(finding: Finding) -> Self {
         Self {
             files: vec![Arc::clone(&finding.location.file)],
@@ -321,7 +309,7 @@ pub(crate) fn decode<'a>(
             Some(options.raise_cap_help()),
         ));
     }
-    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+    if let Some(at) = memchr::memchr(0, bytes) {
         return Err(unreadable(
             name,
             pos_of(bytes, at),
@@ -351,13 +339,18 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
         ));
     }
     let cap = usize::try_from(options.max_input_bytes).unwrap_or(usize::MAX);
-    let per_document = yaml::map_documents(text, cap, |doc| {
-        let root = doc.root?;
-        let mut out = Loaded::default();
-        object(&root, name, &mut out, true);
-        Some(out)
-    });
-    match per_document.map(|parts| parts.into_iter().flatten().collect::<Vec<_>>()) {
+    // One part per core, `None` while its documents are all empty.
+    let per_core = yaml::fold_documents(
+        text,
+        cap,
+        || None,
+        |part, document| {
+            if let Some(root) = document.root {
+                object(&root, name, part.get_or_insert_with(Loaded::default), true);
+            }
+        },
+    );
+    match per_core.map(|parts| parts.into_iter().flatten().collect::<Vec<_>>()) {
         Ok(parts) if parts.is_empty() => Loaded::unreadable(unreadable(
             name,
             Pos::default(),
@@ -370,7 +363,9 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
                 ..Loaded::default()
             };
             loaded.sources.insert(name, Arc::from(text));
-            loaded.extend_all(parts);
+            for part in parts {
+                loaded.extend(part);
+            }
             loaded
         }
         Err(e) => {
