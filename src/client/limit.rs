@@ -3,7 +3,7 @@
 /// The limit on requests in flight, kept under a ceiling (the plan's `max_in_flight`).
 ///
 /// It starts at `initial` (the plan's `floor(h·P)`, P being the sidecar's pending queue) and,
-/// while every slot is busy, grows once per round trip: by half of `initial` (at least one)
+/// while every slot is busy, grows once per round trip: by half of `initial`, rounded up,
 /// until the first overload (slow start), by one after it. It falls by a quarter on each
 /// overload, never below 1, never rises above the ceiling, and goes back to where it started,
 /// in slow start, when the sidecar cannot be reached (a sidecar that comes back is cold).
@@ -21,18 +21,21 @@
 /// increase has been answered ([`on_probe_done`]), however long its upstream connect took. So
 /// when the limit rises from L to L + s, the sidecar has just served L requests at once and
 /// holds connections for them: at most the s probes can find none and wait. The start is the
-/// first increase, from 0, with s = `initial` = `floor(h·P)` <= P; later steps are at most
-/// half of it, and above N the ceiling `floor(h·(N + P))` leaves at most P waiting for a
+/// first increase, from 0, with s = `initial` = `floor(h·P)` <= P; later steps are half of
+/// it, rounded up, and above N the ceiling `floor(h·(N + P))` leaves at most P waiting for a
 /// connection to free.
 ///
 /// Why half, when the model allows the whole queue per step: what the model leaves out takes
-/// the other half. Envoy's pools are per worker thread while its breakers are shared, so a
+/// the other half (`initial` <= P, so a step is at most `ceil(P/2)`). Envoy's pools are per worker thread while its breakers are shared, so a
 /// request on a downstream connection whose worker has no free upstream connection waits even
 /// when the other worker has one; and a pool such as hyper's opens a connection to the sidecar
 /// whenever none is idle at the instant of a send, so a client holds a few connections beyond
 /// its limit, each a request that may land on such a worker. Measured against a real Envoy
 /// (100 connections, 10 pending, 200 callers, 1 ms upstream, README), steps of the whole
-/// `floor(h·P)` made Envoy count an overflow in 3 of 18 runs; half of it in none of 45.
+/// `floor(h·P)` made Envoy count an overflow in 3 of 18 runs; half of it rounded down (4) in
+/// none of 45; rounded up (5) in none of 175 at 64 and 200 callers, 25 of them beside two busy
+/// loops, nor in 86 on a subset with 40 connections and 4 pending (a step of 2 where rounding
+/// down gave 1).
 ///
 /// ```
 /// use sidecar_tuner::client::AdaptiveLimit;
@@ -55,11 +58,12 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdaptiveLimit {
     limit: usize,
-    /// The start; half of it (at least one) is the growth per round trip in slow start.
+    /// The start; half of it, rounded up, is the growth per round trip in slow start.
     initial: usize,
     ceiling: usize,
     fixed: bool,
-    /// No overload since the start or the last restart: grow by half of `initial`, else by one.
+    /// No overload since the start or the last restart: grow by half of `initial` (rounded up),
+    /// else by one.
     slow_start: bool,
     /// Saturated completions since the limit last moved; `limit` of them make a round trip.
     /// Counting them in integers keeps the growth exact (no float drift).
@@ -144,7 +148,7 @@ impl AdaptiveLimit {
             return;
         }
         let step = if self.slow_start {
-            (self.initial / 2).max(1)
+            self.initial.div_ceil(2)
         } else {
             1
         };
@@ -222,12 +226,22 @@ mod tests {
             round_trips(&mut limit, 11),
             [6, 8, 10, 12, 14, 16, 18, 20, 22, 23, 23]
         );
-        // 9 + 4k up to 101, then the ceiling.
+        // 9 + 5k (half of 9, rounded up): the ceiling 104 after 19 round trips.
         let mut limit = AdaptiveLimit::new(9, 104);
-        let expected: Vec<usize> = (1..=23).map(|k| 9 + 4 * k).chain([104, 104]).collect();
-        assert_eq!(round_trips(&mut limit, 25), expected);
+        let expected: Vec<usize> = (1..=19).map(|k| 9 + 5 * k).chain([104, 104]).collect();
+        assert_eq!(round_trips(&mut limit, 21), expected);
         let mut limit = AdaptiveLimit::new(3, 28);
-        assert_eq!(round_trips(&mut limit, 3), [4, 5, 6], "half of 3 is 1");
+        assert_eq!(
+            round_trips(&mut limit, 3),
+            [5, 7, 9],
+            "half of 3, rounded up, is 2"
+        );
+        let mut limit = AdaptiveLimit::new(1, 3);
+        assert_eq!(
+            round_trips(&mut limit, 3),
+            [2, 3, 3],
+            "a start of 1 grows by 1"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! Admission keeps requests in flight under the plan's ceiling `max_in_flight`, so the sidecar
 //! never answers `503` with `x-envoy-overloaded`: the limit starts at the sidecar's pending
-//! queue (with headroom), and while every slot is busy it grows by half of that (at least one)
+//! queue (with headroom), and while every slot is busy it grows by half of that (rounded up)
 //! per round trip, once the requests of the last increase (the only ones that can wait for a
 //! new upstream connection) are answered; it falls by a quarter on each overload answer and grows by one per
 //! round trip after it, and starts over when the sidecar cannot be reached, since a restarted
