@@ -26,11 +26,12 @@
 /// connection to free.
 ///
 /// Why half, when the model allows the whole queue per step: what the model leaves out takes
-/// the other half (`initial` <= P, so a step is at most `ceil(P/2)`). Envoy's pools are per worker thread while its breakers are shared, so a
-/// request on a downstream connection whose worker has no free upstream connection waits even
-/// when the other worker has one; and a pool such as hyper's opens a connection to the sidecar
-/// whenever none is idle at the instant of a send, so a client holds a few connections beyond
-/// its limit, each a request that may land on such a worker. Measured against a real Envoy
+/// the other half (`initial` <= P, so a step is at most `ceil(P/2)`). Envoy's pools are per
+/// worker thread while its breakers are shared, so a request on a downstream connection whose
+/// worker has no free upstream connection waits even when the other worker has one; and a
+/// pool such as hyper's opens a connection to the sidecar whenever none is idle at the instant
+/// of a send, so a client holds a few connections beyond its limit, each a request that may
+/// land on such a worker. Measured against a real Envoy
 /// (100 connections, 10 pending, 200 callers, 1 ms upstream, README), steps of the whole
 /// `floor(h·P)` made Envoy count an overflow in 3 of 18 runs; half of it rounded down (4) in
 /// none of 45; rounded up (5) in none of 175 at 64 and 200 callers, 25 of them beside two busy
