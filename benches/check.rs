@@ -193,16 +193,50 @@ fn main() {
     command_line(&dir);
 }
 
-/// Runs per timing of the command line: this 2-core VM's speed can vary by a third from one
-/// run to the next, and the best of 3 still varied by 20% between two bench runs.
-const CLI_RUNS: usize = 7;
+/// Rounds of the command line's timings: this 2-core VM's speed can vary by a third for
+/// seconds at a time, and the best of 3 in a row still varied by 20% between two bench runs.
+const CLI_ROUNDS: usize = 7;
 
-/// The command line in each format, best of `CLI_RUNS`, against PyYAML's load of the
-/// 10,000-rule file, best of as many.
+/// The command line in each format against PyYAML's load of the 10,000-rule file, best of
+/// `CLI_ROUNDS` rounds. A round times PyYAML once and every case once, so a slow phase of the
+/// machine falls on all of them alike instead of on the cases that happened to run then.
 fn command_line(dir: &Path) {
-    let pyyaml = pyyaml_load(&dir.join("mesh-10000.yaml"), CLI_RUNS);
+    let meshes = [
+        ("2 warnings per rule", false),
+        ("4 warnings per rule", true),
+    ];
+    let cases: Vec<(&str, &str, [PathBuf; 2])> = meshes
+        .iter()
+        .flat_map(|&(name, more_warnings)| {
+            let paths = [10_000, 40_000].map(|rules| {
+                let path = dir.join(format!(
+                    "cli-{rules}-{}.yaml",
+                    if more_warnings { 4 } else { 2 }
+                ));
+                std::fs::write(&path, mesh_export(rules, more_warnings)).unwrap();
+                path
+            });
+            ["text", "json", "sarif"].map(|format| (name, format, paths.clone()))
+        })
+        .collect();
+    let pyyaml_input = dir.join("mesh-10000.yaml");
+    let mut pyyaml = pyyaml_load(&pyyaml_input, 1);
+    let mut best = vec![[Duration::MAX; 2]; cases.len()];
+    for round in 0..CLI_ROUNDS {
+        if round > 0
+            && let Some(best) = &mut pyyaml
+            && let Some(py) = pyyaml_load(&pyyaml_input, 1)
+        {
+            *best = (*best).min(py);
+        }
+        for ((_, format, paths), best) in cases.iter().zip(&mut best) {
+            for (path, best) in paths.iter().zip(best) {
+                *best = (*best).min(best_of(1, || run_check(path, format)));
+            }
+        }
+    }
     println!(
-        "\nsidecar-tuner check FILE --format F > /dev/null, best of {CLI_RUNS}; PyYAML CSafeLoader load of the 10,000-rule file {}",
+        "\nsidecar-tuner check FILE --format F > /dev/null, best of {CLI_ROUNDS} rounds; PyYAML CSafeLoader load of the 10,000-rule file {}",
         pyyaml.map_or("not available".into(), |d| format!(
             "{:.3} s",
             d.as_secs_f64()
@@ -211,34 +245,18 @@ fn command_line(dir: &Path) {
     println!(
         "mesh                        format  10,000 rules  of PyYAML  40,000 rules  growth  targets (0.15x, 4.2x)"
     );
-    for (name, more_warnings) in [
-        ("2 warnings per rule", false),
-        ("4 warnings per rule", true),
-    ] {
-        let paths = [10_000, 40_000].map(|rules| {
-            let path = dir.join(format!(
-                "cli-{rules}-{}.yaml",
-                if more_warnings { 4 } else { 2 }
-            ));
-            std::fs::write(&path, mesh_export(rules, more_warnings)).unwrap();
-            path
-        });
-        for format in ["text", "json", "sarif"] {
-            let [small, large] = &paths;
-            let [small, large] =
-                [small, large].map(|path| best_of(CLI_RUNS, || run_check(path, format)));
-            let of_pyyaml = pyyaml.map(|py| small.as_secs_f64() / py.as_secs_f64());
-            let growth = large.as_secs_f64() / small.as_secs_f64();
-            let verdict = |met: bool| if met { "met" } else { "MISSED" };
-            println!(
-                "{name:<27} {format:<6} {:>10.3} s  {:>8}  {:>10.3} s  {growth:>5.2}x  {} / {}",
-                small.as_secs_f64(),
-                of_pyyaml.map_or("-".into(), |r| format!("{r:.3}x")),
-                large.as_secs_f64(),
-                of_pyyaml.map_or("-", |r| verdict(r <= 0.15)),
-                verdict(growth <= 4.2),
-            );
-        }
+    for ((name, format, _), [small, large]) in cases.iter().zip(best) {
+        let of_pyyaml = pyyaml.map(|py| small.as_secs_f64() / py.as_secs_f64());
+        let growth = large.as_secs_f64() / small.as_secs_f64();
+        let verdict = |met: bool| if met { "met" } else { "MISSED" };
+        println!(
+            "{name:<27} {format:<6} {:>10.3} s  {:>8}  {:>10.3} s  {growth:>5.2}x  {} / {}",
+            small.as_secs_f64(),
+            of_pyyaml.map_or("-".into(), |r| format!("{r:.3}x")),
+            large.as_secs_f64(),
+            of_pyyaml.map_or("-", |r| verdict(r <= 0.15)),
+            verdict(growth <= 4.2),
+        );
     }
 }
 
