@@ -565,15 +565,14 @@ fn decimal(text: &str) -> Option<i64> {
 }
 
 /// Text that no integer, float or special-value spelling can match: it starts with a letter
-/// (not `inf` or `nan`, which a float parse accepts), or with a digit and holds a character no
-/// number in any radix or exponent form has (`30s`, `10ms`).
+/// and is not `inf`, `infinity` or `nan` in any case, which a float parse accepts (`INFO` is
+/// text), or it starts with a digit and holds a character no number in any radix or exponent
+/// form has (`30s`, `10ms`).
 fn not_a_number(text: &str) -> bool {
-    let starts = |prefix: &str| {
-        text.get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-    };
     match text.bytes().next() {
-        Some(b) if b.is_ascii_alphabetic() => !starts("inf") && !starts("nan"),
+        Some(b) if b.is_ascii_alphabetic() => !["inf", "infinity", "nan"]
+            .iter()
+            .any(|word| text.eq_ignore_ascii_case(word)),
         Some(b) if b.is_ascii_digit() => text
             .bytes()
             .any(|b| !b"0123456789.eE+-_xXoObBaAcCdDfF".contains(&b)),
@@ -759,7 +758,7 @@ mod tests {
             }
         }
         let mut paths = Vec::new();
-        for dir in ["fixtures", "fuzz/seeds", "fuzz/regressions"] {
+        for dir in ["fixtures", "fuzz/seeds", "fuzz/regressions", "schema"] {
             files(std::path::Path::new(dir), &mut paths);
         }
         assert!(paths.len() > 70, "{} files", paths.len());
@@ -788,6 +787,7 @@ mod tests {
             "- a\n- b: 1\n  c: 2\n- [1, 2]\n",
             "a: b # comment\nc: d\n",
             "...\n",
+            "a: INFO\nb: info\nc: Infinite\nd: nano\ne: NaNs\nf: infinity2\n",
         ] {
             texts.push(("tricky".into(), tricky.into()));
         }
@@ -811,6 +811,16 @@ mod tests {
             plain_tree(mesh, 250_000).is_some(),
             "the mesh export takes the fast path"
         );
+        for schema in [
+            "schema/destinationrule.schema.yaml",
+            "schema/sidecar.schema.yaml",
+        ] {
+            let text = std::fs::read_to_string(schema).unwrap();
+            assert!(
+                plain_tree(&text, 250_000).is_some(),
+                "{schema} takes the fast path"
+            );
+        }
     }
 
     /// What the fast path leaves to serde-saphyr: anything whose value depends on its options
@@ -818,16 +828,19 @@ mod tests {
     #[test]
     fn the_plain_tree_leaves_the_rest_to_serde_saphyr() {
         for text in [
-            "a: &x {b: 1}\nc: *x\n",  // anchors and aliases
-            "a: !!str 1\n",           // tags
-            "a: 1\na: 2\n",           // a repeated key: serde-saphyr's error
-            "<<: {a: 1}\nb: 2\n",     // a merge key
-            "a: 0x1F\n",              // radix
-            "a: 1_000\n",             // underscores
-            "a: 0127\n",              // a leading zero
-            "a: 1.5\n",               // a float
-            "a: .inf\n",              // a special float
-            "a: nan\n",               // text a float parse might take
+            "a: &x {b: 1}\nc: *x\n", // anchors and aliases
+            "a: !!str 1\n",          // tags
+            "a: 1\na: 2\n",          // a repeated key: serde-saphyr's error
+            "<<: {a: 1}\nb: 2\n",    // a merge key
+            "a: 0x1F\n",             // radix
+            "a: 1_000\n",            // underscores
+            "a: 0127\n",             // a leading zero
+            "a: 1.5\n",              // a float
+            "a: .inf\n",             // a special float
+            "a: nan\n",              // text a float parse takes
+            "a: NaN\n",              // in any case
+            "a: Infinity\n",         // infinity's spellings
+            "a: INF\n",
             "a: [1, 2\n",             // a syntax error
             "plain scalar\n",         // a scalar root
             "? [a]\n: b\n",           // a key that is a sequence
