@@ -125,10 +125,11 @@ impl fmt::Display for Report {
     }
 }
 
-/// Writes findings as a compiler would print them (rendered by annotate-snippets, as rustc's
-/// and cargo's are): severity and code, message, `-->` location, the source line with carets
-/// under the value (when `sources` has the file), notes, `help:`; then the summary line. ANSI
-/// colours only when `color` is set.
+/// Writes findings as a compiler would print them (as annotate-snippets renders them, like
+/// rustc's and cargo's; a plain short ASCII finding is written straight, in the same bytes):
+/// severity and code, message, `-->` location, the source line with carets under the value
+/// (when `sources` has the file), notes, `help:`; then the summary line. ANSI colours only
+/// when `color` is set.
 pub fn findings_text(
     out: &mut impl Write,
     findings: &[Finding],
