@@ -160,6 +160,11 @@ pub struct ClientPlan {
     /// unlimited.
     #[serde(skip)]
     pub initial_in_flight: Option<usize>,
+    /// The adaptive limit's growth per round trip in slow start: half the sidecar's pending
+    /// queue, rounded up, `ceil(P / 2)` (`/ k` when shared); `None` (P unlimited, or a plan
+    /// from [`bounded`](Self::bounded)) grows by half the start, rounded up.
+    #[serde(skip)]
+    pub slow_start_step: Option<usize>,
     /// Always `true`: the sidecar's HTTP/1 admission is what the plan sizes.
     pub http1_only: bool,
     /// How long an idle pooled connection is kept.
@@ -385,6 +390,12 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         UNLIMITED => ceiling,
         p => share.of(f64::from(p)).min(ceiling),
     });
+    // Half the queue, not half the start: the headroom h already sized the start and the
+    // ceiling, and a step is the model's margin, not the client's share.
+    let slow_start_step = match (max_in_flight, p) {
+        (None, _) | (_, UNLIMITED) => None,
+        (Some(_), p) => Some((p as usize).div_ceil(2 * share.k as usize).max(1)),
+    };
 
     let pool_idle_timeout = sidecar.idle_limit().map_or(MAX_CLIENT_IDLE_TIMEOUT, |d| {
         MAX_CLIENT_IDLE_TIMEOUT.min(d * 9 / 10)
@@ -464,6 +475,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         pool_max_idle_per_host: idle,
         max_in_flight,
         initial_in_flight,
+        slow_start_step,
         http1_only: true,
         pool_idle_timeout,
         connect_timeout: sidecar.connect_timeout,
@@ -553,6 +565,7 @@ mod tests {
         assert_eq!(p.client.pool_max_idle_per_host, Some(95));
         assert_eq!(p.client.max_in_flight, Some(104));
         assert_eq!(p.client.initial_in_flight, Some(9));
+        assert_eq!(p.client.slow_start_step, Some(5), "ceil(10 / 2)");
         assert_eq!(
             p.derivations[1].explanation,
             "104 = max(1, floor(0.95 x min(100 + 10, unlimited)))"
@@ -693,6 +706,10 @@ mod tests {
                     if finite(r) { prop_assert!(m as u64 <= u64::from(r)); }
                     let start = plan.initial_in_flight.unwrap();
                     prop_assert!(start >= 1 && start <= m);
+                    match plan.slow_start_step {
+                        Some(step) => prop_assert!(finite(p) && step >= 1 && step as u64 <= u64::from(p).div_ceil(2).max(1)),
+                        None => prop_assert!(!finite(p)),
+                    }
                 }
                 None => prop_assert!(!(finite(r) || finite(n) && finite(p)), "unbounded only when R and N+P are unlimited"),
             }

@@ -175,7 +175,11 @@ impl Admission {
             let limit = if options.fixed_limit {
                 AdaptiveLimit::fixed(ceiling)
             } else {
-                AdaptiveLimit::new(plan.initial_in_flight.unwrap_or(ceiling), ceiling)
+                let limit = AdaptiveLimit::new(plan.initial_in_flight.unwrap_or(ceiling), ceiling);
+                match plan.slow_start_step {
+                    Some(step) => limit.with_slow_start_step(step),
+                    None => limit,
+                }
             };
             Gate {
                 limit_now: AtomicUsize::new(limit.current()),
@@ -549,6 +553,25 @@ mod tests {
         assert_eq!(held.len(), 3, "the new slot is real, and no more");
         let probes = held.iter().filter(|p| p.probe).count();
         assert_eq!(probes, 1, "the new slot's request is the probe");
+    }
+
+    /// The plan's slow-start step reaches the limit: 4 slots, a round trip, 4 + 3.
+    #[tokio::test]
+    async fn the_plans_slow_start_step_is_the_growth() {
+        let plan = ClientPlan {
+            slow_start_step: Some(3),
+            ..ClientPlan::bounded(23, 4)
+        };
+        let admission = Admission::new(&plan, AlignOptions::default());
+        let mut held = futures_acquire(&admission, 4).await;
+        for _ in 0..4 {
+            // Each completes while every slot is busy, and its slot is taken again.
+            let mut permit = held.remove(0);
+            permit.completed = true;
+            drop(permit);
+            held.push(admission.acquire().await.unwrap());
+        }
+        assert_eq!(admission.limit(), Some(7));
     }
 
     #[tokio::test]

@@ -3,8 +3,9 @@
 /// The limit on requests in flight, kept under a ceiling (the plan's `max_in_flight`).
 ///
 /// It starts at `initial` (the plan's `floor(h·P)`, P being the sidecar's pending queue) and,
-/// while every slot is busy, grows once per round trip: by half of `initial`, rounded up,
-/// until the first overload (slow start), by one after it. It falls by a quarter on each
+/// while every slot is busy, grows once per round trip: by its slow-start step until the first
+/// overload (the plan's `ceil(P/2)`, half the queue rounded up; half of `initial`, rounded up,
+/// without one), by one after it. It falls by a quarter on each
 /// overload, never below 1, never rises above the ceiling, and goes back to where it started,
 /// in slow start, when the sidecar cannot be reached (a sidecar that comes back is cold).
 ///
@@ -21,12 +22,14 @@
 /// increase has been answered ([`on_probe_done`]), however long its upstream connect took. So
 /// when the limit rises from L to L + s, the sidecar has just served L requests at once and
 /// holds connections for them: at most the s probes can find none and wait. The start is the
-/// first increase, from 0, with s = `initial` = `floor(h·P)` <= P; later steps are half of
-/// it, rounded up, and above N the ceiling `floor(h·(N + P))` leaves at most P waiting for a
+/// first increase, from 0, with s = `initial` = `floor(h·P)` <= P; later steps are at most
+/// `ceil(P/2)`, and above N the ceiling `floor(h·(N + P))` leaves at most P waiting for a
 /// connection to free.
 ///
 /// Why half, when the model allows the whole queue per step: what the model leaves out takes
-/// the other half (`initial` <= P, so a step is at most `ceil(P/2)`). Envoy's pools are per
+/// the other half. (Half of P, not of the start: the headroom h sized the start and the
+/// ceiling, the client's share; the step is the model's margin, and taking h off it as well
+/// made the step 2 instead of 3 for P = 5.) Envoy's pools are per
 /// worker thread while its breakers are shared, so a request on a downstream connection whose
 /// worker has no free upstream connection waits even when the other worker has one; and a
 /// pool such as hyper's opens a connection to the sidecar whenever none is idle at the instant
@@ -36,7 +39,9 @@
 /// `floor(h·P)` made Envoy count an overflow in 3 of 18 runs; half of it rounded down (4) in
 /// none of 45; rounded up (5) in none of 175 at 64 and 200 callers, 25 of them beside two busy
 /// loops, nor in 86 on a subset with 40 connections and 4 pending (a step of 2 where rounding
-/// down gave 1).
+/// down gave 1). Half of P = 5 rather than of the start 4 (3 instead of 2; 20 connections,
+/// 5 ms upstream, a fresh Envoy per run, 2026-12-01): none in 115 runs, 65 at 64 callers and
+/// 50 at 200, nor in 20 of two processes planned for their share (`ceil(5/4)` = 2 each).
 ///
 /// ```
 /// use sidecar_tuner::client::AdaptiveLimit;
@@ -59,8 +64,10 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdaptiveLimit {
     limit: usize,
-    /// The start; half of it, rounded up, is the growth per round trip in slow start.
+    /// The start, where a refused or reset connection takes the limit back.
     initial: usize,
+    /// The growth per round trip in slow start.
+    step: usize,
     ceiling: usize,
     fixed: bool,
     /// No overload since the start or the last restart: grow by half of `initial` (rounded up),
@@ -83,6 +90,7 @@ impl AdaptiveLimit {
         Self {
             limit: initial,
             initial,
+            step: initial.div_ceil(2),
             ceiling,
             fixed: false,
             slow_start: true,
@@ -90,6 +98,22 @@ impl AdaptiveLimit {
             probes_to_admit: initial,
             probes_out: 0,
         }
+    }
+
+    /// The limit with a growth per round trip in slow start of `step` (at least 1) instead of
+    /// half the start: the plan's [`slow_start_step`](crate::ClientPlan::slow_start_step),
+    /// half the sidecar's pending queue.
+    ///
+    /// ```
+    /// use sidecar_tuner::client::AdaptiveLimit;
+    ///
+    /// let limit = AdaptiveLimit::new(4, 23).with_slow_start_step(3);
+    /// assert_eq!(limit.current(), 4); // the start is unchanged; the steps are 3
+    /// ```
+    #[must_use]
+    pub fn with_slow_start_step(mut self, step: usize) -> Self {
+        self.step = step.max(1);
+        self
     }
 
     /// A limit pinned at `ceiling`: nothing moves it, and no request is a probe.
@@ -148,11 +172,7 @@ impl AdaptiveLimit {
         if self.fixed || self.completions < self.limit || !probes_answered {
             return;
         }
-        let step = if self.slow_start {
-            self.initial.div_ceil(2)
-        } else {
-            1
-        };
+        let step = if self.slow_start { self.step } else { 1 };
         let before = self.limit;
         self.limit = (before + step).min(self.ceiling);
         self.completions = 0;
@@ -243,6 +263,22 @@ mod tests {
             [2, 3, 3],
             "a start of 1 grows by 1"
         );
+    }
+
+    /// The plan's step, half the pending queue rounded up: 20 / 5 grows from 4 by ceil(5 / 2)
+    /// = 3, the ceiling 23 in 7 round trips (10 by half the start); after an overload by one,
+    /// and a restart goes back to the start and the same step; a step of 0 is taken as 1.
+    #[test]
+    fn slow_start_grows_by_the_plans_step_when_it_has_one() {
+        let mut limit = AdaptiveLimit::new(4, 23).with_slow_start_step(3);
+        assert_eq!(round_trips(&mut limit, 8), [7, 10, 13, 16, 19, 22, 23, 23]);
+        limit.on_overload();
+        assert_eq!(limit.current(), 17, "floor(0.75 x 23)");
+        assert_eq!(round_trips(&mut limit, 2), [18, 19]);
+        limit.on_unreachable();
+        assert_eq!(round_trips(&mut limit, 2), [7, 10]);
+        let mut limit = AdaptiveLimit::new(2, 10).with_slow_start_step(0);
+        assert_eq!(round_trips(&mut limit, 2), [3, 4]);
     }
 
     #[test]
