@@ -70,8 +70,7 @@ pub struct AdaptiveLimit {
     step: usize,
     ceiling: usize,
     fixed: bool,
-    /// No overload since the start or the last restart: grow by half of `initial` (rounded up),
-    /// else by one.
+    /// No overload since the start or the last restart: grow by `step`, else by one.
     slow_start: bool,
     /// Saturated completions since the limit last moved; `limit` of them make a round trip.
     /// Counting them in integers keeps the growth exact (no float drift).
@@ -238,8 +237,9 @@ mod tests {
         assert_eq!(AdaptiveLimit::new(3, 0).current(), 1);
     }
 
-    /// `maxConnections: 20`, `http1MaxPendingRequests: 5`: start floor(0.95 x 5) = 4, ceiling
-    /// floor(0.95 x 25) = 23; 100 / 10: start floor(0.95 x 10) = 9, ceiling floor(0.95 x 110) = 104.
+    /// Without the plan's step. `maxConnections: 20`, `http1MaxPendingRequests: 5`: start
+    /// floor(0.95 x 5) = 4, ceiling floor(0.95 x 25) = 23; 100 / 10: start floor(0.95 x 10) = 9,
+    /// ceiling floor(0.95 x 110) = 104.
     #[test]
     fn slow_start_grows_by_half_the_initial_value_per_round_trip_up_to_the_ceiling() {
         let mut limit = AdaptiveLimit::new(4, 23);
