@@ -4,12 +4,12 @@
 //!
 //! Admission keeps requests in flight under the plan's ceiling `max_in_flight`, so the sidecar
 //! never answers `503` with `x-envoy-overloaded`: the limit starts at the sidecar's pending
-//! queue (with headroom), and while every slot is busy it grows by half of that (rounded up)
-//! per round trip, once the requests of the last increase (the only ones that can wait for a
-//! new upstream connection) are answered; it falls by a quarter on each overload answer and grows by one per
-//! round trip after it, and starts over when the sidecar cannot be reached, since a restarted
-//! sidecar is cold. [`AdaptiveLimit`] states the rule and why it cannot overflow the pending
-//! queue. A slot is held until the response body is read to its end or dropped, because an
+//! queue (with headroom), and while every slot is busy it grows by half that queue (rounded
+//! up, the plan's `slow_start_step`) per round trip, once the requests of the last increase
+//! (the only ones that can wait for a new upstream connection) are answered; it falls by a
+//! quarter on each overload answer and grows by one per round trip after it, and starts over
+//! when the sidecar cannot be reached, since a restarted sidecar is cold. [`AdaptiveLimit`]
+//! states the rule and why it cannot overflow the pending queue. A slot is held until the response body is read to its end or dropped, because an
 //! HTTP/1.1 connection is busy until then.
 
 mod admission;
