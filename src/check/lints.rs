@@ -69,7 +69,7 @@ impl RuleLint<'_> {
         self.groups(&policy.groups);
         if let Some(parent) = parent {
             self.dropped_within_pool(
-                parent.groups.connection_pool.as_ref(),
+                parent.groups.connection_pool.as_deref(),
                 &policy.groups,
                 "the subset's `connectionPool`",
             );

@@ -985,18 +985,18 @@ impl<'a> EffectivePolicy<'a> {
     /// The four groups of a policy (or port-level entry), as they stand.
     pub(crate) fn groups(groups: &'a PolicyGroups, source: &PolicySource, file: &Arc<str>) -> Self {
         Self {
-            connection_pool: sourced(&groups.connection_pool, source, file),
-            outlier_detection: sourced(&groups.outlier_detection, source, file),
-            load_balancer: sourced(&groups.load_balancer, source, file),
-            tls: sourced(&groups.tls, source, file),
+            connection_pool: sourced(groups.connection_pool.as_deref(), source, file),
+            outlier_detection: sourced(groups.outlier_detection.as_deref(), source, file),
+            load_balancer: sourced(groups.load_balancer.as_deref(), source, file),
+            tls: sourced(groups.tls.as_deref(), source, file),
             ..Self::default()
         }
     }
 
     fn extras(mut self, policy: &'a TrafficPolicy, source: &PolicySource, file: &Arc<str>) -> Self {
-        self.retry_budget = sourced(&policy.retry_budget, source, file);
-        self.tunnel = sourced(&policy.tunnel, source, file);
-        self.proxy_protocol = sourced(&policy.proxy_protocol, source, file);
+        self.retry_budget = sourced(policy.retry_budget.as_ref(), source, file);
+        self.tunnel = sourced(policy.tunnel.as_ref(), source, file);
+        self.proxy_protocol = sourced(policy.proxy_protocol.as_ref(), source, file);
         self
     }
 
@@ -1058,14 +1058,14 @@ impl<'a> EffectivePolicy<'a> {
         let file = mesh.file.clone().unwrap_or_else(|| Arc::from(""));
         if self.connection_pool.is_none() {
             self.connection_pool = sourced(
-                &mesh.default_connection_pool,
+                mesh.default_connection_pool.as_ref(),
                 &PolicySource::MeshDefault,
                 &file,
             );
         }
         if self.outlier_detection.is_none() {
             self.outlier_detection = sourced(
-                &mesh.default_outlier_detection,
+                mesh.default_outlier_detection.as_ref(),
                 &PolicySource::MeshDefault,
                 &file,
             );
@@ -1222,11 +1222,11 @@ impl<'a> EffectivePolicy<'a> {
 }
 
 fn sourced<'a, T>(
-    value: &'a Option<T>,
+    value: Option<&'a T>,
     source: &PolicySource,
     file: &Arc<str>,
 ) -> Option<Sourced<'a, T>> {
-    value.as_ref().map(|value| Sourced {
+    value.map(|value| Sourced {
         value,
         source: source.clone(),
         file: Arc::clone(file),
