@@ -2,8 +2,11 @@
 //! concurrencies: `cargo bench --bench sidecar` (Envoy from `scripts/setup.sh` or ENVOY_BIN).
 //! With `--features peers`, tower-acc's Vegas and AIMD limiters run beside them.
 //! Runs each case 3 times (a fresh Envoy per run), prints per rule the table of each client's
-//! best run (by goodput), then the issue-18 targets against all of them, and draws it in `target/sidecar-bench/CASE.svg` (`bench --svg`); `-- --quick` runs a smaller grid, and other arguments pick the
-//! cases whose rule, host or `processes=N` contain them all (`-- processes=2`).
+//! best run (by goodput), then the issue-18 targets against all of them (each figure the best
+//! of the runs: the highest goodput, the lowest p99), and draws it in
+//! `target/sidecar-bench/CASE.svg` (`bench --svg`); `-- --quick` runs a smaller grid, and other
+//! arguments pick the cases whose rule, host or `processes=N` contain them all
+//! (`-- processes=2`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -221,9 +224,10 @@ fn best_of(reports: &[BenchReport]) -> BenchReport {
     best
 }
 
-/// Issue 18's targets: in every run no overflow for `tuned`, seen or counted by Envoy; on its
-/// best run goodput at least 1.0x the fixed client's and p99 at most 1.1x, and at least the
-/// default client's goodput where that fails under 10% of its requests.
+/// Issue 18's targets, each figure the best of the runs: in every run no overflow for `tuned`,
+/// seen or counted by Envoy; its best goodput at least 1.0x the fixed client's best, and at
+/// least the default client's where that fails under 10% of its requests; its lowest p99 at
+/// most 1.1x the fixed client's lowest.
 fn targets(reports: &[BenchReport], best: &BenchReport) {
     let counted = |r: &bench::RunResult| {
         r.envoy_pending_overflow.unwrap_or(0) + r.envoy_active_overflow.unwrap_or(0)
@@ -242,7 +246,16 @@ fn targets(reports: &[BenchReport], best: &BenchReport) {
             .filter_map(|r| r.run(ClientKind::Tuned, c))
             .fold((0, 0), |(s, e), r| (s + r.overflow_503, e + counted(r)));
         let goodput = tuned.goodput_rps / fixed.goodput_rps;
-        let p99 = tuned.p99_ms / fixed.p99_ms;
+        // Each figure the best of the runs (issue 18): the lowest p99 of each client's runs,
+        // which need not be its run of the highest goodput, the one the table shows.
+        let best_p99 = |kind| {
+            reports
+                .iter()
+                .filter_map(|r| r.run(kind, c))
+                .map(|r| r.p99_ms)
+                .fold(f64::INFINITY, f64::min)
+        };
+        let p99 = best_p99(ClientKind::Tuned) / best_p99(ClientKind::Fixed);
         let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
         // Where the default client fails under 10% of its requests, at least its goodput too.
         let beside_default = best
@@ -254,7 +267,7 @@ fn targets(reports: &[BenchReport], best: &BenchReport) {
             })
             .unwrap_or_default();
         println!(
-            "targets at {c}: tuned overflow in {} runs {seen} seen / {envoy} counted ({}); goodput {goodput:.3}x fixed ({}); p99 {p99:.3}x fixed ({}){beside_default}",
+            "targets at {c}: tuned overflow in {} runs {seen} seen / {envoy} counted ({}); goodput {goodput:.3}x fixed ({}); lowest p99 {p99:.3}x fixed ({}){beside_default}",
             reports.len(),
             verdict(seen == 0 && envoy == 0),
             verdict(goodput >= 1.0),
