@@ -4,6 +4,10 @@
 //! bench's own noise in the same run.
 //!
 //! `cargo bench --bench client [-- --requests N --callers C --rounds R --slices S]`
+//!
+//! `-- --only bare|aligned --requests N` sends N requests with that one client and nothing
+//! else, for an instruction count that does not depend on the machine's state
+//! (`scripts/instructions.sh` runs it under callgrind).
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +19,8 @@ struct Args {
     callers: usize,
     rounds: usize,
     slices: usize,
+    /// One client alone (`bare` or `aligned`), once: no pairs, no timing.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -23,6 +29,7 @@ fn args() -> Args {
         callers: 8,
         rounds: 8,
         slices: 9,
+        only: None,
     };
     let argv: Vec<String> = std::env::args().collect();
     for pair in argv.windows(2) {
@@ -32,6 +39,7 @@ fn args() -> Args {
             ("--callers", Ok(n)) => args.callers = n,
             ("--rounds", Ok(n)) => args.rounds = n,
             ("--slices", Ok(n)) => args.slices = n.max(1),
+            ("--only", _) => args.only = Some(pair[1].clone()),
             _ => {}
         }
     }
@@ -108,11 +116,18 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn main() {
     let args = args();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    // One thread for `--only`: no work stealing, so the same work runs the same instructions.
+    let runtime = match args.only {
+        Some(_) => tokio::runtime::Builder::new_current_thread(),
+        None => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        }
+    }
+    .enable_all()
+    .build()
+    .expect("a runtime");
     runtime.block_on(async {
         let server = Upstream::start(UpstreamOptions::default()).await.expect("a server");
         let url = server.url();
@@ -125,9 +140,19 @@ fn main() {
         let aligned = tuner.build().expect("a client").client;
         let bare = || Client::Bare(tuner.reqwest_builder().expect("a plan").build().expect("a client"));
         let clients = [bare(), Client::Aligned(aligned.clone()), bare()];
+        if let Some(only) = &args.only {
+            let client = match only.as_str() {
+                "bare" => &clients[0],
+                "aligned" => &clients[1],
+                other => panic!("--only takes bare or aligned, not {other}"),
+            };
+            run(client, &url, args.requests, args.callers).await;
+            println!("{} requests sent by the {only} client", args.requests);
+            return;
+        }
 
         // Warm every pool, then the pairs: the ratios of each pair cancel the machine's drift.
-        pair(&clients, &url, &Args { requests: 1000, slices: 1, ..args }).await;
+        pair(&clients, &url, &Args { requests: 1000, slices: 1, only: None, ..args }).await;
         let (mut bare_rps, mut aligned_rps) = (Vec::new(), Vec::new());
         let (mut ratios, mut noise) = (Vec::new(), Vec::new());
         for _ in 0..args.rounds {
