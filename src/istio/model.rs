@@ -477,6 +477,22 @@ pub(crate) fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> O
     node.filter(|n| n.as_map().is_some()).map(build)
 }
 
+/// The items of a sequence that `keep` makes something of, in a vector of room for the
+/// sequence's length: collecting a filtered iterator reserves room for four, so a rule's two
+/// subsets took four subsets' room.
+fn items<T>(node: Option<&Node>, keep: impl FnMut(&Node) -> Option<T>) -> Vec<T> {
+    let all = node.and_then(Node::as_seq).unwrap_or_default();
+    let mut kept = Vec::with_capacity(all.len());
+    kept.extend(all.iter().filter_map(keep));
+    kept
+}
+
+/// `port.number` of a port-level entry or a Sidecar's ingress listener, when it is a port.
+fn port_number(entry: &Node) -> Option<Located<u32>> {
+    let number = int(entry.get("port")?.get("number"))?;
+    Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
+}
+
 /// [`block`], on the heap: a policy group, absent from most policies, then takes a pointer's
 /// room in each rule, not its own (a few hundred bytes).
 fn boxed<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> Option<Box<T>> {
@@ -530,21 +546,13 @@ impl PolicyGroups {
 
 impl TrafficPolicy {
     pub(crate) fn from_node(n: &Node) -> Self {
-        let port_level_settings = n
-            .get("portLevelSettings")
-            .and_then(Node::as_seq)
-            .into_iter()
-            .flatten()
-            .filter(|p| p.as_map().is_some())
-            .map(|p| PortTrafficPolicy {
+        let port_level_settings = items(n.get("portLevelSettings"), |p| {
+            p.as_map().map(|_| PortTrafficPolicy {
                 pos: p.pos,
-                port: p.get("port").and_then(|port| {
-                    let number = int(port.get("number"))?;
-                    Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
-                }),
+                port: port_number(p),
                 groups: PolicyGroups::from_node(p),
             })
-            .collect();
+        });
         Self {
             pos: n.pos,
             groups: PolicyGroups::from_node(n),
@@ -626,17 +634,11 @@ impl LoadBalancer {
                 .to_owned(),
             path: string(c.get("path")).map(|p| p.value),
             ttl: dur(c.get("ttl")).map(|t| t.value),
-            attributes: c
-                .get("attributes")
-                .and_then(Node::as_seq)
-                .into_iter()
-                .flatten()
-                .filter_map(|a| {
-                    let name = a.get("name")?.as_str()?.to_owned();
-                    let value = a.get("value").and_then(Node::as_str).unwrap_or_default();
-                    Some((name, value.to_owned()))
-                })
-                .collect(),
+            attributes: items(c.get("attributes"), |a| {
+                let name = a.get("name")?.as_str()?.to_owned();
+                let value = a.get("value").and_then(Node::as_str).unwrap_or_default();
+                Some((name, value.to_owned()))
+            }),
         };
         let hash_key = hash.and_then(|h| {
             string(h.get("httpHeaderName"))
@@ -705,13 +707,7 @@ impl OutlierDetection {
             base_ejection_time: dur(n.get("baseEjectionTime")),
             max_ejection_percent: int(n.get("maxEjectionPercent")),
             min_health_percent: int(n.get("minHealthPercent")),
-            http_error_codes: n
-                .get("outlierDetectionHttpErrorCodes")
-                .and_then(Node::as_seq)
-                .into_iter()
-                .flatten()
-                .filter_map(|c| int(Some(c)))
-                .collect(),
+            http_error_codes: items(n.get("outlierDetectionHttpErrorCodes"), |c| int(Some(c))),
         }
     }
 }
@@ -733,26 +729,14 @@ impl DestinationRule {
             namespace: namespace(metadata),
             host: string(spec.get("host"))?,
             traffic_policy: block(spec.get("trafficPolicy"), TrafficPolicy::from_node),
-            subsets: spec
-                .get("subsets")
-                .and_then(Node::as_seq)
-                .into_iter()
-                .flatten()
-                .filter_map(|s| {
-                    Some(Subset {
-                        name: string(s.get("name"))?,
-                        labels: string_map(s.get("labels")),
-                        traffic_policy: block(s.get("trafficPolicy"), TrafficPolicy::from_node),
-                    })
+            subsets: items(spec.get("subsets"), |s| {
+                Some(Subset {
+                    name: string(s.get("name"))?,
+                    labels: string_map(s.get("labels")),
+                    traffic_policy: block(s.get("trafficPolicy"), TrafficPolicy::from_node),
                 })
-                .collect(),
-            export_to: spec
-                .get("exportTo")
-                .and_then(Node::as_seq)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| string(Some(e)))
-                .collect(),
+            }),
+            export_to: items(spec.get("exportTo"), |e| string(Some(e))),
             workload_selector: spec
                 .get("workloadSelector")
                 .map(|w| Located::new(string_map(w.get("matchLabels")), w.pos)),
@@ -885,22 +869,14 @@ impl Sidecar {
                 .get("workloadSelector")
                 .filter(|w| w.value != Value::Null)
                 .map(|w| Located::new(string_map(w.get("labels")), w.pos)),
-            ingress: spec
-                .get("ingress")
-                .and_then(Node::as_seq)
-                .into_iter()
-                .flatten()
-                .filter(|i| i.as_map().is_some())
-                .map(|i| SidecarIngress {
+            ingress: items(spec.get("ingress"), |i| {
+                i.as_map().map(|_| SidecarIngress {
                     pos: i.pos,
-                    port: i.get("port").and_then(|port| {
-                        let number = int(port.get("number"))?;
-                        Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
-                    }),
+                    port: port_number(i),
                     default_endpoint: string(i.get("defaultEndpoint")),
                     connection_pool: block(i.get("connectionPool"), ConnectionPool::from_node),
                 })
-                .collect(),
+            }),
             inbound_connection_pool: block(
                 spec.get("inboundConnectionPool"),
                 ConnectionPool::from_node,
@@ -987,5 +963,28 @@ mod tests {
     #[test]
     fn an_absent_policy_group_takes_a_pointer() {
         assert_eq!(size_of::<PolicyGroups>(), 4 * size_of::<usize>());
+    }
+
+    /// A list's vector has room for the list's items, not the four a filtered `collect`
+    /// reserves: two subsets, one port-level entry, one exported namespace.
+    #[test]
+    fn lists_take_the_room_of_their_items() {
+        let loaded = crate::istio::load::load_str(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\n\
+             spec:\n  host: r\n  exportTo: [.]\n  trafficPolicy:\n    portLevelSettings:\n\
+             \x20   - port: {number: 80}\n      tls: {mode: DISABLE}\n  subsets:\n\
+             \x20 - {name: v1, labels: {v: '1'}}\n  - {name: v2, labels: {v: '2'}}\n",
+            &Arc::from("r.yaml"),
+            &crate::istio::load::LoadOptions::default(),
+        );
+        let rule = &loaded.rules[0];
+        assert_eq!(rule.subsets.capacity(), 2);
+        assert_eq!(rule.export_to.capacity(), 1);
+        let policy = rule.traffic_policy.as_ref().unwrap();
+        assert_eq!(policy.port_level_settings.capacity(), 1);
+        assert_eq!(
+            policy.port_level_settings[0].port.as_ref().unwrap().value,
+            80
+        );
     }
 }
