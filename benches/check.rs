@@ -95,14 +95,14 @@ spec:
 
 /// The best of `runs` timings of `f`.
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(f());
-            started.elapsed()
-        })
-        .min()
-        .unwrap()
+    (0..runs).map(|_| timed(&mut f)).min().unwrap()
+}
+
+/// How long one call of `f` takes.
+fn timed<T>(f: impl FnOnce() -> T) -> Duration {
+    let started = Instant::now();
+    std::hint::black_box(f());
+    started.elapsed()
 }
 
 fn check(text: &str) -> usize {
@@ -231,7 +231,7 @@ fn command_line(dir: &Path) {
         }
         for ((_, format, paths), best) in cases.iter().zip(&mut best) {
             for (path, best) in paths.iter().zip(best) {
-                *best = (*best).min(best_of(1, || run_check(path, format)));
+                *best = (*best).min(timed(|| run_check(path, format)));
             }
         }
     }
