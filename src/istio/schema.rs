@@ -198,21 +198,50 @@ impl Schema {
 pub(crate) struct Walker<'a> {
     file: &'a Arc<str>,
     findings: &'a mut Vec<Finding>,
-    path: Vec<String>,
+    /// Where the walk is; the keys are the input's own, so a step costs no allocation (the
+    /// path is only spelled out for a finding).
+    path: Vec<Step<'a>>,
+}
+
+/// One step of a [`Walker`]'s path.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 impl<'a> Walker<'a> {
     /// A walker reporting into `findings`, for nodes of `file`, at `path` (e.g. `["spec"]`).
-    pub(crate) fn new(file: &'a Arc<str>, findings: &'a mut Vec<Finding>, path: &[&str]) -> Self {
+    pub(crate) fn new(
+        file: &'a Arc<str>,
+        findings: &'a mut Vec<Finding>,
+        path: &[&'a str],
+    ) -> Self {
         Self {
             file,
             findings,
-            path: path.iter().map(|s| (*s).to_owned()).collect(),
+            path: path.iter().map(|key| Step::Key(key)).collect(),
         }
     }
 
+    /// The path as a message spells it: `spec.subsets[0].name`.
     fn dotted(&self) -> String {
-        self.path.join(".").replace(".[", "[")
+        let mut dotted = String::new();
+        for (i, step) in self.path.iter().enumerate() {
+            match step {
+                Step::Key(key) => {
+                    if i > 0 {
+                        dotted.push('.');
+                    }
+                    dotted.push_str(key);
+                }
+                Step::Index(index) => {
+                    dotted.push('[');
+                    dotted.push_str(&index.to_string());
+                    dotted.push(']');
+                }
+            }
+        }
+        dotted
     }
 
     fn report(&mut self, code: Code, node: &Node, message: String, help: Option<String>) {
@@ -222,7 +251,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Checks `node` against `schema`.
-    pub(crate) fn walk(&mut self, node: &Node, schema: &Schema) {
+    pub(crate) fn walk(&mut self, node: &'a Node, schema: &Schema) {
         if schema.preserve_unknown_fields {
             return;
         }
@@ -242,7 +271,7 @@ impl<'a> Walker<'a> {
                 }
                 if let Some(item_schema) = &schema.items {
                     for (i, item) in items.iter().enumerate() {
-                        self.path.push(format!("[{i}]"));
+                        self.path.push(Step::Index(i));
                         self.walk(item, item_schema);
                         self.path.pop();
                     }
@@ -299,7 +328,7 @@ impl<'a> Walker<'a> {
         self.report(Code::WrongType, node, message, help);
     }
 
-    fn walk_object(&mut self, node: &Node, entries: &[(Node, Node)], schema: &Schema) {
+    fn walk_object(&mut self, node: &Node, entries: &'a [(Node, Node)], schema: &Schema) {
         if let Some(max) = schema.max_properties.filter(|max| entries.len() > *max) {
             let message = format!(
                 "`{}` has {} entries, more than {max}",
@@ -329,7 +358,7 @@ impl<'a> Walker<'a> {
                 .or(schema.additional_properties.as_deref());
             match child {
                 Some(child) => {
-                    self.path.push(name.to_owned());
+                    self.path.push(Step::Key(name));
                     if value.value != Value::Null
                         && child.is_duration(name)
                         && child.ty.as_deref() == Some("string")
