@@ -142,23 +142,21 @@ impl RuleLint<'_> {
         let Some((_, first)) = dropped.first() else {
             return;
         };
-        let names: Vec<String> = dropped
-            .iter()
-            .map(|(name, _)| format!("`{name}`"))
-            .collect();
-        let finding = Finding::new(
-            Code::PolicyDropsLimit,
-            self.at(here.pos),
-            format!(
-                "{what} replaces the pool above whole and drops {}",
-                names.join(", ")
-            ),
-        )
-        .help("restate those fields here; Istio never merges a group field by field")
-        .label(
-            self.at(*first),
-            "set here, not applied under the replacing pool",
-        );
+        let mut message = format!("{what} replaces the pool above whole and drops ");
+        for (i, (name, _)) in dropped.iter().enumerate() {
+            if i > 0 {
+                message.push_str(", ");
+            }
+            message.push('`');
+            message.push_str(name);
+            message.push('`');
+        }
+        let finding = Finding::new(Code::PolicyDropsLimit, self.at(here.pos), message)
+            .help("restate those fields here; Istio never merges a group field by field")
+            .label(
+                self.at(*first),
+                "set here, not applied under the replacing pool",
+            );
         self.findings.push(finding);
     }
 

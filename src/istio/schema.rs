@@ -529,25 +529,23 @@ impl<'a> Walker<'a> {
         max: Option<f64>,
         format: Option<&str>,
     ) {
-        let (value, text) = match &node.value {
-            Value::Int(i) => (*i as f64, i.to_string()),
-            Value::BigInt(s) => (
-                if s.starts_with('-') {
-                    f64::NEG_INFINITY
-                } else {
-                    f64::INFINITY
-                },
-                s.clone(),
-            ),
-            Value::Float(f) if f.is_infinite() => {
-                (*f, "a number too large to represent".to_owned())
-            }
-            Value::Float(f) => (*f, f.to_string()),
+        let value = match &node.value {
+            Value::Int(i) => *i as f64,
+            Value::BigInt(s) if s.starts_with('-') => f64::NEG_INFINITY,
+            Value::BigInt(_) => f64::INFINITY,
+            Value::Float(f) => *f,
             _ => return,
         };
         let below = min.is_some_and(|m| value < m);
         let above = max.is_some_and(|m| value > m);
         if below || above {
+            // Spelled out only for the finding: most numbers are in range.
+            let text = match &node.value {
+                Value::Int(i) => i.to_string(),
+                Value::BigInt(s) => s.clone(),
+                _ if value.is_infinite() => "a number too large to represent".to_owned(),
+                _ => value.to_string(),
+            };
             let range = match (min, max, format) {
                 (_, _, Some("int32")) => " (an int32 field)".to_owned(),
                 (Some(lo), Some(hi), _) => format!(" (accepted: {lo} to {hi})"),
@@ -693,6 +691,18 @@ mod tests {
             f[0].message.contains("is a number too large to represent"),
             "{}",
             f[0].message
+        );
+        // The value is spelled out (as the float it was read as) only for the finding.
+        assert!(
+            f[1].message
+                .contains("is 123456789012345680000000000000, above 2147483647"),
+            "{}",
+            f[1].message
+        );
+        assert!(
+            f[2].message.contains("is 9223372036854775808, above"),
+            "{}",
+            f[2].message
         );
     }
 
