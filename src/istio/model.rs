@@ -449,7 +449,7 @@ fn boolean(node: Option<&Node>) -> Option<Located<bool>> {
 
 pub(crate) fn string(node: Option<&Node>) -> Option<Located<String>> {
     located(node?, |v| match v {
-        Value::Str(s) => Some(s.clone()),
+        Value::Str(s) => Some(s.to_string()),
         _ => None,
     })
 }

@@ -66,7 +66,8 @@ fn json(node: &Node) -> serde_json::Value {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(n) => Json::from(*n),
-        Value::BigInt(digits) | Value::Str(digits) => Json::String(digits.clone()),
+        Value::BigInt(digits) => Json::String(digits.clone()),
+        Value::Str(text) => Json::String(text.to_string()),
         Value::Float(x) => Json::from(*x),
         Value::Seq(items) => items.iter().map(json).collect(),
         Value::Map(entries) => entries

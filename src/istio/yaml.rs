@@ -9,6 +9,7 @@
 //! decimal integer) is built straight from the events of its parser, twice as fast; any other
 //! goes through serde-saphyr (`plain_tree`).
 
+use smol_str::SmolStr;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -38,7 +39,7 @@ pub enum Value {
     /// A floating-point number.
     Float(f64),
     /// A string.
-    Str(String),
+    Str(SmolStr),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, in source order.
@@ -173,13 +174,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
+        Ok(Value::Str(v.into()))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+        Ok(Value::Str(v.into()))
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
+        Ok(Value::Str(String::from_utf8_lossy(v).into()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
@@ -195,7 +196,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let at = key.referenced;
             let key = Node {
                 pos: Pos::new(saturate(at.line()), saturate(at.column())),
-                value: Value::Str(key.value.0),
+                value: Value::Str(key.value.0.into()),
             };
             entries.push((key, value));
         }
@@ -518,7 +519,7 @@ fn plain_tree(text: &str, max_nodes: usize) -> Option<Vec<Option<Node>>> {
 /// no option of it matters; `None` otherwise.
 fn plain_scalar(text: &str, plain: bool) -> Option<Value> {
     if !plain {
-        return Some(Value::Str(text.to_owned()));
+        return Some(Value::Str(text.into()));
     }
     if matches!(text, "" | "~" | "null" | "Null" | "NULL") {
         return Some(Value::Null);
@@ -529,16 +530,16 @@ fn plain_scalar(text: &str, plain: bool) -> Option<Value> {
     if let Some(n) = decimal(text) {
         return Some(Value::Int(n));
     }
-    not_a_number(text).then(|| Value::Str(text.to_owned()))
+    not_a_number(text).then(|| Value::Str(text.into()))
 }
 
 /// A mapping key's text, when serde-saphyr reads the same text from it; `None` otherwise.
-fn plain_key(text: &str, plain: bool) -> Option<String> {
+fn plain_key(text: &str, plain: bool) -> Option<SmolStr> {
     let name = plain
         && yaml11_bool(text).is_none()
         && text.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
         && not_a_number(text);
-    (!plain || name || decimal(text).is_some()).then(|| text.to_owned())
+    (!plain || name || decimal(text).is_some()).then(|| text.into())
 }
 
 /// serde-saphyr's YAML 1.1 booleans (`strict_booleans` off, its default).
