@@ -5,8 +5,9 @@
 //!
 //! `cargo bench --bench client [-- --requests N --callers C --rounds R --slices S]`
 //!
-//! `-- --only bare|aligned --requests N` sends N requests with that one client and nothing
-//! else, for an instruction count that does not depend on the machine's state
+//! `-- --only bare|aligned|aligned-no-retry --requests N` sends N requests with that one
+//! client and nothing else (`aligned-no-retry`: `overload_retries(0)`, so no request is copied
+//! for a retry), for an instruction count that does not depend on the machine's state
 //! (`scripts/instructions.sh` runs it under callgrind).
 
 use std::time::{Duration, Instant};
@@ -142,11 +143,15 @@ fn main() {
         let clients = [bare(), Client::Aligned(aligned.clone()), bare()];
         if let Some(only) = &args.only {
             let client = match only.as_str() {
-                "bare" => &clients[0],
-                "aligned" => &clients[1],
-                other => panic!("--only takes bare or aligned, not {other}"),
+                "bare" => clients[0].clone(),
+                "aligned" => clients[1].clone(),
+                "aligned-no-retry" => {
+                    let tuner = tuner.clone().overload_retries(0);
+                    Client::Aligned(tuner.build().expect("a client").client)
+                }
+                other => panic!("--only takes bare, aligned or aligned-no-retry, not {other}"),
             };
-            run(client, &url, args.requests, args.callers).await;
+            run(&client, &url, args.requests, args.callers).await;
             println!("{} requests sent by the {only} client", args.requests);
             return;
         }
