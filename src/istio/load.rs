@@ -557,7 +557,7 @@ fn mesh_object(node: &Node, file: &Arc<str>, out: &mut Loaded) {
             }
         }
         Some("List") => {
-            for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
+            for item in node.items("items") {
                 mesh_object(item, file, out);
             }
         }

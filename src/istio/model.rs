@@ -477,13 +477,12 @@ pub(crate) fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> O
     node.filter(|n| n.as_map().is_some()).map(build)
 }
 
-/// The items of a sequence that `keep` makes something of, in a vector of room for the
-/// sequence's length: collecting a filtered iterator reserves room for four, so a rule's two
-/// subsets took four subsets' room.
-fn items<T>(node: Option<&Node>, keep: impl FnMut(&Node) -> Option<T>) -> Vec<T> {
-    let all = node.and_then(Node::as_seq).unwrap_or_default();
-    let mut kept = Vec::with_capacity(all.len());
-    kept.extend(all.iter().filter_map(keep));
+/// What `keep` makes of the items of `list`, in a vector of room for the list's length:
+/// collecting a filtered iterator reserves room for four, so a rule's two subsets took four
+/// subsets' room.
+fn kept<T>(list: &[Node], keep: impl FnMut(&Node) -> Option<T>) -> Vec<T> {
+    let mut kept = Vec::with_capacity(list.len());
+    kept.extend(list.iter().filter_map(keep));
     kept
 }
 
@@ -546,7 +545,7 @@ impl PolicyGroups {
 
 impl TrafficPolicy {
     pub(crate) fn from_node(n: &Node) -> Self {
-        let port_level_settings = items(n.get("portLevelSettings"), |p| {
+        let port_level_settings = kept(n.items("portLevelSettings"), |p| {
             p.as_map().map(|_| PortTrafficPolicy {
                 pos: p.pos,
                 port: port_number(p),
@@ -634,7 +633,7 @@ impl LoadBalancer {
                 .to_owned(),
             path: string(c.get("path")).map(|p| p.value),
             ttl: dur(c.get("ttl")).map(|t| t.value),
-            attributes: items(c.get("attributes"), |a| {
+            attributes: kept(c.items("attributes"), |a| {
                 let name = a.get("name")?.as_str()?.to_owned();
                 let value = a.get("value").and_then(Node::as_str).unwrap_or_default();
                 Some((name, value.to_owned()))
@@ -707,7 +706,7 @@ impl OutlierDetection {
             base_ejection_time: dur(n.get("baseEjectionTime")),
             max_ejection_percent: int(n.get("maxEjectionPercent")),
             min_health_percent: int(n.get("minHealthPercent")),
-            http_error_codes: items(n.get("outlierDetectionHttpErrorCodes"), |c| int(Some(c))),
+            http_error_codes: kept(n.items("outlierDetectionHttpErrorCodes"), |c| int(Some(c))),
         }
     }
 }
@@ -729,14 +728,14 @@ impl DestinationRule {
             namespace: namespace(metadata),
             host: string(spec.get("host"))?,
             traffic_policy: block(spec.get("trafficPolicy"), TrafficPolicy::from_node),
-            subsets: items(spec.get("subsets"), |s| {
+            subsets: kept(spec.items("subsets"), |s| {
                 Some(Subset {
                     name: string(s.get("name"))?,
                     labels: string_map(s.get("labels")),
                     traffic_policy: block(s.get("trafficPolicy"), TrafficPolicy::from_node),
                 })
             }),
-            export_to: items(spec.get("exportTo"), |e| string(Some(e))),
+            export_to: kept(spec.items("exportTo"), |e| string(Some(e))),
             workload_selector: spec
                 .get("workloadSelector")
                 .map(|w| Located::new(string_map(w.get("matchLabels")), w.pos)),
@@ -774,8 +773,7 @@ impl Service {
         let mut ports = Vec::new();
         for entry in object
             .get("spec")
-            .and_then(|s| s.get("ports"))
-            .and_then(Node::as_seq)
+            .map(|spec| spec.items("ports"))
             .unwrap_or_default()
         {
             let Some(port) = entry.get("port") else {
@@ -869,7 +867,7 @@ impl Sidecar {
                 .get("workloadSelector")
                 .filter(|w| w.value != Value::Null)
                 .map(|w| Located::new(string_map(w.get("labels")), w.pos)),
-            ingress: items(spec.get("ingress"), |i| {
+            ingress: kept(spec.items("ingress"), |i| {
                 i.as_map().map(|_| SidecarIngress {
                     pos: i.pos,
                     port: port_number(i),

@@ -134,7 +134,7 @@ impl<'a> Validator<'a> {
             );
         }
         let mut ports = HashSet::new();
-        for ingress in items(spec, "ingress") {
+        for ingress in spec.items("ingress") {
             if let Some(number) = ingress.get("port").and_then(|p| p.get("number"))
                 && let Value::Int(n) = number.value
                 && !ports.insert(n)
@@ -348,11 +348,8 @@ impl<'a> Validator<'a> {
     }
 
     fn subsets(&mut self, spec: &Node) {
-        let Some(subsets) = spec.get("subsets").and_then(Node::as_seq) else {
-            return;
-        };
         let mut names = HashSet::new();
-        for subset in subsets {
+        for subset in spec.items("subsets") {
             if subset.value == Value::Null {
                 self.report(
                     Code::WrongType,
@@ -518,7 +515,7 @@ impl<'a> Validator<'a> {
         if let Some(tunnel) = policy.get("tunnel") {
             self.tunnel(tunnel);
         }
-        for entry in items(policy, "portLevelSettings") {
+        for entry in policy.items("portLevelSettings") {
             if entry.value == Value::Null {
                 self.report(
                     Code::WrongType,
@@ -746,7 +743,7 @@ impl<'a> Validator<'a> {
                 );
             }
             let mut seen = HashSet::new();
-            for attribute in items(cookie, "attributes") {
+            for attribute in cookie.items("attributes") {
                 // A missing `name` is reported by the schema's `required`.
                 let Some(name_node) = attribute.get("name") else {
                     continue;
@@ -813,9 +810,9 @@ impl<'a> Validator<'a> {
 
     /// `agent.ValidateLocalityLbSetting`.
     fn locality_lb(&mut self, setting: &Node, has_outlier: bool) {
-        let distribute = items(setting, "distribute");
-        let failover = items(setting, "failover");
-        let priority = items(setting, "failoverPriority");
+        let distribute = setting.items("distribute");
+        let failover = setting.items("failover");
+        let priority = setting.items("failoverPriority");
         if !distribute.is_empty() && !failover.is_empty() {
             return self.report(
                 Code::InvalidLoadBalancer,
@@ -885,8 +882,8 @@ impl<'a> Validator<'a> {
 
     /// `agent.ValidateZoneAwareLbSetting`.
     fn zone_aware_lb(&mut self, setting: &Node, has_outlier: bool) {
-        let failover = items(setting, "failover");
-        let priority = items(setting, "failoverPriority");
+        let failover = setting.items("failover");
+        let priority = setting.items("failoverPriority");
         for label in priority {
             if let Some(text) = label.as_str().filter(|l| is_topology_label(l)) {
                 let message = format!(
@@ -989,10 +986,7 @@ impl<'a> Validator<'a> {
         {
             self.configmap_credential(node, reference);
         }
-        let sans = tls
-            .get("subjectAltNames")
-            .and_then(Node::as_seq)
-            .is_some_and(|s| !s.is_empty());
+        let sans = !tls.items("subjectAltNames").is_empty();
         if let Some(skip) = tls
             .get("insecureSkipVerify")
             .filter(|n| n.value == Value::Bool(true))
@@ -1268,12 +1262,6 @@ fn first_locality_problem<'n>(localities: &[(&'n Node, &str)]) -> Option<(&'n No
 }
 
 /// A DNS-1123 label: 1 to 63 letters, digits or `-`, starting and ending with a letter or digit.
-/// The items of the list at `key`; none when the key is missing or not a list (the schema
-/// reports that).
-fn items<'n>(node: &'n Node, key: &str) -> &'n [Node] {
-    node.get(key).and_then(Node::as_seq).unwrap_or_default()
-}
-
 fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()

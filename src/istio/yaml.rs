@@ -96,6 +96,12 @@ impl Node {
             .filter(|v| v.value != Value::Null)
     }
 
+    /// The items of the list under `key`; none when the key is missing or its value is not a
+    /// list (the schema reports that).
+    pub fn items(&self, key: &str) -> &[Node] {
+        self.get(key).and_then(Node::as_seq).unwrap_or_default()
+    }
+
     /// The key node of `key`, if this node is a mapping that has it.
     pub fn key(&self, key: &str) -> Option<&Node> {
         self.as_map()?
