@@ -20,7 +20,7 @@ struct Args {
     callers: usize,
     rounds: usize,
     slices: usize,
-    /// One client alone (`bare` or `aligned`), once: no pairs, no timing.
+    /// One client alone (`bare`, `aligned` or `aligned-no-retry`), once: no pairs, no timing.
     only: Option<String>,
 }
 

@@ -9,8 +9,9 @@
 //! (the only ones that can wait for a new upstream connection) are answered; it falls by a
 //! quarter on each overload answer and grows by one per round trip after it, and starts over
 //! when the sidecar cannot be reached, since a restarted sidecar is cold. [`AdaptiveLimit`]
-//! states the rule and why it cannot overflow the pending queue. A slot is held until the response body is read to its end or dropped, because an
-//! HTTP/1.1 connection is busy until then.
+//! states the rule and why it cannot overflow the pending queue. A slot is held until the
+//! response body is read to its end or dropped, because an HTTP/1.1 connection is busy until
+//! then.
 
 mod admission;
 mod align;
