@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use serde_json::ser::Formatter;
 use serde_json::{Value, json};
 
 use super::write_in_parts;
@@ -73,8 +74,8 @@ pub fn findings_sarif(
 
 const RESULTS_KEY: &[u8] = br#""results": []"#;
 
-/// The indentation of a result in the pretty-printed log (`runs[0].results[i]`).
-const RESULT_INDENT: &[u8] = b"        ";
+/// The depth of a result in the pretty-printed log (`runs[0].results[i]`), two spaces a level.
+const RESULT_DEPTH: usize = 4;
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
@@ -88,23 +89,99 @@ fn write_results(out: &mut impl Write, findings: &[Finding], sources: &Sources) 
     }
     out.write_all(b"[")?;
     write_in_parts(out, findings, |part, text| {
-        let mut item = Vec::new();
         for f in part {
-            item.clear();
-            serde_json::to_writer_pretty(&mut item, &result(f, sources))?;
             // A comma before every result but the first.
             let first = std::ptr::eq(f, &findings[0]);
-            for (i, line) in item.split(|&b| b == b'\n').enumerate() {
-                text.extend_from_slice(if i == 0 && !first { b",\n" } else { b"\n" });
-                text.extend_from_slice(RESULT_INDENT);
-                text.extend_from_slice(line);
-            }
+            let mut formatter = Pretty::at(RESULT_DEPTH);
+            formatter.begin_array_value(text, first)?;
+            let mut serializer = serde_json::Serializer::with_formatter(&mut *text, formatter);
+            result(f, sources).serialize(&mut serializer)?;
         }
         Ok(())
     })?;
-    out.write_all(b"\n")?;
-    out.write_all(&RESULT_INDENT[2..])?;
-    out.write_all(b"]")
+    Pretty::at(RESULT_DEPTH).end_array(out)
+}
+
+/// serde_json's `PrettyFormatter` (two spaces a level) starting `depth` levels in, so that a
+/// result is written straight in its place in the log: the same bytes as pretty-printing it
+/// alone and indenting each of its lines, without the second pass over them.
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn at(depth: usize) -> Self {
+        Self {
+            depth,
+            has_value: true,
+        }
+    }
+
+    /// A line break (after `prefix`) and the indentation of the current depth.
+    fn line(&self, out: &mut (impl Write + ?Sized), prefix: &[u8]) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 32];
+        out.write_all(prefix)?;
+        let mut spaces = 2 * self.depth;
+        while spaces > 0 {
+            let n = spaces.min(SPACES.len());
+            out.write_all(&SPACES[..n])?;
+            spaces -= n;
+        }
+        Ok(())
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(out, b"\n")?;
+        }
+        out.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.line(out, if first { b"\n" } else { b",\n" })
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(out, b"\n")?;
+        }
+        out.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.line(out, if first { b"\n" } else { b",\n" })
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 fn level(severity: Severity) -> &'static str {
@@ -122,7 +199,7 @@ struct SarifResult<'a> {
     level: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     locations: Option<[LocationOf<'a>; 1]>,
-    message: Text<String>,
+    message: Text<MessageText<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related_locations: Vec<RelatedLocation<'a>>,
     rule_id: &'static str,
@@ -170,16 +247,28 @@ struct Text<T> {
     text: T,
 }
 
+/// A finding's message and its help, as one string: `message\nhelp: help`, written into the
+/// log without being put together first.
+struct MessageText<'a>(&'a Finding);
+
+impl Serialize for MessageText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Finding { message, help, .. } = self.0;
+        match help {
+            Some(help) => serializer.collect_str(&format_args!("{message}\nhelp: {help}")),
+            None => serializer.serialize_str(message),
+        }
+    }
+}
+
 fn result<'a>(f: &'a Finding, sources: &'a Sources) -> SarifResult<'a> {
-    let text = match &f.help {
-        Some(help) => format!("{}\nhelp: {help}", f.message),
-        None => f.message.clone(),
-    };
     SarifResult {
         level: level(f.severity),
         locations: physical_location(&f.location, sources)
             .map(|physical_location| [LocationOf { physical_location }]),
-        message: Text { text },
+        message: Text {
+            text: MessageText(f),
+        },
         related_locations: f
             .labels
             .iter()
@@ -243,5 +332,27 @@ mod tests {
             "deploy/my%20rules/dr%231.yaml"
         );
         assert_eq!(uri("fixtures/reviews.yaml"), "fixtures/reviews.yaml");
+    }
+
+    /// `Pretty` at depth 0 prints serde_json's `PrettyFormatter` bytes, empty arrays and
+    /// objects included; `depth` levels in, the same lines with `2 * depth` more spaces after
+    /// each line break.
+    #[test]
+    fn pretty_prints_serde_json_bytes_at_any_depth() {
+        let value = json!({
+            "a": [], "b": {}, "c": [1, {"d": [[], {}], "e": "x\ny"}], "f": null, "g": [[1, 2]],
+        });
+        let serde_json = serde_json::to_string_pretty(&value).unwrap();
+        for depth in [0, 1, 4, 20] {
+            let mut out = Vec::new();
+            value
+                .serialize(&mut serde_json::Serializer::with_formatter(
+                    &mut out,
+                    Pretty::at(depth),
+                ))
+                .unwrap();
+            let indented = serde_json.replace('\n', &format!("\n{}", "  ".repeat(depth)));
+            assert_eq!(String::from_utf8(out).unwrap(), indented, "depth {depth}");
+        }
     }
 }
