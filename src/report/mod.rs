@@ -2,6 +2,7 @@
 //! that turns findings into text.
 
 mod emit;
+mod pretty;
 mod sarif;
 #[cfg(feature = "sidecar")]
 mod svg;
@@ -20,6 +21,7 @@ use crate::istio::model::DestinationRule;
 use crate::istio::resolve::{Destination, Resolution, rule_namespace};
 use crate::istio::yaml::parallel_map;
 use crate::plan::{Plan, UNLIMITED};
+use pretty::write_pretty_with_items;
 
 pub use emit::{Emit, emit};
 pub use sarif::findings_sarif;
@@ -162,10 +164,10 @@ const PARTS_AT_ONCE: usize = 16;
 
 /// Renders `items` in parts on all cores, `PARTS_AT_ONCE` at a time, and writes them in order
 /// (text and SARIF: a 10,000-rule mesh can draw 40,000 findings, 40,000 rules 160,000).
-fn write_in_parts<T: Sync>(
+fn write_in_parts<'a, T: Sync>(
     out: &mut impl Write,
-    items: &[T],
-    render: impl Fn(&[T], &mut Vec<u8>) -> io::Result<()> + Sync,
+    items: &'a [T],
+    render: impl Fn(&'a [T], &mut Vec<u8>) -> io::Result<()> + Sync,
 ) -> io::Result<()> {
     let parts: Vec<&[T]> = items.chunks(FINDINGS_PER_PART).collect();
     for parts in parts.chunks(PARTS_AT_ONCE) {
@@ -348,19 +350,8 @@ fn json_finding(f: &Finding) -> JsonFinding<'_> {
     }
 }
 
-/// `items` serialized as a sequence of `f(item)`, each as it is written: JSON's findings are
-/// never held as one tree.
-struct EachAs<'a, T, F>(&'a [T], F);
-
-impl<'a, T, S: Serialize, F: Fn(&'a T) -> S> Serialize for EachAs<'a, T, F> {
-    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        let items: &'a [T] = self.0;
-        serializer.collect_seq(items.iter().map(&self.1))
-    }
-}
-
-/// Writes findings as `{"findings": [...], "summary": {...}}`. Each finding is serialized as
-/// it is written, never the whole document held at once (a 10,000-rule mesh can draw 40,000).
+/// Writes findings as `{"findings": [...], "summary": {...}}`, the findings rendered in parts
+/// on all cores (a 10,000-rule mesh can draw 40,000), never the whole document held at once.
 pub fn findings_json(
     out: &mut impl Write,
     findings: &[Finding],
@@ -368,8 +359,9 @@ pub fn findings_json(
     rules: usize,
 ) -> io::Result<()> {
     #[derive(Serialize)]
-    struct Doc<F: Serialize> {
-        findings: F,
+    struct Doc {
+        /// Left empty: the findings are rendered apart and written in its place.
+        findings: [(); 0],
         summary: JsonSummary,
     }
     #[derive(Serialize)]
@@ -382,7 +374,7 @@ pub fn findings_json(
     }
     let summary = Summary::of(findings);
     let doc = Doc {
-        findings: EachAs(findings, json_finding),
+        findings: [],
         summary: JsonSummary {
             errors: summary.errors,
             files,
@@ -391,8 +383,8 @@ pub fn findings_json(
             warnings: summary.warnings,
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    // `findings[i]` is two levels in.
+    write_pretty_with_items(out, &doc, "findings", findings, 2, json_finding)
 }
 
 fn threshold(n: u32) -> String {

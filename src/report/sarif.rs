@@ -6,10 +6,9 @@ use std::io::{self, Write};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Serialize, Serializer};
-use serde_json::ser::Formatter;
 use serde_json::{Value, json};
 
-use super::write_in_parts;
+use super::pretty::write_pretty_with_items;
 use crate::diag::{Code, Finding, Location, Severity, Sources};
 
 /// Writes findings as a SARIF 2.1.0 log with one run.
@@ -44,7 +43,7 @@ pub fn findings_sarif(
     #[serde(rename_all = "camelCase")]
     struct Run {
         column_kind: &'static str,
-        /// Left empty: the results are rendered apart, on all cores, and written in its place.
+        /// Left empty: the results are rendered apart and written in its place.
         results: [(); 0],
         tool: Value,
     }
@@ -61,137 +60,14 @@ pub fn findings_sarif(
         }],
         version: "2.1.0",
     };
-    let skeleton = serde_json::to_vec_pretty(&log)?;
-    // The one unescaped occurrence: inside strings, quotes are escaped.
-    let at = find(&skeleton, RESULTS_KEY)
-        .ok_or_else(|| io::Error::other("the SARIF log has no results key"))?
-        + RESULTS_KEY.len();
-    out.write_all(&skeleton[..at - 2])?;
-    write_results(out, findings, sources)?;
-    out.write_all(&skeleton[at..])?;
-    writeln!(out)
+    // A 10,000-rule mesh can draw 40,000 results: rendered in parts on all cores.
+    write_pretty_with_items(out, &log, "results", findings, RESULT_DEPTH, |f| {
+        result(f, sources)
+    })
 }
 
-const RESULTS_KEY: &[u8] = br#""results": []"#;
-
-/// The depth of a result in the pretty-printed log (`runs[0].results[i]`), two spaces a level.
+/// The depth of a result in the pretty-printed log (`runs[0].results[i]`).
 const RESULT_DEPTH: usize = 4;
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The results array as serde_json pretty-prints it in its place in the log, its results
-/// rendered in parts on all cores (a 10,000-rule mesh can draw 40,000).
-fn write_results(out: &mut impl Write, findings: &[Finding], sources: &Sources) -> io::Result<()> {
-    if findings.is_empty() {
-        return out.write_all(b"[]");
-    }
-    out.write_all(b"[")?;
-    write_in_parts(out, findings, |part, text| {
-        for f in part {
-            // A comma before every result but the first.
-            let first = std::ptr::eq(f, &findings[0]);
-            let mut formatter = Pretty::at(RESULT_DEPTH);
-            formatter.begin_array_value(text, first)?;
-            let mut serializer = serde_json::Serializer::with_formatter(&mut *text, formatter);
-            result(f, sources).serialize(&mut serializer)?;
-        }
-        Ok(())
-    })?;
-    Pretty::at(RESULT_DEPTH).end_array(out)
-}
-
-/// serde_json's `PrettyFormatter` (two spaces a level) starting `depth` levels in, so that a
-/// result is written straight in its place in the log: the same bytes as pretty-printing it
-/// alone and indenting each of its lines, without the second pass over them.
-struct Pretty {
-    depth: usize,
-    has_value: bool,
-}
-
-impl Pretty {
-    fn at(depth: usize) -> Self {
-        Self {
-            depth,
-            has_value: true,
-        }
-    }
-
-    /// An array or object opens: one level deeper.
-    fn open(&mut self, out: &mut (impl Write + ?Sized), bracket: &[u8]) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        out.write_all(bracket)
-    }
-
-    /// It closes: on a line of its own unless it was empty.
-    fn close(&mut self, out: &mut (impl Write + ?Sized), bracket: &[u8]) -> io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.line(out, b"\n")?;
-        }
-        out.write_all(bracket)
-    }
-
-    /// An item (an array's value, an object's key) starts a line, after a comma unless first.
-    fn item(&self, out: &mut (impl Write + ?Sized), first: bool) -> io::Result<()> {
-        self.line(out, if first { b"\n" } else { b",\n" })
-    }
-
-    /// A line break (after `prefix`) and the indentation of the current depth.
-    fn line(&self, out: &mut (impl Write + ?Sized), prefix: &[u8]) -> io::Result<()> {
-        const SPACES: &[u8] = &[b' '; 32];
-        out.write_all(prefix)?;
-        let mut spaces = 2 * self.depth;
-        while spaces > 0 {
-            let n = spaces.min(SPACES.len());
-            out.write_all(&SPACES[..n])?;
-            spaces -= n;
-        }
-        Ok(())
-    }
-}
-
-impl Formatter for Pretty {
-    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
-        self.open(out, b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
-        self.close(out, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
-        self.item(out, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
-        self.open(out, b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
-        self.close(out, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
-        self.item(out, first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
-        out.write_all(b": ")
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-}
 
 fn level(severity: Severity) -> &'static str {
     match severity {
@@ -341,27 +217,5 @@ mod tests {
             "deploy/my%20rules/dr%231.yaml"
         );
         assert_eq!(uri("fixtures/reviews.yaml"), "fixtures/reviews.yaml");
-    }
-
-    /// `Pretty` at depth 0 prints serde_json's `PrettyFormatter` bytes, empty arrays and
-    /// objects included; `depth` levels in, the same lines with `2 * depth` more spaces after
-    /// each line break.
-    #[test]
-    fn pretty_prints_serde_json_bytes_at_any_depth() {
-        let value = json!({
-            "a": [], "b": {}, "c": [1, {"d": [[], {}], "e": "x\ny"}], "f": null, "g": [[1, 2]],
-        });
-        let serde_json = serde_json::to_string_pretty(&value).unwrap();
-        for depth in [0, 1, 4, 20] {
-            let mut out = Vec::new();
-            value
-                .serialize(&mut serde_json::Serializer::with_formatter(
-                    &mut out,
-                    Pretty::at(depth),
-                ))
-                .unwrap();
-            let indented = serde_json.replace('\n', &format!("\n{}", "  ".repeat(depth)));
-            assert_eq!(String::from_utf8(out).unwrap(), indented, "depth {depth}");
-        }
     }
 }
