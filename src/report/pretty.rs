@@ -53,6 +53,8 @@ struct Pretty {
 }
 
 impl Pretty {
+    /// At `depth`; as if it had just written a value, so that one made to close an array
+    /// (`end_array`) closes one with items, on a line of its own.
     fn at(depth: usize) -> Self {
         Self {
             depth,
