@@ -160,9 +160,11 @@ pub struct ClientPlan {
     /// unlimited.
     #[serde(skip)]
     pub initial_in_flight: Option<usize>,
-    /// The adaptive limit's growth per round trip in slow start: half the sidecar's pending
-    /// queue, rounded up, `ceil(P / 2)` (`/ k` when shared); `None` (P unlimited, or a plan
-    /// from [`bounded`](Self::bounded)) grows by half the start, rounded up.
+    /// The adaptive limit's growth per round trip in slow start while the sidecar keeps up:
+    /// the sidecar's pending queue P, `max(1, floor(P / k))` when k processes share it; half of
+    /// it, rounded up, after a round whose round trips were slow
+    /// ([`AdaptiveLimit`](crate::client::AdaptiveLimit)). `None` (P unlimited, or a plan from
+    /// [`bounded`](Self::bounded)) grows by the start.
     #[serde(skip)]
     pub slow_start_step: Option<usize>,
     /// Always `true`: the sidecar's HTTP/1 admission is what the plan sizes.
@@ -390,11 +392,12 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         UNLIMITED => ceiling,
         p => share.of(f64::from(p)).min(ceiling),
     });
-    // Half the queue, not half the start: the headroom h already sized the start and the
-    // ceiling, and a step is the model's margin, not the client's share.
+    // The queue, not the start: the headroom h already sized the start and the ceiling, and a
+    // step is what the model allows to wait at once, not the client's share. Floored for k
+    // processes, so that their steps together never exceed the queue.
     let slow_start_step = match (max_in_flight, p) {
         (None, _) | (_, UNLIMITED) => None,
-        (Some(_), p) => Some((p as usize).div_ceil(2 * share.k as usize).max(1)),
+        (Some(_), p) => Some((p as usize / share.k as usize).max(1)),
     };
 
     let pool_idle_timeout = sidecar.idle_limit().map_or(MAX_CLIENT_IDLE_TIMEOUT, |d| {
@@ -565,7 +568,7 @@ mod tests {
         assert_eq!(p.client.pool_max_idle_per_host, Some(95));
         assert_eq!(p.client.max_in_flight, Some(104));
         assert_eq!(p.client.initial_in_flight, Some(9));
-        assert_eq!(p.client.slow_start_step, Some(5), "ceil(10 / 2)");
+        assert_eq!(p.client.slow_start_step, Some(10), "the whole queue");
         assert_eq!(
             p.derivations[1].explanation,
             "104 = max(1, floor(0.95 x min(100 + 10, unlimited)))"
@@ -707,7 +710,7 @@ mod tests {
                     let start = plan.initial_in_flight.unwrap();
                     prop_assert!(start >= 1 && start <= m);
                     match plan.slow_start_step {
-                        Some(step) => prop_assert!(finite(p) && step >= 1 && step as u64 <= u64::from(p).div_ceil(2).max(1)),
+                        Some(step) => prop_assert!(finite(p) && step >= 1 && step as u64 <= u64::from(p).max(1)),
                         None => prop_assert!(!finite(p)),
                     }
                 }

@@ -159,6 +159,8 @@ struct Shared {
 #[derive(Debug)]
 struct Gate {
     limit: Mutex<AdaptiveLimit>,
+    /// The limit's ceiling: below it, a request that takes the last free slot is timed.
+    ceiling: usize,
     /// A copy of `limit.current()`, written under the lock.
     limit_now: AtomicUsize,
     /// A copy of `limit.probing()`, written under the lock before `limit_now`, so that an
@@ -182,6 +184,7 @@ impl Admission {
                 }
             };
             Gate {
+                ceiling: limit.ceiling(),
                 limit_now: AtomicUsize::new(limit.current()),
                 probing: AtomicBool::new(limit.probing()),
                 limit: Mutex::new(limit),
@@ -237,8 +240,12 @@ impl Admission {
             // larger (a future is copied whenever an outer one moves it).
             Some(gate) => Box::pin(self.wait(gate)).await?,
         }
+        let gate = shared.gate.as_ref();
         Ok(Permit {
-            probe: shared.gate.as_ref().is_some_and(Gate::take_probe),
+            probe: gate.is_some_and(Gate::take_probe),
+            admitted: gate
+                .is_some_and(|gate| gate.filled_below_ceiling(shared))
+                .then(tokio::time::Instant::now),
             shared: Some(Arc::clone(shared)),
             completed: false,
         })
@@ -391,13 +398,24 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Frees a slot: a request that completed while every slot was busy, and the end of a
-    /// probe, count toward growth; free slots go to the waiters, first first.
-    fn free_slot(&self, gate: &Gate, completed: bool, probe: bool) {
+    /// Frees a slot: a request that completed while every slot was busy (with its round trip
+    /// when it was timed from its admission), and the end of a probe, count toward growth;
+    /// free slots go to the waiters, first first.
+    fn free_slot(
+        &self,
+        gate: &Gate,
+        completed: bool,
+        probe: bool,
+        admitted: Option<tokio::time::Instant>,
+    ) {
         let held = self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let saturated = completed && held >= gate.limit_now.load(Ordering::SeqCst);
         if saturated || probe {
+            let round_trip = admitted.filter(|_| saturated).map(|at| at.elapsed());
             gate.update(|limit| {
+                if let Some(round_trip) = round_trip {
+                    limit.on_round_trip(round_trip);
+                }
                 if saturated {
                     limit.on_saturated_rtt();
                 }
@@ -452,6 +470,14 @@ impl Gate {
         self.limit_now.store(limit.current(), Ordering::SeqCst);
     }
 
+    /// Whether the slot just taken was the last free one under a limit below the ceiling: such
+    /// a request is timed, since its round trip tells whether the sidecar keeps up
+    /// ([`AdaptiveLimit::keeping_up`]); a limit that cannot grow, or has room, times nothing.
+    fn filled_below_ceiling(&self, shared: &Shared) -> bool {
+        let limit = self.limit_now.load(Ordering::Relaxed);
+        limit < self.ceiling && shared.in_flight.load(Ordering::Relaxed) >= limit
+    }
+
     /// Marks a request just admitted as a probe if the last increase still has slots unmarked;
     /// takes the lock only then (after an increase, as many times as it added slots).
     fn take_probe(&self) -> bool {
@@ -480,7 +506,7 @@ impl Drop for Handover<'_> {
         if !self.taken {
             self.rx.close();
             if self.rx.try_recv().is_ok() {
-                self.shared.free_slot(self.gate, false, false);
+                self.shared.free_slot(self.gate, false, false, None);
             }
         }
     }
@@ -503,6 +529,9 @@ pub(crate) struct Permit {
     completed: bool,
     /// The request took a slot of the limit's last increase ([`AdaptiveLimit::on_admit`]).
     probe: bool,
+    /// When the request took the last free slot below the ceiling: its round trip is timed
+    /// (on tokio's clock, which tests can pause).
+    admitted: Option<tokio::time::Instant>,
 }
 
 impl Permit {
@@ -512,7 +541,7 @@ impl Permit {
             return;
         };
         match &shared.gate {
-            Some(gate) => shared.free_slot(gate, self.completed, self.probe),
+            Some(gate) => shared.free_slot(gate, self.completed, self.probe, self.admitted),
             None => {
                 shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             }
@@ -530,13 +559,17 @@ impl Drop for Permit {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_saturated_round_trip_with_its_probes_done_adds_half_the_initial_value() {
+    #[tokio::test(start_paused = true)]
+    async fn a_saturated_round_trip_with_its_probes_done_adds_the_initial_value() {
         let options = AlignOptions::default().queue_timeout(Duration::from_millis(20));
         let admission = Admission::new(&ClientPlan::bounded(10, 2), options);
         let mut a = admission.acquire().await.unwrap();
         let b = admission.acquire().await.unwrap();
         assert!(a.probe && b.probe, "a cold start: the first 2 are probes");
+        assert!(
+            a.admitted.is_none() && b.admitted.is_some(),
+            "b took the last slot"
+        );
         assert_eq!(admission.in_flight(), 2);
         a.completed = true;
         drop(a); // 1 of 2: half a round trip
@@ -544,19 +577,53 @@ mod tests {
         let mut c = admission.acquire().await.unwrap();
         assert!(!c.probe);
         c.completed = true;
+        tokio::time::advance(Duration::from_millis(5)).await;
         drop(c); // 2 of 2, every slot busy each time: one round trip, but b is still out
         assert_eq!(admission.limit(), Some(2));
         drop(b); // never answered (error, cancellation): its probe is done all the same
-        assert_eq!(admission.limit(), Some(3), "slow start: 2 + half of 2");
+        assert_eq!(
+            admission.limit(),
+            Some(4),
+            "slow start: 2 + 2, c's round trip the fastest and the mean"
+        );
         assert_eq!(admission.in_flight(), 0);
-        let held: Vec<_> = futures_acquire(&admission, 4).await;
-        assert_eq!(held.len(), 3, "the new slot is real, and no more");
+        let held: Vec<_> = futures_acquire(&admission, 5).await;
+        assert_eq!(held.len(), 4, "the new slots are real, and no more");
         let probes = held.iter().filter(|p| p.probe).count();
-        assert_eq!(probes, 1, "the new slot's request is the probe");
+        assert_eq!(probes, 2, "the new slots' requests are the probes");
     }
 
-    /// The plan's slow-start step reaches the limit: 4 slots, a round trip, 4 + 3.
-    #[tokio::test]
+    /// Two round trips timed in one round: 5 ms and 5 ms keep up, and the plan's step of 4 is
+    /// taken whole (2 + 4); 1 ms and 9 ms average 5 ms, above 1.5 times the fastest, and the
+    /// step is halved (2 + 2).
+    #[tokio::test(start_paused = true)]
+    async fn a_round_with_slow_round_trips_grows_by_half_the_step() {
+        for (waits, grown) in [([5, 5], 6), ([1, 9], 4)] {
+            let plan = ClientPlan {
+                slow_start_step: Some(4),
+                ..ClientPlan::bounded(23, 2)
+            };
+            let admission = Admission::new(&plan, AlignOptions::default());
+            let mut first = admission.acquire().await.unwrap();
+            let probe = admission.acquire().await.unwrap();
+            first.completed = true;
+            drop(first);
+            for wait in waits {
+                let mut timed = admission.acquire().await.unwrap();
+                assert!(timed.admitted.is_some(), "it took the last slot");
+                timed.completed = true;
+                tokio::time::advance(Duration::from_millis(wait)).await;
+                drop(timed);
+            }
+            assert_eq!(admission.limit(), Some(2), "the probe is still out");
+            drop(probe);
+            assert_eq!(admission.limit(), Some(grown), "{waits:?}");
+        }
+    }
+
+    /// The plan's slow-start step reaches the limit: 4 slots, a round trip (one of them timed,
+    /// the fastest and the mean), 4 + 3.
+    #[tokio::test(start_paused = true)]
     async fn the_plans_slow_start_step_is_the_growth() {
         let plan = ClientPlan {
             slow_start_step: Some(3),

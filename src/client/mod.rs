@@ -4,14 +4,15 @@
 //!
 //! Admission keeps requests in flight under the plan's ceiling `max_in_flight`, so the sidecar
 //! never answers `503` with `x-envoy-overloaded`: the limit starts at the sidecar's pending
-//! queue (with headroom), and while every slot is busy it grows by half that queue (rounded
-//! up, the plan's `slow_start_step`) per round trip, once the requests of the last increase
-//! (the only ones that can wait for a new upstream connection) are answered; it falls by a
-//! quarter on each overload answer and grows by one per round trip after it, and starts over
-//! when the sidecar cannot be reached, since a restarted sidecar is cold. [`AdaptiveLimit`]
-//! states the rule and why it cannot overflow the pending queue. A slot is held until the
-//! response body is read to its end or dropped, because an HTTP/1.1 connection is busy until
-//! then.
+//! queue (with headroom), and while every slot is busy it grows by that whole queue (the
+//! plan's `slow_start_step`) per round trip, halved when the round trips show a sidecar that
+//! does not keep up, once the requests of the last increase (the only ones that can wait for a
+//! new upstream connection) are answered; it falls by a quarter on each overload answer and
+//! grows by one per round trip after it, and starts over when the sidecar cannot be reached,
+//! since a restarted sidecar is cold. [`AdaptiveLimit`] states the rule, why it cannot
+//! overflow the pending queue, and what that assumes (a sidecar that keeps up with its
+//! requests). A slot is held until the response body is read to its end or dropped, because an
+//! HTTP/1.1 connection is busy until then.
 
 mod admission;
 mod align;
