@@ -540,4 +540,73 @@ mod tests {
         assert_eq!(limit.current(), 9);
         assert_eq!(limit.ceiling(), 9);
     }
+
+    mod any_events {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Event {
+            Admit,
+            /// A saturated completion, timed (nanoseconds) or not.
+            Complete(Option<u64>),
+            ProbeDone,
+            Overload,
+            Unreachable,
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                4 => Just(Event::Admit),
+                4 => proptest::option::of(1u64..50_000_000).prop_map(Event::Complete),
+                2 => Just(Event::ProbeDone),
+                1 => Just(Event::Overload),
+                1 => Just(Event::Unreachable),
+            ]
+        }
+
+        proptest! {
+            /// The safety argument's invariants, whatever happens in whatever order: the limit
+            /// stays within 1 and the ceiling; it rises only when no probe is out, by at most
+            /// the step (the model's bound on requests that can wait at once); and exactly as
+            /// many admissions as it added are then marked as probes.
+            #[test]
+            fn increases_wait_for_the_probes_and_never_exceed_the_step(
+                initial in 0usize..40,
+                ceiling in 0usize..120,
+                step in 0usize..20,
+                events in proptest::collection::vec(event(), 0..400),
+            ) {
+                let mut limit = AdaptiveLimit::new(initial, ceiling).with_slow_start_step(step);
+                let (ceiling, step) = (ceiling.max(1), step.max(1));
+                for event in events {
+                    let (before, probes_out) = (limit.current(), limit.probes_out);
+                    match event {
+                        Event::Admit => {
+                            limit.on_admit();
+                        }
+                        Event::Complete(rtt) => {
+                            if let Some(nanos) = rtt {
+                                limit.on_round_trip(Duration::from_nanos(nanos));
+                            }
+                            limit.on_saturated_rtt();
+                        }
+                        Event::ProbeDone => limit.on_probe_done(),
+                        Event::Overload => limit.on_overload(),
+                        Event::Unreachable => limit.on_unreachable(),
+                    }
+                    let after = limit.current();
+                    prop_assert!((1..=ceiling).contains(&after), "{after} of {ceiling}");
+                    if after > before {
+                        prop_assert!(after - before <= step, "{before} -> {after}, step {step}");
+                        prop_assert!(
+                            probes_out <= 1 && limit.probes_out == 0,
+                            "grew with probes out"
+                        );
+                        prop_assert_eq!(limit.probes_to_admit, after - before);
+                    }
+                }
+            }
+        }
+    }
 }
