@@ -208,7 +208,7 @@ impl AdaptiveLimit {
     /// the caller (from admission to the end of its response): evidence of whether the sidecar
     /// keeps up. Call it before that request's [`on_saturated_rtt`](Self::on_saturated_rtt).
     pub fn on_round_trip(&mut self, rtt: Duration) {
-        if self.fixed || self.limit == self.ceiling {
+        if !self.can_grow() {
             return;
         }
         self.fastest = Some(self.fastest.map_or(rtt, |fastest| fastest.min(rtt)));
@@ -247,7 +247,7 @@ impl AdaptiveLimit {
 
     /// A request completed while every slot was taken: a `limit`-th of a round trip.
     pub fn on_saturated_rtt(&mut self) {
-        if self.fixed || self.limit == self.ceiling {
+        if !self.can_grow() {
             return;
         }
         self.completions += 1;
@@ -268,6 +268,12 @@ impl AdaptiveLimit {
         self.limit = (before + step).min(self.ceiling);
         self.new_round();
         self.probes_to_admit = self.limit - before;
+    }
+
+    /// Whether the limit can still rise: it is not fixed and is below its ceiling. Completions
+    /// and round trips count only then.
+    fn can_grow(&self) -> bool {
+        !self.fixed && self.limit < self.ceiling
     }
 
     /// The limit moved: count completions and time round trips afresh.
