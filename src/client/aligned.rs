@@ -190,9 +190,9 @@ fn execute(
 
 /// A copy of `request` for an overload retry. It copies what `Request::try_clone` copies, but
 /// without a body or timeout it skips re-creating the extensions map, where reqwest keeps
-/// nothing else, and an empty header map is not cloned (cloning and dropping one costs 166
-/// instructions, a third of the copy): the copy made for every idempotent request stays one
-/// allocation, its URL's.
+/// nothing else, and an empty header map is not cloned (cloning and dropping one cost 166
+/// instructions, a third of the copy): the copy of a request without headers, body or timeout
+/// is one allocation, its URL's.
 fn replay(request: &reqwest::Request) -> Option<reqwest::Request> {
     if request.body().is_some() || request.timeout().is_some() {
         return request.try_clone();
