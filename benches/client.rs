@@ -6,8 +6,8 @@
 //! `cargo bench --bench client [-- --requests N --callers C --rounds R --slices S]`
 //!
 //! `-- --only bare|aligned|aligned-no-retry --requests N` sends N requests with that one
-//! client and nothing else (`aligned-no-retry`: `overload_retries(0)`, so no request is copied
-//! for a retry), for an instruction count that does not depend on the machine's state
+//! client and nothing else (`aligned-no-retry`: `overload_retries(0)`, so nothing is kept for a
+//! retry), for an instruction count that does not depend on the machine's state
 //! (`scripts/instructions.sh` runs it under callgrind).
 
 use std::time::{Duration, Instant};

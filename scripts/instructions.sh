@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Instructions per request of bare reqwest and of the AlignedClient (with and without the copy
-# of each request it keeps for an overload retry), counted by callgrind: the client bench's
+# Instructions per request of bare reqwest and of the AlignedClient (with overload retries and
+# without them, `overload_retries(0)`), counted by callgrind: the client bench's
 # `--only` mode run with 4,000 and 8,000 requests, the difference divided by 4,000 (setup
 # cancels out). Unlike throughput on a shared VM, the count repeats to within a tenth of a
 # percent, so it shows changes of the per-request path far below the timing noise. It counts
@@ -27,4 +27,4 @@ for client in bare aligned aligned-no-retry; do
     per_request[$client]=$(( (large - small) / 4000 ))
     echo "$client: ${per_request[$client]} instructions per request"
 done
-python3 -c "print(f'AlignedClient / bare: {${per_request[aligned]} / ${per_request[bare]}:.3f}x the instructions per request; the overload retry copy: {${per_request[aligned]} - ${per_request[aligned-no-retry]}} per request')"
+python3 -c "print(f'AlignedClient / bare: {${per_request[aligned]} / ${per_request[bare]}:.3f}x the instructions per request; overload retries: {${per_request[aligned]} - ${per_request[aligned-no-retry]}} per request')"

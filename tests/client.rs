@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::upstream;
@@ -216,6 +218,129 @@ async fn overload_answers_are_retried_for_get_but_not_for_post() {
     let response = no_retries.client.get(server.url()).send().await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(server.stats().requests, 1);
+}
+
+/// A server that records each request's method, path and query, version and `x-request-id`; it
+/// redirects `/old` to `/new` (302) and answers the first `overloaded` other requests `503` with
+/// `x-envoy-overloaded`, as an overflowing sidecar does, and the rest `200`.
+async fn recording_server(overloaded: usize) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let refused = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (log, refused) = (Arc::clone(&log), Arc::clone(&refused));
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: http::Request<_>| {
+                    let id = req.headers().get("x-request-id");
+                    let id = id.map_or("-", |id| id.to_str().unwrap());
+                    let line = format!("{} {} {:?} {id}", req.method(), req.uri(), req.version());
+                    log.lock().unwrap().push(line);
+                    let response = http::Response::builder();
+                    let response = if req.uri().path() == "/old" {
+                        response.status(302).header("location", "/new")
+                    } else if refused.fetch_add(1, Ordering::SeqCst) < overloaded {
+                        response.status(503).header("x-envoy-overloaded", "true")
+                    } else {
+                        response.status(200)
+                    };
+                    let response = response.body(String::from("ok")).unwrap();
+                    async { Ok::<_, std::convert::Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// An overload retry is the request as sent: a `GET` without headers (whose retry is made from
+/// the answer, not copied ahead), over HTTP/1.0 too, one with a header (copied ahead), a
+/// `DELETE` and a `HEAD`; after a redirect, the retry goes where the redirect led, as following
+/// it again would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overload_retry_sends_the_request_again_as_it_was_sent() {
+    let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+    let http = client.reqwest_client().clone();
+    type Build<'a> = Box<dyn Fn(&str) -> reqwest::RequestBuilder + 'a>;
+    let cases: [(&str, Build, [&str; 3]); 6] = [
+        (
+            "/items?id=7",
+            Box::new(|url| http.get(url)),
+            ["GET /items?id=7 HTTP/1.1 -"; 3],
+        ),
+        (
+            "/items",
+            Box::new(|url| http.get(url).version(http::Version::HTTP_10)),
+            ["GET /items HTTP/1.0 -"; 3],
+        ),
+        (
+            "/items",
+            Box::new(|url| http.get(url).header("x-request-id", "42")),
+            ["GET /items HTTP/1.1 42"; 3],
+        ),
+        (
+            "/items/7",
+            Box::new(|url| http.delete(url)),
+            ["DELETE /items/7 HTTP/1.1 -"; 3],
+        ),
+        (
+            "/items",
+            Box::new(|url| http.head(url)),
+            ["HEAD /items HTTP/1.1 -"; 3],
+        ),
+        (
+            "/old",
+            Box::new(|url| http.get(url)),
+            [
+                "GET /old HTTP/1.1 -",
+                "GET /new HTTP/1.1 -",
+                "GET /new HTTP/1.1 -",
+            ],
+        ),
+    ];
+    for (path, request, expected) in cases {
+        let (url, seen) = recording_server(if path == "/old" { 1 } else { 2 }).await;
+        let request = request(&format!("{url}{path}")).build().unwrap();
+        let response = client.execute(request).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        drop(response);
+        assert_eq!(*seen.lock().unwrap(), expected, "{path}");
+    }
+    assert_eq!(client.in_flight(), 0);
+}
+
+/// A request takes a free slot when it is sent, as reqwest's `send` builds its request when
+/// called (nothing goes out before the first poll), and gives it back if dropped unpolled; with
+/// every slot taken it waits for one when first polled, not when sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_takes_a_free_slot_when_sent_and_waits_for_one_when_polled() {
+    let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+    assert_eq!(client.limit(), Some(4));
+    let server = upstream(Duration::ZERO).await;
+    let unpolled = client.get(server.url()).send();
+    assert_eq!(client.in_flight(), 1);
+    drop(unpolled);
+    assert_eq!(client.in_flight(), 0);
+
+    let holding: Vec<_> = (0..4).map(|_| client.get(server.url()).send()).collect();
+    assert_eq!(client.in_flight(), 4);
+    let fifth = client.get(server.url()).send();
+    assert_eq!((client.in_flight(), client.queued()), (4, 0));
+    let fifth = tokio::spawn(fifth);
+    assert!(common::eventually(Duration::from_secs(5), || client.queued() == 1).await);
+    assert_eq!(server.stats().requests, 0, "nothing was sent before a poll");
+    drop(holding);
+    let response = fifth.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!((client.in_flight(), client.queued()), (1, 0));
+    drop(response);
+    assert_eq!(client.in_flight(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

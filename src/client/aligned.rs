@@ -11,16 +11,17 @@ use reqwest::{IntoUrl, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::admission::{Admission, AlignOptions, Permit, is_idempotent};
+use super::admission::{Admission, AlignOptions, Permit, Resend};
 use crate::error::Error;
 use crate::plan::ClientPlan;
 
 /// An HTTP client whose requests never overflow the sidecar's admission.
 ///
-/// The surface is reqwest's (`get`, `post`, `request`, `execute`); each request waits for a
-/// slot under the adaptive limit (at most `queue_timeout`), holds it until its response body is
-/// read or dropped, and an idempotent request answered `503` + `x-envoy-overloaded` is sent
-/// again after a jittered backoff. Cloning is cheap: clones share the pool and the limit.
+/// The surface is reqwest's (`get`, `post`, `request`, `execute`); each request takes a slot
+/// under the adaptive limit when it is sent, or, with none free, waits for one once polled (at
+/// most `queue_timeout`, first come, first served), holds it until its response body is read or
+/// dropped, and an idempotent request answered `503` + `x-envoy-overloaded` is sent again after
+/// a jittered backoff. Cloning is cheap: clones share the pool and the limit.
 /// Build one with [`Tuner`](crate::Tuner) or [`AlignedClient::new`].
 #[derive(Clone)]
 pub struct AlignedClient {
@@ -76,7 +77,8 @@ impl AlignedClient {
         }
     }
 
-    /// Sends a request built elsewhere, under admission.
+    /// Sends a request built elsewhere, under admission: a free slot is taken now (and given
+    /// back if the future is dropped unpolled); nothing is sent before the future is polled.
     ///
     /// # Errors
     /// [`ErrorKind::Saturated`](crate::ErrorKind::Saturated) when no slot frees up within `queue_timeout`;
@@ -159,7 +161,7 @@ impl RequestBuilder {
         self.inner.build().map_err(from_reqwest)
     }
 
-    /// Sends the request under admission.
+    /// Sends the request under admission, as [`AlignedClient::execute`] does.
     ///
     /// # Errors
     /// As [`AlignedClient::execute`], and [`ErrorKind::Request`](crate::ErrorKind::Request) when the request is invalid.
@@ -172,20 +174,78 @@ impl RequestBuilder {
     }
 }
 
-/// The future of a request under admission. It is not wrapped in an `async` block of its own:
-/// each such layer would keep its own copy of the request, and a future is copied whenever an
-/// outer one moves it.
+/// The future of a request under admission. With a slot free and nobody waiting, the request
+/// takes the slot and goes to reqwest at once, as reqwest's own `send` builds its future when
+/// called (nothing is sent before the first poll): the future then holds reqwest's 16-byte
+/// future, not the request, and is moved cheaply by every caller. Otherwise the wait and the
+/// request are boxed.
 fn execute(
     http: reqwest::Client,
     admission: Admission,
     request: reqwest::Request,
 ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
-    let idempotent = is_idempotent(request.method());
-    admission
-        .send(None, request, idempotent, replay, move |request| {
-            http.execute(request).map_err(from_reqwest)
-        })
-        .map_ok(|(inner, permit)| Response { inner, permit })
+    let retries = admission.retries(request.method());
+    let wrap = |inner, permit| Response { inner, permit };
+    let resend = Resend {
+        retries,
+        copy: copy_request,
+        send: move |request| http.execute(request).map_err(from_reqwest),
+    };
+    match admission.try_acquire() {
+        Some(permit) => {
+            let next = Replay::of(&request, retries);
+            let sent = (resend.send)(request);
+            let next = move |answer: &reqwest::Response| next.request(answer);
+            Either::Left(admission.finish(sent, permit, next, resend, wrap))
+        }
+        None => Either::Right(Box::pin(
+            admission
+                .send(None, request, resend)
+                .map_ok(move |(inner, permit)| wrap(inner, permit)),
+        )),
+    }
+}
+
+/// What a first attempt sent at once keeps for an overload retry.
+enum Replay {
+    /// Not retried.
+    Never,
+    /// A `GET` or `HEAD` without headers, body or timeout: its retry is a request of the same
+    /// method and version to the URL that answered (the request's, or where its redirects led;
+    /// neither method changes on a redirect), so nothing is copied unless the sidecar refuses it.
+    Rebuild(Method, Version),
+    /// A copy made before sending ([`copy_request`]).
+    Copy(Box<reqwest::Request>),
+}
+
+impl Replay {
+    fn of(request: &reqwest::Request, retries: u32) -> Self {
+        if retries == 0 {
+            return Self::Never;
+        }
+        let method = request.method();
+        if (method == Method::GET || method == Method::HEAD)
+            && request.headers().is_empty()
+            && request.body().is_none()
+            && request.timeout().is_none()
+        {
+            return Self::Rebuild(method.clone(), request.version());
+        }
+        copy_request(request).map_or(Self::Never, |copy| Self::Copy(Box::new(copy)))
+    }
+
+    /// The retry's request, for an overload `answer`.
+    fn request(self, answer: &reqwest::Response) -> Option<reqwest::Request> {
+        match self {
+            Self::Never => None,
+            Self::Rebuild(method, version) => {
+                let mut request = reqwest::Request::new(method, answer.url().clone());
+                *request.version_mut() = version;
+                Some(request)
+            }
+            Self::Copy(copy) => Some(*copy),
+        }
+    }
 }
 
 /// A copy of `request` for an overload retry. It copies what `Request::try_clone` copies, but
@@ -193,7 +253,7 @@ fn execute(
 /// nothing else, and an empty header map is not cloned (cloning and dropping one cost 166
 /// instructions, a third of the copy): the copy of a request without headers, body or timeout
 /// is one allocation, its URL's.
-fn replay(request: &reqwest::Request) -> Option<reqwest::Request> {
+fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
     if request.body().is_some() || request.timeout().is_some() {
         return request.try_clone();
     }
@@ -328,25 +388,27 @@ mod tests {
         ];
         for request in requests {
             let request = request.build().unwrap();
-            let copy = replay(&request).expect("a copy");
+            let copy = copy_request(&request).expect("a copy");
             assert_eq!(parts(&copy), parts(&request), "{request:?}");
         }
     }
 
-    /// Callers move a request's future (into a task, a `select!`, an outer future), and each
-    /// `async` layer around the request would keep a copy of its own: the future holds the
-    /// request, its retry copy and the slot's state, no more (2,408 bytes with reqwest 0.13
-    /// before the layers were removed, 624 after).
-    #[test]
-    fn a_request_future_holds_the_request_and_its_retry_copy_only() {
+    /// Callers move a request's future (into a task, a `select!`, an outer future), each move a
+    /// copy of its bytes. Sent with a slot free, the request is reqwest's at once, and the
+    /// future holds reqwest's future, the slot and what a retry needs: smaller than the request
+    /// itself, and than the response it resolves to with a tag (2,408 bytes with reqwest 0.13
+    /// when each `async` layer kept its own copy of the request, 624 with one copy and its retry
+    /// copy, 168 now).
+    #[tokio::test]
+    async fn a_request_sent_with_a_slot_free_is_held_by_reqwest_not_by_its_future() {
         let plan = ClientPlan::bounded(10, 2);
         let client = AlignedClient::new(reqwest::Client::new(), &plan, AlignOptions::default());
         let sending = client.get("http://127.0.0.1:1/").send();
-        let request = size_of::<reqwest::Request>();
+        let (request, response) = (size_of::<reqwest::Request>(), size_of::<Response>());
         let size = size_of_val(&sending);
         assert!(
-            size <= 2 * request + 256,
-            "{size} bytes for a request of {request}"
+            size < request && size <= response + 8,
+            "{size} bytes; a request {request}, a response {response}"
         );
     }
 }

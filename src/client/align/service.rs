@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use tower::Service;
 
 use super::{PermitBody, ResponseFuture};
-use crate::client::admission::{Admission, Permit, is_idempotent};
+use crate::client::admission::{Admission, Permit, Resend};
 use crate::error::{BoxError, Error};
 
 type Acquiring = Pin<Box<dyn Future<Output = Result<Permit, Error>> + Send>>;
@@ -85,28 +85,24 @@ where
         let admission = self.admission.clone();
         let inner = self.inner.clone();
         ResponseFuture::new(async move {
-            let idempotent = is_idempotent(request.method());
-            let (response, permit) = admission
-                .send(
-                    first,
-                    request,
-                    idempotent,
-                    |request| Some(request.clone()),
-                    move |request| {
-                        let mut service = inner.clone();
-                        async move {
-                            let uri = request.uri().clone();
-                            poll_fn(|cx| service.poll_ready(cx))
-                                .await
-                                .map_err(|e| Error::request(&uri, e))?;
-                            service
-                                .call(request)
-                                .await
-                                .map_err(|e| Error::request(&uri, e))
-                        }
-                    },
-                )
-                .await?;
+            let resend = Resend {
+                retries: admission.retries(request.method()),
+                copy: |request: &http::Request<ReqBody>| Some(request.clone()),
+                send: move |request: http::Request<ReqBody>| {
+                    let mut service = inner.clone();
+                    async move {
+                        let uri = request.uri().clone();
+                        poll_fn(|cx| service.poll_ready(cx))
+                            .await
+                            .map_err(|e| Error::request(&uri, e))?;
+                        service
+                            .call(request)
+                            .await
+                            .map_err(|e| Error::request(&uri, e))
+                    }
+                },
+            };
+            let (response, permit) = admission.send(first, request, resend).await?;
             Ok(response.map(|body| PermitBody::new(body, permit)))
         })
     }
