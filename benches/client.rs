@@ -8,7 +8,8 @@
 //! `-- --only bare|aligned|aligned-no-retry --requests N` sends N requests with that one
 //! client and nothing else (`aligned-no-retry`: `overload_retries(0)`, so nothing is kept for a
 //! retry), for an instruction count that does not depend on the machine's state
-//! (`scripts/instructions.sh` runs it under callgrind).
+//! (`scripts/instructions.sh` runs it under callgrind). `--header` adds an `x-request-id` header
+//! to every request of every client (a request with headers is copied ahead for its retry).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ struct Args {
     slices: usize,
     /// One client alone (`bare`, `aligned` or `aligned-no-retry`), once: no pairs, no timing.
     only: Option<String>,
+    /// Every request carries an `x-request-id` header.
+    header: bool,
 }
 
 fn args() -> Args {
@@ -31,8 +34,10 @@ fn args() -> Args {
         rounds: 8,
         slices: 9,
         only: None,
+        header: false,
     };
     let argv: Vec<String> = std::env::args().collect();
+    args.header = argv.iter().any(|arg| arg == "--header");
     for pair in argv.windows(2) {
         let value = pair[1].parse();
         match (pair[0].as_str(), value) {
@@ -55,23 +60,32 @@ enum Client {
 }
 
 impl Client {
-    async fn get_ok(&self, url: &str) {
+    async fn get_ok(&self, url: &str, header: bool) {
         match self {
             Client::Bare(client) => {
-                let response = client.get(url).send().await.expect("a response");
+                let mut request = client.get(url);
+                if header {
+                    request = request.header("x-request-id", "1");
+                }
+                let response = request.send().await.expect("a response");
                 response.bytes().await.expect("a body");
             }
             Client::Aligned(client) => {
-                let response = client.get(url).send().await.expect("a response");
+                let mut request = client.get(url);
+                if header {
+                    request = request.header("x-request-id", "1");
+                }
+                let response = request.send().await.expect("a response");
                 response.bytes().await.expect("a body");
             }
         }
     }
 }
 
-/// Sends `requests` GETs from `callers` tasks, each with its own clone of the client, as an
+/// Sends `requests` GETs from `args.callers` tasks, each with its own clone of the client, as an
 /// application shares one; returns the time it took.
-async fn run(client: &Client, url: &str, requests: usize, callers: usize) -> Duration {
+async fn run(client: &Client, url: &str, requests: usize, args: &Args) -> Duration {
+    let (callers, header) = (args.callers, args.header);
     let start = Instant::now();
     let tasks: Vec<_> = (0..callers)
         .map(|i| {
@@ -79,7 +93,7 @@ async fn run(client: &Client, url: &str, requests: usize, callers: usize) -> Dur
             let share = requests / callers + usize::from(i < requests % callers);
             tokio::spawn(async move {
                 for _ in 0..share {
-                    client.get_ok(&url).await;
+                    client.get_ok(&url, header).await;
                 }
             })
         })
@@ -101,7 +115,7 @@ async fn pair(clients: &[Client], url: &str, args: &Args) -> Vec<f64> {
     let mut spent = vec![Duration::ZERO; clients.len()];
     for round in 0..args.slices {
         for i in (0..clients.len()).map(|i| (i + round) % clients.len()) {
-            spent[i] += run(&clients[i], url, slice, args.callers).await;
+            spent[i] += run(&clients[i], url, slice, args).await;
         }
     }
     spent
@@ -151,7 +165,7 @@ fn main() {
                 }
                 other => panic!("--only takes bare, aligned or aligned-no-retry, not {other}"),
             };
-            run(&client, &url, args.requests, args.callers).await;
+            run(&client, &url, args.requests, &args).await;
             println!("{} requests sent by the {only} client", args.requests);
             return;
         }
