@@ -454,6 +454,8 @@ impl Admission {
     /// Judges one attempt's outcome: a refused or reset connection restarts the limit, an
     /// overload answer cuts it, any other answer completes the slot (it then counts toward
     /// growth, and is final).
+    // Inlined: called, it moves the response in and out (74 instructions per request).
+    #[inline]
     fn answer<Res: OverloadSignal>(
         &self,
         sent: Result<Res, Error>,
