@@ -239,32 +239,33 @@ impl Admission {
     /// # Errors
     /// [`ErrorKind::Saturated`](crate::ErrorKind::Saturated) when no slot frees up in time.
     pub(crate) async fn acquire(&self) -> Result<Permit, Error> {
-        if let Some(permit) = self.try_acquire() {
-            return Ok(permit);
+        if let Err(gate) = self.admit_now() {
+            // Boxed: waiting is the rare path, and its timer would make every request's future
+            // larger (a future is copied whenever an outer one moves it).
+            Box::pin(self.wait(gate)).await?;
         }
-        let gate = self
-            .shared
-            .gate
-            .as_ref()
-            .expect("only a gate makes a request wait");
-        // Boxed: waiting is the rare path, and its timer would make every request's future
-        // larger (a future is copied whenever an outer one moves it).
-        Box::pin(self.wait(gate)).await?;
         Ok(self.permit())
     }
 
-    /// A slot now, if nobody waits and one is free (or the plan is unbounded): the common
-    /// path, two atomic operations.
+    /// A slot now, if nobody waits and one is free (or the plan is unbounded).
     pub(crate) fn try_acquire(&self) -> Option<Permit> {
+        self.admit_now().ok().map(|()| self.permit())
+    }
+
+    /// Takes a slot if nobody waits and one is free, or counts the request when the plan is
+    /// unbounded: the common path, two atomic operations. Otherwise the gate to wait at.
+    fn admit_now(&self) -> Result<(), &Gate> {
         let shared = &self.shared;
         match &shared.gate {
             None => {
                 shared.in_flight.fetch_add(1, Ordering::Relaxed);
+                Ok(())
             }
-            Some(gate) if shared.queued.load(Ordering::SeqCst) == 0 && shared.try_admit(gate) => {}
-            Some(_) => return None,
+            Some(gate) if shared.queued.load(Ordering::SeqCst) == 0 && shared.try_admit(gate) => {
+                Ok(())
+            }
+            Some(gate) => Err(gate),
         }
-        Some(self.permit())
     }
 
     /// The permit of a slot just taken.
