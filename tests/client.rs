@@ -218,6 +218,15 @@ async fn overload_answers_are_retried_for_get_but_not_for_post() {
     let response = no_retries.client.get(server.url()).send().await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(server.stats().requests, 1);
+
+    // A sidecar that keeps refusing: the first attempt and the 2 retries, then its answer.
+    let server = Upstream::start(UpstreamOptions::default().overloaded_first(5))
+        .await
+        .unwrap();
+    let fresh = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+    let response = fresh.get(server.url()).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(server.stats().requests, 3, "no more than overload_retries");
 }
 
 /// A server that records each request's method, path and query, version and `x-request-id`; it

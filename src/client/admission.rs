@@ -156,6 +156,21 @@ pub(crate) struct Resend<C, S> {
     pub(crate) send: S,
 }
 
+impl<C, S> Resend<C, S> {
+    /// The copy of `request` that attempt `attempt` (0: the first) keeps for the retry after
+    /// it: made only while a retry may follow.
+    fn copy_after<Req>(&self, attempt: u32, request: &Req) -> Option<Req>
+    where
+        C: Fn(&Req) -> Option<Req>,
+    {
+        if attempt < self.retries {
+            (self.copy)(request)
+        } else {
+            None
+        }
+    }
+}
+
 /// The admission state of one client or layer; clones share it.
 #[derive(Clone, Debug)]
 pub(crate) struct Admission {
@@ -338,9 +353,7 @@ impl Admission {
         C: Fn(&Req) -> Option<Req>,
         S: FnMut(Req) -> Fut,
     {
-        let copy = (resend.retries > 0)
-            .then(|| (resend.copy)(&request))
-            .flatten();
+        let copy = resend.copy_after(0, &request);
         // A block, not an `async fn`: it keeps the request where it was captured, where an
         // `async fn` would also keep a copy of each argument.
         async move {
@@ -431,9 +444,7 @@ impl Admission {
         let mut attempt = 1;
         loop {
             tokio::time::sleep(backoff(attempt - 1)).await;
-            let copy = (attempt < resend.retries)
-                .then(|| (resend.copy)(&request))
-                .flatten();
+            let copy = resend.copy_after(attempt, &request);
             let mut permit = self.acquire().await?;
             let response = permit.answer((resend.send)(request).await)?;
             match copy {
