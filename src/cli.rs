@@ -136,7 +136,7 @@ struct BenchArgs {
     #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse_duration)]
     upstream_latency: std::time::Duration,
     /// A run stops after this long even if requests remain; requests unanswered then are errors.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration)]
     time_limit: std::time::Duration,
     /// The clients to run.
     #[arg(

@@ -387,6 +387,33 @@ fn bad_input_gets_one_clear_error_and_exit_2() {
     assert_eq!(plan.status.code(), Some(2));
 }
 
+/// `bench` values that would make a run pointless (nothing sent, no time to send it) are usage
+/// errors, said before any Envoy starts.
+#[test]
+fn bench_bounds_are_usage_errors() {
+    let base = [
+        "bench",
+        "--dr",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+    ];
+    for (bad, said) in [
+        (&["--requests", "0"][..], "0 is not in 1..=10000000"),
+        (&["--concurrency", "8,0"], "0 is not in 1..=10000"),
+        (&["--time-limit", "0s"], "`0s` must be above zero"),
+        (&["--time-limit=-1s"], "`-1s` is negative"),
+        (&["--upstream-latency", "5 ms"], "--upstream-latency"),
+    ] {
+        let args: Vec<&str> = base.iter().chain(bad).copied().collect();
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing ran");
+    }
+}
+
 #[test]
 fn explain_every_code() {
     let list = run(&["explain", "--list"]);
