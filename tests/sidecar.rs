@@ -180,7 +180,7 @@ fn compare(
 
 /// The refusals Envoy may count for the tuned client in one run of `rule` at `concurrency`
 /// callers, each retried by the client (its callers see none, which is asserted): none, but on
-/// the cold 100 / 10 sidecar at 200 callers, where on 2026-12-02 Envoy counted one in 4 of 260
+/// the cold 100 / 10 sidecar at 200 callers, where on 2026-12-02 Envoy counted one in 4 of 380
 /// runs (README, "What the model assumes"): a race there, not a promise of the rule. The fixed
 /// bound, with no warm-up, is refused 34 to 177 times a run on that case, so a rule that lost
 /// its warm-up still fails this.

@@ -68,7 +68,7 @@ use std::time::Duration;
 /// cold 100 / 10 sidecar at 200 callers with 1 ms, 1.55 to 4.7 times from the second step on.
 /// With this rule Envoy counted no overflow in 296 runs over those cases, port 9443 of the
 /// bundled example and two processes planned for their share; on 2026-12-02, one request in 4
-/// of 260 runs on the cold sidecar at 200 callers (one 30 ms after the limit had reached its
+/// of 380 runs on the cold sidecar at 200 callers (one 30 ms after the limit had reached its
 /// ceiling 104, above N = 100, where requests wait for a connection to free and Envoy's pools
 /// are per worker while its connection limit is shared, which the model leaves out; one while
 /// it grew, at 74). Whole steps at every round overflowed in 4 of 20 runs alternated with 20
