@@ -156,9 +156,8 @@ impl Comparison {
 /// Runs the three clients through a fresh Envoy per run, `repeats` times, and checks what must
 /// hold for the tuned client in every run, whatever the machine's load: no overflow seen by its
 /// callers, none counted by Envoy (but [`refusals_allowed`]), every request answered 2xx. How
-/// much the other clients overflow and how
-/// the goodputs compare are races and timings: `cargo bench --bench sidecar` and `bench`
-/// report them, the tests do not assert them.
+/// much the other clients overflow and how the goodputs compare are races and timings: `cargo
+/// bench --bench sidecar` and `bench` report them, the tests do not assert them.
 fn compare(
     rule: &str,
     destination: Destination,
