@@ -29,8 +29,9 @@ struct Args {
 
 fn args() -> Args {
     // 36 slices of 5,000 requests per client and pair. With 9, the ratio of two identical bare
-    // clients spanned 4.3 to 8.3 points over a run's 8 pairs (three runs, 2026-12-02), too
-    // coarse for a 1% target; with 36, 1.5 to 3.2 (four runs), at four times the time.
+    // clients spanned 4.3 to 8.3 points over a run's 8 pairs (three runs, 2026-12-02, the
+    // rotated order), too coarse for a 1% target; with 36, 1.5 to 3.2 (four runs), at four
+    // times the time (in today's order: `slice_order`).
     let mut args = Args {
         requests: 180_000,
         callers: 8,
