@@ -1,7 +1,7 @@
 //! Per-request overhead of `AlignedClient` against a bare `reqwest::Client` with the same pool,
-//! below the bound, on a local server. Each pair interleaves the clients in slices (A B C, A C
-//! B, A B C, ...) so that all see the same machine state, and a second bare client measures the
-//! bench's own noise in the same run.
+//! below the bound, on a local server. Each pair interleaves the clients in slices, every order
+//! of them in turn (A B C, A C B, B A C, ...), so that all see the same machine state, and a
+//! second bare client measures the bench's own noise in the same run.
 //!
 //! `cargo bench --bench client [-- --requests N --callers C --rounds R --slices S]`
 //!
@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
 use sidecar_tuner::{AlignedClient, Tuner};
+
+/// Requests each fresh client sends, untimed, before its slices: its pool's connections opened.
+const WARM_UP: usize = 200;
 
 struct Args {
     requests: usize,
@@ -31,7 +34,8 @@ fn args() -> Args {
     // 36 slices of 5,000 requests per client and pair. With 9, the ratio of two identical bare
     // clients spanned 4.3 to 8.3 points over a run's 8 pairs (three runs, 2026-12-02, the
     // rotated order), too coarse for a 1% target; with 36, 1.5 to 3.2 (four runs), at four
-    // times the time (in today's order: `slice_order`).
+    // times the time (both in the rotated order). 36 also runs each of the six orders of three
+    // clients (`slice_order`) six times.
     let mut args = Args {
         requests: 180_000,
         callers: 8,
@@ -110,12 +114,24 @@ async fn run(client: &Client, url: &str, requests: usize, args: &Args) -> Durati
 
 /// One pair: `slices` rounds in which each client sends its share of `requests`, in the order
 /// of [`slice_order`]. Each client's requests per second over all its slices.
-async fn pair(clients: &[Client], url: &str, args: &Args) -> Vec<f64> {
+///
+/// Every round builds its clients afresh (`make`), and each client's timed slice comes right
+/// after a warm-up of its own (untimed: its pool's connections opened, its code in the caches),
+/// so that what ran before a slice is the same for every client.
+async fn pair(make: &impl Fn() -> Vec<Client>, url: &str, args: &Args) -> Vec<f64> {
     let slice = args.requests / args.slices;
-    let mut spent = vec![Duration::ZERO; clients.len()];
+    let mut spent = Vec::new();
     for round in 0..args.slices {
+        let clients = make();
+        spent.resize(clients.len(), Duration::ZERO);
         for i in slice_order(round, clients.len()) {
+            run(&clients[i], url, WARM_UP, args).await;
             spent[i] += run(&clients[i], url, slice, args).await;
+        }
+        for client in &clients {
+            if let Client::Aligned(aligned) = client {
+                assert_eq!(aligned.in_flight(), 0, "a slot held after its slice");
+            }
         }
     }
     spent
@@ -124,24 +140,24 @@ async fn pair(clients: &[Client], url: &str, args: &Args) -> Vec<f64> {
         .collect()
 }
 
-/// The clients' order in round `round`: A B C in even rounds, A C B in odd ones, so that the
-/// slices run A B C A C B A B C ...: no client right after itself and, with three clients, each
-/// right after each other one equally often (once every two rounds). What ran just before a
-/// slice moves its speed: with the order reversed every round (A B C, C B A) the first and the
-/// last client followed themselves in half the rounds and the middle one, the AlignedClient,
-/// measured about 1% slower than bare reqwest with its admission bypassed; rotated (A B C, B C
-/// A, C A B; until 2026-12-02) each client followed one of the others in two rounds of three,
-/// and in a run of that day the second bare client, mostly after the AlignedClient, measured
-/// 0.2 to 1.5% slower than the first in all 8 pairs. In this order no client gains from what
-/// runs before it; the spread of the two bare clients' ratios it did not narrow: 0.9 to 2.7
-/// points over a run's pairs in six runs, 1.3 to 3.2 rotated in five.
-fn slice_order(round: usize, clients: usize) -> impl Iterator<Item = usize> {
-    let reversed = round % 2 == 1;
-    (0..clients).map(move |place| match place {
-        0 => 0,
-        _ if reversed => clients - place,
-        _ => place,
-    })
+/// The clients' order in round `round`: every order of them in turn (A B C, A C B, B A C, B C A,
+/// C A B, C B A for three), so that each client runs in each place of a round equally often.
+/// The place moved a client's speed: with A first in every round (A B C, A C B; until
+/// 2026-12-02) the second bare client, never first, measured faster than the first bare client
+/// in 26 of 32 pairs over four runs (medians 1.004 to 1.013), whether or not the clients were
+/// built afresh each round, and the AlignedClient was compared with the slowed one; in every
+/// order in turn, in 10 of 24 pairs over three runs (medians 0.997 to 1.002).
+fn slice_order(round: usize, clients: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..clients).collect();
+    // The `round`-th order in the lexicographic sequence of the permutations (factorial base).
+    let mut rank = round % (1..=clients).product::<usize>();
+    for place in 0..clients {
+        let rest = (1..clients - place).product::<usize>();
+        let pick = place + rank / rest;
+        rank %= rest;
+        order[place..=pick].rotate_right(1);
+    }
+    order
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -172,13 +188,13 @@ fn main() {
         )
         .expect("a valid rule")
         .host("svc");
-        let aligned = tuner.build().expect("a client").client;
+        let aligned = || Client::Aligned(tuner.build().expect("a client").client);
         let bare = || Client::Bare(tuner.reqwest_builder().expect("a plan").build().expect("a client"));
-        let clients = [bare(), Client::Aligned(aligned.clone()), bare()];
+        let clients = || vec![bare(), aligned(), bare()];
         if let Some(only) = &args.only {
             let client = match only.as_str() {
-                "bare" => clients[0].clone(),
-                "aligned" => clients[1].clone(),
+                "bare" => bare(),
+                "aligned" => aligned(),
                 "aligned-no-retry" => {
                     let tuner = tuner.clone().overload_retries(0);
                     Client::Aligned(tuner.build().expect("a client").client)
@@ -190,8 +206,7 @@ fn main() {
             return;
         }
 
-        // Warm every pool, then the pairs: the ratios of each pair cancel the machine's drift.
-        pair(&clients, &url, &Args { requests: 1000, slices: 1, only: None, ..args }).await;
+        // The pairs: the ratios of each pair cancel the machine's drift.
         let (mut bare_rps, mut aligned_rps) = (Vec::new(), Vec::new());
         let (mut ratios, mut noise) = (Vec::new(), Vec::new());
         for _ in 0..args.rounds {
@@ -218,6 +233,5 @@ fn main() {
             if low >= 0.99 { "met" } else { "NOT met" },
             worst(&noise)
         );
-        assert_eq!(aligned.in_flight(), 0);
     });
 }
