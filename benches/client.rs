@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
 use sidecar_tuner::{AlignedClient, Tuner};
 
-/// Requests each fresh client sends, untimed, before its slices: its pool's connections opened.
+/// Requests each fresh client sends, untimed, right before its timed slice: its pool's
+/// connections opened.
 const WARM_UP: usize = 200;
 
 struct Args {
@@ -146,7 +147,7 @@ async fn pair(make: &impl Fn() -> Vec<Client>, url: &str, args: &Args) -> Vec<f6
 /// 2026-12-02) the second bare client, never first, measured faster than the first bare client
 /// in 26 of 32 pairs over four runs (medians 1.004 to 1.013), whether or not the clients were
 /// built afresh each round, and the AlignedClient was compared with the slowed one; in every
-/// order in turn, in 10 of 24 pairs over three runs (medians 0.997 to 1.002).
+/// order in turn, in 18 of 48 pairs over six runs (medians 0.994 to 1.002).
 fn slice_order(round: usize, clients: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..clients).collect();
     // The `round`-th order in the lexicographic sequence of the permutations (factorial base).
@@ -194,7 +195,7 @@ fn main() {
         if let Some(only) = &args.only {
             // All three built, as a pair builds them, though one sends: the heap they leave
             // moves the allocator's own work per request by up to 200 instructions (built
-            // alone, the AlignedClient counted 824 more than bare reqwest instead of 612).
+            // alone, the AlignedClient counted 824 more than bare reqwest instead of 614).
             let built = clients();
             let client = match only.as_str() {
                 "bare" => built[0].clone(),
