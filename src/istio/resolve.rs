@@ -37,6 +37,7 @@ use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
     OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy,
 };
+use super::validate::{is_dns1123_label, validate_fqdn};
 use crate::diag::Location;
 use crate::error::Error;
 
@@ -148,6 +149,30 @@ impl Destination {
     /// and the cluster domain, as cluster DNS does; anything else is taken as written.
     pub fn fqdn(&self) -> String {
         qualify(&self.host, &self.namespace)
+    }
+
+    /// Why this destination names nothing a client could call, if so: a host that Istio's
+    /// `ValidateFQDN` rejects (case aside, which DNS ignores), or a namespace that is no
+    /// DNS-1123 label. Such a destination would match no rule and report only that.
+    fn check(&self) -> Result<(), Error> {
+        validate_fqdn(&self.host.to_ascii_lowercase())
+            .map_err(|why| Error::invalid_destination("host", &self.host, why))?;
+        let namespaces = [
+            Some(("namespace", &self.namespace)),
+            self.service_namespace
+                .as_ref()
+                .map(|namespace| ("service namespace", namespace)),
+        ];
+        for (field, namespace) in namespaces.into_iter().flatten() {
+            if !is_dns1123_label(namespace) {
+                return Err(Error::invalid_destination(
+                    field,
+                    namespace,
+                    "a namespace is 1 to 63 letters, digits or `-`, starting and ending with a letter or digit",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The service's namespace: as set, else the one a cluster host names.
@@ -539,7 +564,8 @@ impl<'a> MeshIndex<'a> {
     /// # Errors
     /// [`ErrorKind::NoMatchingRule`](crate::ErrorKind::NoMatchingRule) when no loaded rule is for the host at all and the mesh sets
     /// no default policy; [`ErrorKind::UnknownSubset`](crate::ErrorKind::UnknownSubset) when the subset is not defined by the rules
-    /// that apply.
+    /// that apply; [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) when the host is not a host name (Istio's
+    /// `ValidateFQDN`) or a namespace not a DNS-1123 label.
     pub fn resolve(&self, destination: &Destination) -> Result<Resolution<'a>, Error> {
         self.resolve_direction(destination, false)
     }
@@ -553,6 +579,7 @@ impl<'a> MeshIndex<'a> {
         destination: &Destination,
         inbound: bool,
     ) -> Result<Resolution<'a>, Error> {
+        destination.check()?;
         let fqdn = destination.fqdn();
         let client = destination.namespace.as_str();
         let service_namespace = destination.effective_service_namespace();
@@ -1352,6 +1379,63 @@ mod tests {
         assert_eq!(
             resolve(&rules, &at(None, "v9")).unwrap_err().kind(),
             crate::ErrorKind::UnknownSubset
+        );
+    }
+
+    /// A destination that names no host is refused before the lookup, not reported as a host
+    /// no rule applies to. The hosts of Istio's `TestValidateFQDN` (pkg/config/validation):
+    /// its valid ones are looked up (no rule here), its invalid ones (256 characters, empty)
+    /// refused; so are what users type by mistake (a port, a scheme, an address, an empty
+    /// label) and namespaces that are no DNS-1123 label.
+    #[test]
+    fn a_destination_that_names_no_host_is_an_invalid_setting() {
+        let rules = rules(&dr("r", "prod", "reviews", ""));
+        let kind = |d: &Destination| resolve(&rules, d).err().map(|e| e.kind());
+        for host in [
+            "istio.io",
+            "istio.io.",
+            "istio-pilot.istio-system.svc.cluster.local",
+            "istio-pilot.istio-system.svc.cluster.local.",
+            "Reviews",
+        ] {
+            let d = Destination::new(host);
+            assert_eq!(kind(&d), Some(crate::ErrorKind::NoMatchingRule), "{host}");
+        }
+        let long = "x".repeat(256);
+        for host in [
+            long.as_str(),
+            "",
+            "reviews:9080",
+            "http://reviews",
+            "10.0.0.1",
+            "reviews..prod",
+            "*.prod.svc.cluster.local",
+        ] {
+            let d = Destination::new(host).namespace("prod");
+            assert_eq!(kind(&d), Some(crate::ErrorKind::InvalidSetting), "{host}");
+        }
+        for namespace in ["", "a b", "-prod", "prod.svc"] {
+            let d = Destination::new("reviews").namespace(namespace);
+            assert_eq!(
+                kind(&d),
+                Some(crate::ErrorKind::InvalidSetting),
+                "{namespace:?}"
+            );
+        }
+        let d = Destination::new("api.example.com").service_namespace("a_b");
+        assert_eq!(kind(&d), Some(crate::ErrorKind::InvalidSetting));
+        let error = resolve(&rules, &Destination::new("reviews:9080").namespace("prod"))
+            .err()
+            .unwrap();
+        assert!(
+            error
+                .to_string()
+                .starts_with("the destination's host `reviews:9080` is not valid")
+                && error
+                    .help()
+                    .unwrap()
+                    .contains("without a scheme, port or path"),
+            "{error}"
         );
     }
 

@@ -1134,7 +1134,7 @@ pub fn validate_wildcard_domain(domain: &str) -> Result<(), String> {
 }
 
 /// Istio's `ValidateFQDN`: as a domain, without wildcards.
-fn validate_fqdn(domain: &str) -> Result<(), String> {
+pub(crate) fn validate_fqdn(domain: &str) -> Result<(), String> {
     if domain.is_empty() {
         return Err("empty domain name not allowed".into());
     }
@@ -1262,7 +1262,7 @@ fn first_locality_problem<'n>(localities: &[(&'n Node, &str)]) -> Option<(&'n No
 }
 
 /// A DNS-1123 label: 1 to 63 letters, digits or `-`, starting and ending with a letter or digit.
-fn is_dns1123_label(s: &str) -> bool {
+pub(crate) fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
