@@ -151,7 +151,7 @@ impl Destination {
         qualify(&self.host, &self.namespace)
     }
 
-    /// Why this destination names nothing a client could call, if so: a host that Istio's
+    /// An error when this destination names nothing a client could call: a host that Istio's
     /// `ValidateFQDN` rejects (case aside, which DNS ignores), or a namespace that is no
     /// DNS-1123 label. Such a destination would match no rule and report only that.
     fn check(&self) -> Result<(), Error> {
@@ -164,11 +164,12 @@ impl Destination {
                 .map(|namespace| ("service namespace", namespace)),
         ];
         for (field, namespace) in namespaces.into_iter().flatten() {
-            if !is_dns1123_label(namespace) {
+            // Kubernetes' label is lowercase (`IsDNS1123Label`); Istio's check also takes capitals.
+            if !is_dns1123_label(namespace) || namespace.bytes().any(|b| b.is_ascii_uppercase()) {
                 return Err(Error::invalid_destination(
                     field,
                     namespace,
-                    "a namespace is 1 to 63 letters, digits or `-`, starting and ending with a letter or digit",
+                    "a namespace is 1 to 63 lowercase letters, digits or `-`, starting and ending with a letter or digit",
                 ));
             }
         }
@@ -1414,7 +1415,7 @@ mod tests {
             let d = Destination::new(host).namespace("prod");
             assert_eq!(kind(&d), Some(crate::ErrorKind::InvalidSetting), "{host}");
         }
-        for namespace in ["", "a b", "-prod", "prod.svc"] {
+        for namespace in ["", "a b", "-prod", "prod.svc", "Prod"] {
             let d = Destination::new("reviews").namespace(namespace);
             assert_eq!(
                 kind(&d),
