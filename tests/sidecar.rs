@@ -359,8 +359,8 @@ fn http2_max_requests_binds_http1_too() {
 
 /// At 200 callers Envoy may count up to 2 refusals a run: on 2026-12-02 it counted one in 4
 /// of 380 runs of the tuned client there, and two in one of 300 more (README, "What the model
-/// assumes"), a race, not a promise of the rule. The fixed bound, with no warm-up, is refused 34 to 177 times a run on
-/// this case, so a rule that lost its warm-up still fails this.
+/// assumes"), a race, not a promise of the rule. The fixed bound, with no warm-up, is refused
+/// 34 to 177 times a run on this case, so a rule that lost its warm-up still fails this.
 #[test]
 fn cold_start_below_max_connections() {
     compare(

@@ -37,7 +37,7 @@ use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
     OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy,
 };
-use super::validate::{is_dns1123_label, validate_fqdn};
+use super::validate::{is_lowercase_dns1123_label, validate_fqdn};
 use crate::diag::Location;
 use crate::error::Error;
 
@@ -152,10 +152,10 @@ impl Destination {
     }
 
     /// An error when this destination names nothing a client could call: a host that Istio's
-    /// `ValidateFQDN` rejects (case aside, which DNS ignores), or a namespace that is no
-    /// DNS-1123 label. Such a destination would match no rule and report only that.
+    /// `ValidateFQDN` rejects (it takes capitals, which DNS ignores), or a namespace that is no
+    /// lowercase DNS-1123 label, as Kubernetes names namespaces. Such a destination would match no rule and report only that.
     fn check(&self) -> Result<(), Error> {
-        validate_fqdn(&self.host.to_ascii_lowercase())
+        validate_fqdn(&self.host)
             .map_err(|why| Error::invalid_destination("host", &self.host, why))?;
         let namespaces = [
             Some(("namespace", &self.namespace)),
@@ -164,8 +164,7 @@ impl Destination {
                 .map(|namespace| ("service namespace", namespace)),
         ];
         for (field, namespace) in namespaces.into_iter().flatten() {
-            // Kubernetes' label is lowercase (`IsDNS1123Label`); Istio's check also takes capitals.
-            if !is_dns1123_label(namespace) || namespace.bytes().any(|b| b.is_ascii_uppercase()) {
+            if !is_lowercase_dns1123_label(namespace) {
                 return Err(Error::invalid_destination(
                     field,
                     namespace,

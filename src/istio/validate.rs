@@ -1262,7 +1262,7 @@ fn first_locality_problem<'n>(localities: &[(&'n Node, &str)]) -> Option<(&'n No
 }
 
 /// A DNS-1123 label: 1 to 63 letters, digits or `-`, starting and ending with a letter or digit.
-pub(crate) fn is_dns1123_label(s: &str) -> bool {
+fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
@@ -1271,10 +1271,13 @@ pub(crate) fn is_dns1123_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// Kubernetes' `IsDNS1123Label`: a DNS-1123 label in lowercase, such as a namespace's name.
+pub(crate) fn is_lowercase_dns1123_label(s: &str) -> bool {
+    is_dns1123_label(s) && !s.bytes().any(|c| c.is_ascii_uppercase())
+}
+
 fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(is_dns1123_label)
-        && !s.bytes().any(|c| c.is_ascii_uppercase())
+    s.len() <= 253 && s.split('.').all(is_lowercase_dns1123_label)
 }
 
 /// A label value as Istio's `labels.Instance.Validate` takes it: empty, or letters, digits,
