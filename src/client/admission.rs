@@ -146,25 +146,44 @@ impl AttemptError for Error {
     }
 }
 
-/// How a request is sent again after an overload answer.
-pub(crate) struct Resend<C, S> {
-    /// Retries after the first attempt, at most ([`Admission::retries`]).
-    pub(crate) retries: u32,
-    /// A copy of a request, made before it is sent, for the retry after it; `None`: none.
-    pub(crate) copy: C,
-    /// Sends one attempt.
-    pub(crate) send: S,
+/// How a client sends one attempt of a request and copies a request for a retry: what admission
+/// needs of reqwest ([`AlignedClient`](super::AlignedClient)) and of a tower service
+/// ([`AlignLayer`](super::AlignLayer)).
+pub(crate) trait Transport<Req> {
+    /// The answer to one attempt.
+    type Response: OverloadSignal;
+    /// The failure of one attempt.
+    type Error: AttemptError;
+
+    /// Sends one attempt. The future borrows nothing from the transport: a first attempt is
+    /// sent before the transport moves into the future that awaits it.
+    fn send(
+        &mut self,
+        request: Req,
+    ) -> impl Future<Output = Result<Self::Response, Self::Error>> + use<Self, Req>;
+
+    /// A copy of `request`, made before it is sent, for the retry after it; `None`: it cannot
+    /// be copied, so it is not retried.
+    fn copy(&self, request: &Req) -> Option<Req>;
 }
 
-impl<C, S> Resend<C, S> {
+/// How a request is sent again after an overload answer.
+pub(crate) struct Resend<T> {
+    /// Retries after the first attempt, at most ([`Admission::retries`]).
+    pub(crate) retries: u32,
+    /// Sends each attempt.
+    pub(crate) transport: T,
+}
+
+impl<T> Resend<T> {
     /// The copy of `request` that attempt `attempt` (0: the first) keeps for the retry after
     /// it: made only while a retry may follow.
     fn copy_after<Req>(&self, attempt: u32, request: &Req) -> Option<Req>
     where
-        C: Fn(&Req) -> Option<Req>,
+        T: Transport<Req>,
     {
         if attempt < self.retries {
-            (self.copy)(request)
+            self.transport.copy(request)
         } else {
             None
         }
@@ -336,23 +355,16 @@ impl Admission {
         }
     }
 
-    /// Sends `request` through `resend.send`, holding a slot; an overload answer is retried
-    /// after a backoff, at most `resend.retries` times ([`Admission::retries`]), each time with
-    /// a fresh slot. `first` is a slot already acquired for the first attempt (tower's
+    /// Sends `request` through `resend.transport`, holding a slot; an overload answer is
+    /// retried after a backoff, at most `resend.retries` times ([`Admission::retries`]), each
+    /// time with a fresh slot. `first` is a slot already acquired for the first attempt (tower's
     /// `poll_ready`). Returns the final response with the slot it holds.
-    pub(crate) fn send<Req, Res, Fut, E, C, S>(
+    pub(crate) fn send<Req, T: Transport<Req>>(
         self,
         first: Option<Permit>,
         request: Req,
-        mut resend: Resend<C, S>,
-    ) -> impl Future<Output = Result<(Res, Permit), Error>>
-    where
-        Res: OverloadSignal,
-        Fut: Future<Output = Result<Res, E>>,
-        E: AttemptError,
-        C: Fn(&Req) -> Option<Req>,
-        S: FnMut(Req) -> Fut,
-    {
+        mut resend: Resend<T>,
+    ) -> impl Future<Output = Result<(T::Response, Permit), Error>> {
         let copy = resend.copy_after(0, &request);
         // A block, not an `async fn`: it keeps the request where it was captured, where an
         // `async fn` would also keep a copy of each argument.
@@ -361,7 +373,7 @@ impl Admission {
                 Some(permit) => permit,
                 None => self.acquire().await?,
             };
-            let sent = (resend.send)(request);
+            let sent = resend.transport.send(request);
             Self::finish(
                 sent,
                 permit,
@@ -392,20 +404,13 @@ impl Admission {
     // Not an `async fn`: it would keep a second copy of each argument (when measured, its
     // future 216 bytes for the AlignedClient instead of 136).
     #[allow(clippy::manual_async_fn)]
-    pub(crate) fn finish<Req, Res, Fut, E, C, S, Out>(
-        sent: impl Future<Output = Result<Res, E>>,
+    pub(crate) fn finish<Req, T: Transport<Req>, Out>(
+        sent: impl Future<Output = Result<T::Response, T::Error>>,
         mut permit: Permit,
-        next: impl FnOnce(&Res) -> Option<Req>,
-        resend: Resend<C, S>,
-        done: impl FnOnce(Res, Permit) -> Out,
-    ) -> impl Future<Output = Result<Out, Error>>
-    where
-        Res: OverloadSignal,
-        Fut: Future<Output = Result<Res, E>>,
-        E: AttemptError,
-        C: Fn(&Req) -> Option<Req>,
-        S: FnMut(Req) -> Fut,
-    {
+        next: impl FnOnce(&T::Response) -> Option<Req>,
+        resend: Resend<T>,
+        done: impl FnOnce(T::Response, Permit) -> Out,
+    ) -> impl Future<Output = Result<Out, Error>> {
         // The answer is dropped before the retries are awaited, in a scope that ends there, so
         // that the future keeps no room for it while they run (88 bytes for the AlignedClient);
         // a `match` on `next(&response)` would keep its temporary, a whole request (264 bytes),
@@ -429,24 +434,17 @@ impl Admission {
     }
 
     /// Overload retries 1 to `resend.retries` of `request`, each after its backoff.
-    async fn retry<Req, Res, Fut, E, C, S>(
+    async fn retry<Req, T: Transport<Req>>(
         self,
         mut request: Req,
-        mut resend: Resend<C, S>,
-    ) -> Result<(Res, Permit), Error>
-    where
-        Res: OverloadSignal,
-        Fut: Future<Output = Result<Res, E>>,
-        E: AttemptError,
-        C: Fn(&Req) -> Option<Req>,
-        S: FnMut(Req) -> Fut,
-    {
+        mut resend: Resend<T>,
+    ) -> Result<(T::Response, Permit), Error> {
         let mut attempt = 1;
         loop {
             tokio::time::sleep(backoff(attempt - 1)).await;
             let copy = resend.copy_after(attempt, &request);
             let mut permit = self.acquire().await?;
-            let response = permit.answer((resend.send)(request).await)?;
+            let response = permit.answer(resend.transport.send(request).await)?;
             match copy {
                 Some(next) if !permit.completed => request = next,
                 _ => return Ok((response, permit)),
@@ -843,25 +841,29 @@ mod tests {
             }
         });
         assert_eq!(admission.limit(), Some(3));
-        let refused = |_: ()| async {
-            Err::<http::Response<()>, _>(Error::request(
-                "http://127.0.0.1:1",
-                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
-            ))
+        /// Every connection refused.
+        struct Refused;
+        impl Transport<()> for Refused {
+            type Response = http::Response<()>;
+            type Error = Error;
+            fn send(
+                &mut self,
+                (): (),
+            ) -> impl Future<Output = Result<Self::Response, Error>> + use<> {
+                std::future::ready(Err(Error::request(
+                    "http://127.0.0.1:1",
+                    std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+                )))
+            }
+            fn copy(&self, (): &()) -> Option<()> {
+                Some(())
+            }
+        }
+        let resend = Resend {
+            retries: admission.retries(&Method::GET),
+            transport: Refused,
         };
-        let err = admission
-            .clone()
-            .send(
-                None,
-                (),
-                Resend {
-                    retries: admission.retries(&Method::GET),
-                    copy: |_: &()| Some(()),
-                    send: refused,
-                },
-            )
-            .await
-            .unwrap_err();
+        let err = admission.clone().send(None, (), resend).await.unwrap_err();
         assert!(err.is_connect(), "{err}");
         assert_eq!(admission.limit(), Some(2));
         assert_eq!(admission.in_flight(), 0);

@@ -13,7 +13,7 @@ use reqwest::{IntoUrl, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::admission::{Admission, AlignOptions, AttemptError, Permit, Resend};
+use super::admission::{Admission, AlignOptions, AttemptError, Permit, Resend, Transport};
 use crate::error::Error;
 use crate::plan::ClientPlan;
 
@@ -189,15 +189,14 @@ fn execute(
 ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
     let retries = admission.retries(request.method());
     let wrap = |inner, permit| Response { inner, permit };
-    let resend = Resend {
+    let mut resend = Resend {
         retries,
-        copy: copy_request,
-        send: move |request| http.execute(request),
+        transport: Reqwest(http),
     };
     match admission.try_acquire() {
         Ok(permit) => {
             let next = Replay::of(&request, retries);
-            let sent = (resend.send)(request);
+            let sent = resend.transport.send(request);
             let next = move |answer: &reqwest::Response| next.request(answer);
             Either::Left(Admission::finish(sent, permit, next, resend, wrap))
         }
@@ -206,6 +205,26 @@ fn execute(
                 .send(None, request, resend)
                 .map_ok(move |(inner, permit)| wrap(inner, permit)),
         )),
+    }
+}
+
+/// reqwest as admission's transport: an attempt is `Client::execute`, a retry's copy
+/// [`copy_request`].
+struct Reqwest(reqwest::Client);
+
+impl Transport<reqwest::Request> for Reqwest {
+    type Response = reqwest::Response;
+    type Error = reqwest::Error;
+
+    fn send(
+        &mut self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
+        self.0.execute(request)
+    }
+
+    fn copy(&self, request: &reqwest::Request) -> Option<reqwest::Request> {
+        copy_request(request)
     }
 }
 

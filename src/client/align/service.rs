@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use tower::Service;
 
 use super::{PermitBody, ResponseFuture};
-use crate::client::admission::{Admission, Permit, Resend};
+use crate::client::admission::{Admission, Permit, Resend, Transport};
 use crate::error::{BoxError, Error};
 
 type Acquiring = Pin<Box<dyn Future<Output = Result<Permit, Error>> + Send>>;
@@ -87,23 +87,45 @@ where
         ResponseFuture::new(async move {
             let resend = Resend {
                 retries: admission.retries(request.method()),
-                copy: |request: &http::Request<ReqBody>| Some(request.clone()),
-                send: move |request: http::Request<ReqBody>| {
-                    let mut service = inner.clone();
-                    async move {
-                        let uri = request.uri().clone();
-                        poll_fn(|cx| service.poll_ready(cx))
-                            .await
-                            .map_err(|e| Error::request(&uri, e))?;
-                        service
-                            .call(request)
-                            .await
-                            .map_err(|e| Error::request(&uri, e))
-                    }
-                },
+                transport: Tower(inner),
             };
             let (response, permit) = admission.send(first, request, resend).await?;
             Ok(response.map(|body| PermitBody::new(body, permit)))
         })
+    }
+}
+
+/// A tower service as admission's transport: an attempt is a call on a clone of the service
+/// once it is ready, a retry's copy a clone of the request.
+struct Tower<S>(S);
+
+impl<S, ReqBody, ResBody> Transport<http::Request<ReqBody>> for Tower<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqBody: Clone,
+{
+    type Response = http::Response<ResBody>;
+    type Error = Error;
+
+    fn send(
+        &mut self,
+        request: http::Request<ReqBody>,
+    ) -> impl Future<Output = Result<Self::Response, Error>> + use<S, ReqBody, ResBody> {
+        let mut service = self.0.clone();
+        async move {
+            let uri = request.uri().clone();
+            poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .map_err(|e| Error::request(&uri, e))?;
+            service
+                .call(request)
+                .await
+                .map_err(|e| Error::request(&uri, e))
+        }
+    }
+
+    fn copy(&self, request: &http::Request<ReqBody>) -> Option<http::Request<ReqBody>> {
+        Some(request.clone())
     }
 }
