@@ -5,9 +5,10 @@
 //!
 //! `cargo bench --bench client [-- --requests N --callers C --rounds R --slices S]`
 //!
-//! `-- --only bare|aligned|aligned-no-retry --requests N` sends N requests with that one
-//! client and nothing else (`aligned-no-retry`: `overload_retries(0)`, so nothing is kept for a
-//! retry), for an instruction count that does not depend on the machine's state
+//! `-- --only bare|bare-chunked|aligned|aligned-no-retry --requests N` sends N requests with
+//! that one client and nothing else (`bare-chunked`: bare reqwest reading each body chunk by
+//! chunk, as the AlignedClient does; `aligned-no-retry`: `overload_retries(0)`, so nothing is
+//! kept for a retry), for an instruction count that does not depend on the machine's state
 //! (`scripts/instructions.sh` runs it under callgrind). `--header` adds an `x-request-id` header
 //! to every request of every client (a request with headers is copied ahead for its retry).
 
@@ -65,6 +66,9 @@ fn args() -> Args {
 #[derive(Clone)]
 enum Client {
     Bare(reqwest::Client),
+    /// Bare reqwest reading each body chunk by chunk, as `AlignedClient`'s `Response::bytes`
+    /// does (`--only bare-chunked`): against it, the count shows what admission itself costs.
+    BareChunked(reqwest::Client),
     Aligned(AlignedClient),
 }
 
@@ -78,6 +82,14 @@ impl Client {
                 }
                 let response = request.send().await.expect("a response");
                 response.bytes().await.expect("a body");
+            }
+            Client::BareChunked(client) => {
+                let mut request = client.get(url);
+                if header {
+                    request = request.header("x-request-id", "1");
+                }
+                let mut response = request.send().await.expect("a response");
+                while response.chunk().await.expect("a body").is_some() {}
             }
             Client::Aligned(client) => {
                 let mut request = client.get(url);
@@ -199,12 +211,18 @@ fn main() {
             let built = clients();
             let client = match only.as_str() {
                 "bare" => built[0].clone(),
+                "bare-chunked" => match &built[0] {
+                    Client::Bare(client) => Client::BareChunked(client.clone()),
+                    _ => unreachable!("the first client built is bare"),
+                },
                 "aligned" => built[1].clone(),
                 "aligned-no-retry" => {
                     let tuner = tuner.clone().overload_retries(0);
                     Client::Aligned(tuner.build().expect("a client").client)
                 }
-                other => panic!("--only takes bare, aligned or aligned-no-retry, not {other}"),
+                other => panic!(
+                    "--only takes bare, bare-chunked, aligned or aligned-no-retry, not {other}"
+                ),
             };
             run(&client, &url, args.requests, &args).await;
             println!("{} requests sent by the {only} client", args.requests);

@@ -94,6 +94,104 @@ async fn an_unread_body_holds_its_slot_until_dropped() {
     assert_eq!(client.in_flight(), 0, "the end of the body frees the slot");
 }
 
+/// A server that answers one request per connection by its path, byte by byte as written here: `/chunks` a
+/// chunked body of three chunks sent apart, `/empty` an empty body, `/cut` 4 of the 10 bytes it
+/// announces before closing, `/stall` 2 of 10 before going silent (for at most 5 s).
+async fn scripted_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                let ok = "HTTP/1.1 200 OK\r\nconnection: close\r\n";
+                let parts: Vec<String> = match path.as_str() {
+                    "/chunks" => vec![
+                        format!("{ok}transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n"),
+                        "3\r\ndef\r\n".into(),
+                        "3\r\nghi\r\n0\r\n\r\n".into(),
+                    ],
+                    "/empty" => vec![format!("{ok}content-length: 0\r\n\r\n")],
+                    "/json" => vec![format!("{ok}content-length: 11\r\n\r\n{{\"a\":[1,2]}}")],
+                    "/cut" => vec![format!("{ok}content-length: 10\r\n\r\nabcd")],
+                    _ => vec![format!("{ok}content-length: 10\r\n\r\nab")],
+                };
+                for part in parts {
+                    stream.write_all(part.as_bytes()).await.unwrap();
+                    stream.flush().await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                if path == "/stall" {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+/// `Response::bytes` and `json` read the whole body, however it is framed, and free the slot
+/// whether the body arrives, breaks off or times out; a body that breaks off, or is not the
+/// JSON expected, is a request error that names the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_is_read_whole_and_its_slot_freed_however_it_ends() {
+    let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+    let url = scripted_server().await;
+
+    let response = client.get(format!("{url}/chunks")).send().await.unwrap();
+    assert_eq!(client.in_flight(), 1, "the body is still to come");
+    assert_eq!(response.bytes().await.unwrap(), &b"abcdefghi"[..]);
+    assert_eq!(client.in_flight(), 0);
+
+    let response = client.get(format!("{url}/empty")).send().await.unwrap();
+    assert!(response.bytes().await.unwrap().is_empty());
+    assert_eq!(client.in_flight(), 0);
+
+    let response = client.get(format!("{url}/json")).send().await.unwrap();
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(json, serde_json::json!({"a": [1, 2]}));
+    assert_eq!(client.in_flight(), 0);
+
+    let response = client.get(format!("{url}/chunks")).send().await.unwrap();
+    let err = response.json::<serde_json::Value>().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Request);
+    assert_eq!(err.to_string(), format!("request to {url}/chunks failed"));
+    assert_eq!(client.in_flight(), 0);
+
+    let response = client.get(format!("{url}/cut")).send().await.unwrap();
+    let err = response.bytes().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Request);
+    assert!(!err.is_timeout(), "{err:?}");
+    assert_eq!(err.to_string(), format!("request to {url}/cut failed"));
+    assert_eq!(client.in_flight(), 0);
+
+    let started = Instant::now();
+    let response = client
+        .get(format!("{url}/stall"))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap();
+    let err = response.bytes().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the request's timeout bounds the body"
+    );
+    assert_eq!(client.in_flight(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_slot_leaks_after_errors_timeouts_or_cancellation() {
     let tuned = tuner(NINE_IN_FLIGHT).build().unwrap();
