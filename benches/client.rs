@@ -75,21 +75,17 @@ enum Client {
 impl Client {
     async fn get_ok(&self, url: &str, header: bool) {
         match self {
-            Client::Bare(client) => {
-                let mut request = client.get(url);
-                if header {
-                    request = request.header("x-request-id", "1");
-                }
-                let response = request.send().await.expect("a response");
-                response.bytes().await.expect("a body");
-            }
-            Client::BareChunked(client) => {
+            Client::Bare(client) | Client::BareChunked(client) => {
                 let mut request = client.get(url);
                 if header {
                     request = request.header("x-request-id", "1");
                 }
                 let mut response = request.send().await.expect("a response");
-                while response.chunk().await.expect("a body").is_some() {}
+                if let Client::BareChunked(_) = self {
+                    while response.chunk().await.expect("a body").is_some() {}
+                } else {
+                    response.bytes().await.expect("a body");
+                }
             }
             Client::Aligned(client) => {
                 let mut request = client.get(url);
