@@ -216,7 +216,7 @@ impl Error {
             ),
             Repr::MissingSetting { help, .. } => Some(help),
             Repr::InvalidDestination { field: "host", .. } => Some(
-                "name the host as the client calls it (`reviews`, `reviews.prod`, `api.example.com`), without a scheme, port or path: the port is a setting of its own",
+                "name the host as the client calls it (`reviews`, `reviews.prod`, `api.example.com`), without a scheme, port or path; the port goes in `--port` (`Tuner::port` in the library)",
             ),
             Repr::InvalidDestination { .. } => {
                 Some("name the namespace as Kubernetes does (`prod`, `team-a`)")

@@ -448,6 +448,12 @@ fn a_destination_that_is_no_host_name_is_a_usage_error() {
                 "{args:?}: {stderr}"
             );
             assert!(out.stdout.is_empty(), "{args:?}: nothing planned or run");
+            if bad[1].contains(':') {
+                assert!(
+                    stderr.contains("the port goes in `--port`"),
+                    "{args:?}: {stderr}"
+                );
+            }
         }
     }
 }
