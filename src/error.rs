@@ -233,15 +233,33 @@ impl Error {
     }
 
     /// Whether `test` holds for any error in the `source()` chain.
+    /// The HTTP status of an error made by
+    /// [`Response::error_for_status`](crate::client::Response::error_for_status) (a response with
+    /// a 4xx or 5xx status); `None` for every other error.
+    pub fn status(&self) -> Option<http::StatusCode> {
+        if !self.is_request() {
+            return None;
+        }
+        self.find_source(|e| e.downcast_ref::<reqwest::Error>()?.status())
+    }
+
     fn any_source(&self, test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
+        self.find_source(|e| test(e).then_some(())).is_some()
+    }
+
+    /// The first value `find` gives for an error of the `source()` chain.
+    fn find_source<T>(
+        &self,
+        find: impl Fn(&(dyn std::error::Error + 'static)) -> Option<T>,
+    ) -> Option<T> {
         let mut source = std::error::Error::source(self);
         while let Some(e) = source {
-            if test(e) {
-                return true;
+            if let Some(found) = find(e) {
+                return Some(found);
             }
             source = e.source();
         }
-        false
+        None
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -94,9 +94,10 @@ async fn an_unread_body_holds_its_slot_until_dropped() {
     assert_eq!(client.in_flight(), 0, "the end of the body frees the slot");
 }
 
-/// A server that answers one request per connection by its path, byte by byte as written here: `/chunks` a
-/// chunked body of three chunks sent apart, `/empty` an empty body, `/cut` 4 of the 10 bytes it
-/// announces before closing, `/stall` 2 of 10 before going silent (for at most 5 s).
+/// A server that answers one request per connection by its path, byte by byte as written
+/// here: `/chunks` a chunked body of three chunks sent apart, `/empty` an empty body, `/missing`
+/// a 404, `/json` a JSON object, `/cut` 4 of the 10 bytes it announces before closing, `/stall`
+/// 2 of 10 before going silent (for at most 5 s).
 async fn scripted_server() -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -123,6 +124,10 @@ async fn scripted_server() -> String {
                         "3\r\nghi\r\n0\r\n\r\n".into(),
                     ],
                     "/empty" => vec![format!("{ok}content-length: 0\r\n\r\n")],
+                    "/missing" => vec![
+                        "HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+                            .into(),
+                    ],
                     "/json" => vec![format!("{ok}content-length: 11\r\n\r\n{{\"a\":[1,2]}}")],
                     "/cut" => vec![format!("{ok}content-length: 10\r\n\r\nabcd")],
                     _ => vec![format!("{ok}content-length: 10\r\n\r\nab")],
@@ -189,6 +194,36 @@ async fn a_body_is_read_whole_and_its_slot_freed_however_it_ends() {
         started.elapsed() < Duration::from_secs(4),
         "the request's timeout bounds the body"
     );
+    assert_eq!(client.in_flight(), 0);
+}
+
+/// `error_for_status` turns a 4xx or 5xx into an error that carries the status, as reqwest's
+/// does (the `_ref` form keeps the response and its slot); a 2xx passes, and errors of other
+/// kinds have no status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_or_server_error_status_becomes_an_error_with_it() {
+    let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+    let url = scripted_server().await;
+
+    let response = client.get(format!("{url}/missing")).send().await.unwrap();
+    let err = response.error_for_status_ref().unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::NOT_FOUND));
+    assert_eq!(client.in_flight(), 1, "the response, kept, holds its slot");
+    let err = response.error_for_status().unwrap_err();
+    assert_eq!(
+        (err.kind(), err.status()),
+        (ErrorKind::Request, Some(http::StatusCode::NOT_FOUND))
+    );
+    assert_eq!(err.to_string(), format!("request to {url}/missing failed"));
+    assert_eq!(client.in_flight(), 0);
+
+    let response = client.get(format!("{url}/json")).send().await.unwrap();
+    let json: serde_json::Value = response.error_for_status().unwrap().json().await.unwrap();
+    assert_eq!(json, serde_json::json!({"a": [1, 2]}));
+
+    let response = client.get(format!("{url}/cut")).send().await.unwrap();
+    let err = response.bytes().await.unwrap_err();
+    assert_eq!(err.status(), None, "{err:?}");
     assert_eq!(client.in_flight(), 0);
 }
 

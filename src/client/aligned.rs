@@ -332,6 +332,28 @@ impl Response {
         self.inner.url()
     }
 
+    /// The response, or an error if its status is a client or server error (4xx, 5xx), as
+    /// reqwest's `error_for_status`; the error's [`status`](Error::status) is the response's,
+    /// and the slot is freed with the response.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) for a 4xx or 5xx status.
+    pub fn error_for_status(self) -> Result<Self, Error> {
+        self.error_for_status_ref()?;
+        Ok(self)
+    }
+
+    /// As [`Response::error_for_status`], keeping the response (and its slot).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) for a 4xx or 5xx status.
+    pub fn error_for_status_ref(&self) -> Result<&Self, Error> {
+        match self.inner.error_for_status_ref() {
+            Ok(_) => Ok(self),
+            Err(e) => Err(from_reqwest(e)),
+        }
+    }
+
     /// The body length, when the server announced it.
     pub fn content_length(&self) -> Option<u64> {
         self.inner.content_length()
