@@ -232,7 +232,6 @@ impl Error {
         }
     }
 
-    /// Whether `test` holds for any error in the `source()` chain.
     /// The HTTP status of an error made by
     /// [`Response::error_for_status`](crate::client::Response::error_for_status) (a response with
     /// a 4xx or 5xx status); `None` for every other error.
@@ -243,6 +242,7 @@ impl Error {
         self.find_source(|e| e.downcast_ref::<reqwest::Error>()?.status())
     }
 
+    /// Whether `test` holds for any error in the `source()` chain.
     fn any_source(&self, test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
         self.find_source(|e| test(e).then_some(())).is_some()
     }

@@ -153,7 +153,8 @@ impl Destination {
 
     /// An error when this destination names nothing a client could call: a host that Istio's
     /// `ValidateFQDN` rejects (it takes capitals, which DNS ignores), or a namespace that is no
-    /// lowercase DNS-1123 label, as Kubernetes names namespaces. Such a destination would match no rule and report only that.
+    /// lowercase DNS-1123 label, as Kubernetes names namespaces. Such a destination would match
+    /// no rule and report only that.
     fn check(&self) -> Result<(), Error> {
         validate_fqdn(&self.host)
             .map_err(|why| Error::invalid_destination("host", &self.host, why))?;
