@@ -457,6 +457,73 @@ async fn an_overload_retry_sends_the_request_again_as_it_was_sent() {
     assert_eq!(client.in_flight(), 0);
 }
 
+/// The AlignedClient's own builders are reqwest's, with its retry rule: a `HEAD` answered with an
+/// overload is sent again (RFC 9110 9.2.2: idempotent), a `PATCH` is not (RFC 5789 2: "PATCH is
+/// neither safe nor idempotent") and its caller gets the sidecar's 503; a request's version is
+/// kept by its retries; a cloned builder sends the same request again, and an invalid one cannot
+/// be cloned, as `reqwest::RequestBuilder::try_clone` says. A response tells where it came from
+/// and takes changes to its headers and extensions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_patch_version_and_clones_are_reqwest_s_with_the_retry_rule() {
+    let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
+
+    let (url, seen) = recording_server(2).await;
+    let response = client.head(format!("{url}/items")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    drop(response);
+    assert_eq!(*seen.lock().unwrap(), ["HEAD /items HTTP/1.1 -"; 3]);
+
+    let (url, seen) = recording_server(2).await;
+    let response = client
+        .patch(format!("{url}/items/7"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("x-envoy-overloaded"));
+    drop(response);
+    assert_eq!(*seen.lock().unwrap(), ["PATCH /items/7 HTTP/1.1 -"]);
+
+    let (url, seen) = recording_server(2).await;
+    let request = client.get(format!("{url}/items"));
+    let response = request
+        .version(http::Version::HTTP_10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    drop(response);
+    assert_eq!(*seen.lock().unwrap(), ["GET /items HTTP/1.0 -"; 3]);
+
+    let (url, seen) = recording_server(0).await;
+    let put = client
+        .put(format!("{url}/items/7"))
+        .header("x-request-id", "9")
+        .body("v");
+    let again = put
+        .try_clone()
+        .expect("a builder with a bytes body can be cloned");
+    let address: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    for request in [put, again] {
+        let mut response = request.send().await.unwrap();
+        assert_eq!(response.remote_addr(), Some(address));
+        response
+            .headers_mut()
+            .insert("x-seen", "1".parse().unwrap());
+        assert_eq!(response.headers()["x-seen"], "1");
+        response.extensions_mut().insert(7u8);
+        assert_eq!(response.extensions().get::<u8>(), Some(&7));
+    }
+    assert_eq!(*seen.lock().unwrap(), ["PUT /items/7 HTTP/1.1 9"; 2]);
+    let invalid = client.get(&url).header("x-request-id", "a\nb");
+    assert!(
+        invalid.try_clone().is_none(),
+        "an invalid request is not cloned"
+    );
+    assert_eq!(client.in_flight(), 0);
+}
+
 /// A request takes a free slot when it is sent, as reqwest's `send` builds its request when
 /// called (nothing goes out before the first poll), and gives it back if dropped unpolled; with
 /// every slot taken it waits for one when first polled, not when sent.

@@ -17,11 +17,11 @@ use crate::plan::ClientPlan;
 
 /// An HTTP client whose requests never overflow the sidecar's admission.
 ///
-/// The surface is reqwest's (`get`, `post`, `request`, `execute`); each request takes a slot
-/// under the adaptive limit when it is sent, or, with none free, waits for one once polled (at
-/// most `queue_timeout`, first come, first served), holds it until its response body is read or
-/// dropped, and an idempotent request answered `503` + `x-envoy-overloaded` is sent again after
-/// a jittered backoff. Cloning is cheap: clones share the pool and the limit.
+/// The surface is reqwest's (`get`, `post`, `head`, `request`, `execute`, ...); each request
+/// takes a slot under the adaptive limit when it is sent, or, with none free, waits for one once
+/// polled (at most `queue_timeout`, first come, first served), holds it until its response body
+/// is read or dropped, and an idempotent request answered `503` + `x-envoy-overloaded` is sent
+/// again after a jittered backoff. Cloning is cheap: clones share the pool and the limit.
 /// Build one with [`Tuner`](crate::Tuner) or [`AlignedClient::new`].
 #[derive(Clone)]
 pub struct AlignedClient {
@@ -64,9 +64,19 @@ impl AlignedClient {
         self.request(Method::PUT, url)
     }
 
+    /// A `PATCH` request to `url` (never retried: PATCH is not idempotent).
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
     /// A `DELETE` request to `url`.
     pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::DELETE, url)
+    }
+
+    /// A `HEAD` request to `url`.
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::HEAD, url)
     }
 
     /// A request with any method to `url`.
@@ -153,6 +163,20 @@ impl RequestBuilder {
         password: Option<impl fmt::Display>,
     ) -> Self {
         self.map(|b| b.basic_auth(username, password))
+    }
+
+    /// Sets the HTTP version of the request; an overload retry keeps it.
+    pub fn version(self, version: Version) -> Self {
+        self.map(|b| b.version(version))
+    }
+
+    /// A copy of this builder, sharing the client's admission; `None` when the request is
+    /// invalid (a bad URL or header) or its body is a stream, which cannot be copied.
+    pub fn try_clone(&self) -> Option<Self> {
+        Some(Self {
+            admission: self.admission.clone(),
+            inner: self.inner.try_clone()?,
+        })
     }
 
     fn map(self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
@@ -329,6 +353,26 @@ impl Response {
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
         self.inner.headers()
+    }
+
+    /// The headers, to change.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.inner.headers_mut()
+    }
+
+    /// The address of the peer the response came from (the sidecar, in a mesh), when known.
+    pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.remote_addr()
+    }
+
+    /// The response's extensions.
+    pub fn extensions(&self) -> &http::Extensions {
+        self.inner.extensions()
+    }
+
+    /// The response's extensions, to change.
+    pub fn extensions_mut(&mut self) -> &mut http::Extensions {
+        self.inner.extensions_mut()
     }
 
     /// The HTTP version.
