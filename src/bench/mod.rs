@@ -355,15 +355,20 @@ async fn drive(
     requests: usize,
     time_limit: Duration,
 ) -> (Tally, usize, Duration) {
+    // The callers' tallies are made before the clock starts, and merged after it stops: 200
+    // histograms took about 10 ms to allocate and 5 ms to merge (2026-12-02), work of the bench's
+    // own that would count in the clients' time and slow their first requests.
+    let tallies: Vec<Tally> = (0..concurrency.max(1)).map(|_| Tally::new()).collect();
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + time_limit);
     let sent = Arc::new(AtomicUsize::new(0));
-    let callers: Vec<_> = (0..concurrency.max(1))
-        .map(|caller| {
+    let callers: Vec<_> = tallies
+        .into_iter()
+        .enumerate()
+        .map(|(caller, mut tally)| {
             let (drivers, sent, url) = (Arc::clone(&drivers), Arc::clone(&sent), url.to_owned());
             tokio::spawn(async move {
                 let driver = &drivers[caller % drivers.len()];
-                let mut tally = Tally::new();
                 while start.elapsed() < time_limit
                     && sent.fetch_add(1, Ordering::Relaxed) < requests
                 {
@@ -383,13 +388,15 @@ async fn drive(
             })
         })
         .collect();
-    let mut total = Tally::new();
+    let mut done = Vec::with_capacity(callers.len());
     for caller in callers {
-        if let Ok(tally) = caller.await {
-            total.merge(&tally);
-        }
+        done.extend(caller.await);
     }
     let elapsed = start.elapsed();
+    let mut total = Tally::new();
+    for tally in &done {
+        total.merge(tally);
+    }
     let sent = sent.load(Ordering::Relaxed).min(requests);
     (total, sent, elapsed)
 }
