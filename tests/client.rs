@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::upstream;
 
+use sidecar_tuner::client::RequestBuilder;
 use sidecar_tuner::upstream::{Upstream, UpstreamOptions};
 use sidecar_tuner::{AlignedClient, ErrorKind, Tuner};
 
@@ -466,35 +467,40 @@ async fn an_overload_retry_sends_the_request_again_as_it_was_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_patch_version_and_clones_are_reqwest_s_with_the_retry_rule() {
     let client = tuner(NINE_IN_FLIGHT).build().unwrap().client;
-
-    let (url, seen) = recording_server(2).await;
-    let response = client.head(format!("{url}/items")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    drop(response);
-    assert_eq!(*seen.lock().unwrap(), ["HEAD /items HTTP/1.1 -"; 3]);
-
-    let (url, seen) = recording_server(2).await;
-    let response = client
-        .patch(format!("{url}/items/7"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 503);
-    assert!(response.headers().contains_key("x-envoy-overloaded"));
-    drop(response);
-    assert_eq!(*seen.lock().unwrap(), ["PATCH /items/7 HTTP/1.1 -"]);
-
-    let (url, seen) = recording_server(2).await;
-    let request = client.get(format!("{url}/items"));
-    let response = request
-        .version(http::Version::HTTP_10)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    drop(response);
-    assert_eq!(*seen.lock().unwrap(), ["GET /items HTTP/1.0 -"; 3]);
+    type Build = fn(&AlignedClient, &str) -> RequestBuilder;
+    let cases: [(Build, u16, &[&str]); 3] = [
+        (
+            |client, url| client.head(format!("{url}/items")),
+            200,
+            &["HEAD /items HTTP/1.1 -"; 3],
+        ),
+        (
+            |client, url| client.patch(format!("{url}/items/7")).body("{}"),
+            503,
+            &["PATCH /items/7 HTTP/1.1 -"],
+        ),
+        (
+            |client, url| {
+                let request = client.get(format!("{url}/items"));
+                request.version(http::Version::HTTP_10)
+            },
+            200,
+            &["GET /items HTTP/1.0 -"; 3],
+        ),
+    ];
+    for (request, status, expected) in cases {
+        let (url, seen) = recording_server(2).await;
+        let response = request(&client, &url).send().await.unwrap();
+        assert_eq!(response.status(), status, "{expected:?}");
+        let overloaded = response.headers().contains_key("x-envoy-overloaded");
+        assert_eq!(
+            overloaded,
+            status == 503,
+            "the sidecar's answer is passed on"
+        );
+        drop(response);
+        assert_eq!(*seen.lock().unwrap(), expected);
+    }
 
     let (url, seen) = recording_server(0).await;
     let put = client
