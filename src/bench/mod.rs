@@ -342,18 +342,20 @@ impl Tally {
         self.latency_us.extend(other.latency_us);
     }
 
-    /// The latency at quantile `q` in ms, by nearest rank (the smallest latency that at least
-    /// `q` of them do not exceed), as HDR histograms report it; 0 without any. Sorts the
-    /// latencies.
-    fn quantile_ms(&mut self, q: f64) -> f64 {
+    /// The latencies at quantiles `qs` in ms, by nearest rank (the smallest latency that at
+    /// least `q` of them do not exceed), as HDR histograms report them; 0 without any. Sorts the
+    /// latencies once for all of them.
+    fn quantiles_ms<const N: usize>(&mut self, qs: [f64; N]) -> [f64; N] {
         let n = self.latency_us.len();
         if n == 0 {
-            return 0.0;
+            return [0.0; N];
         }
         self.latency_us.sort_unstable();
         // The rank is at least 1 and at most n; q = 0.5 of 1..=100 is the 50th, 50.
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        f64::from(self.latency_us[rank - 1]) / 1000.0
+        qs.map(|q| {
+            let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+            f64::from(self.latency_us[rank - 1]) / 1000.0
+        })
     }
 }
 
@@ -597,6 +599,7 @@ fn result(
     mut tally: Tally,
     elapsed: Duration,
 ) -> RunResult {
+    let [p50_ms, p99_ms, max_ms] = tally.quantiles_ms([0.5, 0.99, 1.0]);
     RunResult {
         client,
         concurrency,
@@ -607,9 +610,9 @@ fn result(
         envoy_pending_overflow: None,
         envoy_active_overflow: None,
         goodput_rps: tally.ok as f64 / elapsed.as_secs_f64().max(1e-9),
-        p50_ms: tally.quantile_ms(0.5),
-        p99_ms: tally.quantile_ms(0.99),
-        max_ms: tally.quantile_ms(1.0),
+        p50_ms,
+        p99_ms,
+        max_ms,
         connections_opened: None,
         final_limit: None,
     }
@@ -656,14 +659,11 @@ mod tests {
             total.merge(caller);
         }
         assert_eq!((total.ok, total.overflow, total.errors), (100, 2, 0));
-        assert_eq!(total.quantile_ms(0.5), 50.0);
-        assert_eq!(total.quantile_ms(0.99), 99.0);
-        assert_eq!(total.quantile_ms(1.0), 100.0);
         assert_eq!(
-            total.quantile_ms(0.0),
-            1.0,
-            "the rank is at least the first"
+            total.quantiles_ms([0.5, 0.99, 1.0, 0.0]),
+            [50.0, 99.0, 100.0, 1.0],
+            "p50, p99, max, and a rank of at least the first"
         );
-        assert_eq!(Tally::default().quantile_ms(0.99), 0.0);
+        assert_eq!(Tally::default().quantiles_ms([0.5, 0.99]), [0.0, 0.0]);
     }
 }
