@@ -9,6 +9,7 @@
 //! decimal integer) is built straight from the events of its parser, twice as fast; any other
 //! goes through serde-saphyr (`plain_tree`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -643,7 +644,8 @@ fn syntax_error(error: &serde_saphyr::Error, line_offset: u32) -> SyntaxError {
             ),
         };
     }
-    let mut message = error.without_snippet().to_string();
+    // Rendered (which escapes control characters a key may hold) in this tool's words.
+    let mut message = error.without_snippet().render_with_formatter(&Wording);
     // serde-saphyr appends " at line L column C"; the position is reported separately.
     if let Some(cut) = message.find(" at line ") {
         message.truncate(cut);
@@ -651,8 +653,71 @@ fn syntax_error(error: &serde_saphyr::Error, line_offset: u32) -> SyntaxError {
     SyntaxError {
         pos,
         message,
-        help: None,
+        help: help(innermost(error)),
     }
+}
+
+/// serde-saphyr's messages, except those [`reworded`] for the author of the YAML.
+struct Wording;
+
+impl serde_saphyr::MessageFormatter for Wording {
+    fn format_message<'a>(&self, error: &'a serde_saphyr::Error) -> Cow<'a, str> {
+        match reworded(error) {
+            Some((message, _)) => message,
+            None => serde_saphyr::DefaultMessageFormatter.format_message(error),
+        }
+    }
+}
+
+/// What to do about an error, where the message alone does not say.
+fn help(error: &serde_saphyr::Error) -> Option<String> {
+    reworded(error).and_then(|(_, help)| help.map(String::from))
+}
+
+/// This tool's message and help for the errors serde-saphyr words for the program that calls
+/// it (its options and Rust types: "set DuplicateKeyPolicy in Options", "weak recursion types")
+/// or says no more than what went wrong.
+fn reworded(error: &serde_saphyr::Error) -> Option<(Cow<'_, str>, Option<&'static str>)> {
+    use serde_saphyr::Error as E;
+    const UNTAG: &str = "remove the tag: what this tool reads is text, numbers and booleans";
+    Some(match error {
+        E::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(key) => format!("duplicate key `{key}` in a mapping").into(),
+                None => "duplicate key in a mapping".into(),
+            },
+            Some("YAML requires the keys of a mapping to be unique: keep one of them"),
+        ),
+        E::RecursiveReferencesRequireWeakTypes { .. } => (
+            "an alias inside the node its anchor names (a recursive alias)".into(),
+            Some("an alias (`*name`) must come after the whole node its anchor (`&name`) names"),
+        ),
+        E::UnknownAnchor { .. } => (
+            "an alias to an anchor not defined before it".into(),
+            Some("define the anchor (`&name`) before an alias (`*name`) uses it"),
+        ),
+        // Only keys are read as strings (`KeyText`): values are read as any node.
+        E::Unexpected {
+            expected: "string scalar",
+            ..
+        } => (
+            "a list or mapping as a mapping key".into(),
+            Some("a key is text: a name, or a quoted string"),
+        ),
+        E::InvalidScalar { ty, .. } if ty.starts_with(['i', 'u']) => (
+            "a value tagged `!!int` that is no integer of 64 bits".into(),
+            None,
+        ),
+        E::BinaryNotUtf8 { .. } => (
+            "a `!!binary` value that is not UTF-8 text".into(),
+            Some(UNTAG),
+        ),
+        E::TaggedScalarCannotDeserializeIntoString { .. } => (
+            "a value with a tag this tool cannot read as text".into(),
+            Some(UNTAG),
+        ),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -705,6 +770,72 @@ mod tests {
     fn syntax_errors_carry_the_stream_line() {
         let err = parse_stream("a: 1\n---\nb: [1, 2\n", 1 << 20).unwrap_err();
         assert_eq!(err.pos, Some(Pos::new(3, 4)), "{err:?}");
+    }
+
+    /// Errors serde-saphyr words for the program calling it ("set DuplicateKeyPolicy in
+    /// Options", "weak recursion types") are told to the YAML's author, with what to do.
+    #[test]
+    fn syntax_errors_speak_to_the_author_of_the_yaml() {
+        let cases = [
+            (
+                "a: 1\nb:\n  c: 2\n  c: 3\n",
+                Pos::new(4, 3),
+                "duplicate key `c` in a mapping",
+                "keys of a mapping to be unique",
+            ),
+            (
+                "a: &x\n  b: *x\n",
+                Pos::new(2, 6),
+                "a recursive alias",
+                "after the whole node",
+            ),
+            (
+                "a: *nope\n",
+                Pos::new(1, 4),
+                "an anchor not defined before it",
+                "define the anchor",
+            ),
+            (
+                "? [a]\n: 1\n",
+                Pos::new(1, 3),
+                "a list or mapping as a mapping key",
+                "a key is text",
+            ),
+            (
+                "a: !!int 1.5\n",
+                Pos::new(1, 10),
+                "tagged `!!int` that is no integer of 64 bits",
+                "",
+            ),
+            (
+                "a: !!int 18446744073709551616\n",
+                Pos::new(1, 10),
+                "tagged `!!int` that is no integer of 64 bits",
+                "",
+            ),
+            (
+                "a: !!binary //8=\n",
+                Pos::new(1, 13),
+                "not UTF-8 text",
+                "remove the tag",
+            ),
+            (
+                "a: !!timestamp 2001-12-14\n",
+                Pos::new(1, 16),
+                "a tag this tool cannot read as text",
+                "remove the tag",
+            ),
+        ];
+        for (text, pos, message, help) in cases {
+            let err = parse_stream(text, 1 << 20).unwrap_err();
+            assert_eq!(err.pos, Some(pos), "{text:?}: {err:?}");
+            assert!(err.message.contains(message), "{text:?}: {err:?}");
+            assert_eq!(
+                err.help.as_deref().map(|h| h.contains(help)),
+                (!help.is_empty()).then_some(true),
+                "{text:?}: {err:?}"
+            );
+        }
     }
 
     #[test]
