@@ -345,7 +345,15 @@ impl Envoy {
     }
 
     fn failure(&self, what: &str) -> Error {
-        Error::sidecar(format!("{what}; its log ends with:\n{}", self.log_tail(20)))
+        let tail = self.log_tail(20);
+        if tail.trim().is_empty() {
+            // Nothing logged: most likely not Envoy at all (a wrong `ENVOY_BIN`).
+            return Error::sidecar(format!(
+                "{what} and wrote nothing to its log: is the binary Envoy? (`ENVOY_BIN`, or \
+                 `scripts/setup.sh` for the project's own)"
+            ));
+        }
+        Error::sidecar(format!("{what}; its log ends with:\n{tail}"))
     }
 
     /// The last `lines` lines of Envoy's log.

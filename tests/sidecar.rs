@@ -127,6 +127,16 @@ fn an_envoy_that_cannot_start_says_why_and_is_gone() {
         bootstrap["static_resources"]["clusters"][0]["lb_policy"] = "NO_SUCH_POLICY".into();
         let err = Envoy::start(&binary, &bootstrap).await.unwrap_err();
         assert!(err.to_string().contains("NO_SUCH_POLICY"), "{err}");
+
+        // A binary that is not Envoy exits without a word: the error says where to look.
+        let err = Envoy::start(std::path::Path::new("/bin/false"), &bootstrap)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("wrote nothing to its log: is the binary Envoy?"),
+            "{err}"
+        );
     });
     assert!(envoy_children().is_empty());
 }
