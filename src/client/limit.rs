@@ -273,7 +273,7 @@ impl AdaptiveLimit {
             (false, _) => 1,
         };
         let before = self.limit;
-        self.limit = (before + step).min(self.ceiling);
+        self.limit = before.saturating_add(step).min(self.ceiling);
         self.new_round();
         self.probes_to_admit = self.limit - before;
     }
@@ -587,8 +587,9 @@ mod tests {
             #[test]
             fn increases_wait_for_the_probes_and_never_exceed_the_step(
                 initial in 0usize..40,
-                ceiling in 0usize..120,
-                step in 0usize..20,
+                // Public constructors take any usize: the largest must not overflow.
+                ceiling in prop_oneof![0usize..120, Just(usize::MAX)],
+                step in prop_oneof![0usize..20, Just(usize::MAX)],
                 events in proptest::collection::vec(event(), 0..400),
             ) {
                 let mut limit = AdaptiveLimit::new(initial, ceiling).with_slow_start_step(step);
