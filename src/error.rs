@@ -218,6 +218,9 @@ impl Error {
             Repr::InvalidDestination { field: "host", .. } => Some(
                 "name the host as the client calls it (`reviews`, `reviews.prod`, `api.example.com`), without a scheme, port or path; the port goes in `--port` (`Tuner::port` in the library)",
             ),
+            Repr::InvalidDestination { field: "label", .. } => Some(
+                "name the labels as the pod carries them (`app=batch`, `app.kubernetes.io/name=batch`)",
+            ),
             Repr::InvalidDestination { .. } => {
                 Some("name the namespace as Kubernetes does (`prod`, `team-a`)")
             }

@@ -414,8 +414,8 @@ fn bench_bounds_are_usage_errors() {
     }
 }
 
-/// A `--host` or `--namespace` that names nothing a client could call is a usage error that
-/// says which and why, in every command that takes one, before anything is resolved or run;
+/// A `--host`, `--namespace` or `--labels` that names nothing a client could call is a usage
+/// error that says which and why, in every command that takes one, before anything is resolved or run;
 /// it used to be reported as "no DestinationRule applies to host `.default.svc.cluster.local`".
 #[test]
 fn a_destination_that_is_no_host_name_is_a_usage_error() {
@@ -436,6 +436,10 @@ fn a_destination_that_is_no_host_name_is_a_usage_error() {
             (
                 &["--host", "reviews", "-n", ""],
                 "the destination's namespace `` is not valid",
+            ),
+            (
+                &["--host", "reviews", "--labels", "app=a=b"],
+                "the destination's label `app=a=b` is not valid",
             ),
         ] {
             let args: Vec<&str> = [command, input].iter().chain(bad).copied().collect();

@@ -37,7 +37,7 @@ use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
     OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy,
 };
-use super::validate::{is_lowercase_dns1123_label, validate_fqdn};
+use super::validate::{is_label_key, is_label_value, is_lowercase_dns1123_label, validate_fqdn};
 use crate::diag::Location;
 use crate::error::Error;
 
@@ -152,9 +152,10 @@ impl Destination {
     }
 
     /// An error when this destination names nothing a client could call: a host that Istio's
-    /// `ValidateFQDN` rejects (it takes capitals, which DNS ignores), or a namespace that is no
-    /// lowercase DNS-1123 label, as Kubernetes names namespaces. Such a destination would match
-    /// no rule and report only that.
+    /// `ValidateFQDN` rejects (it takes capitals, which DNS ignores), a namespace that is no
+    /// lowercase DNS-1123 label, as Kubernetes names namespaces, or a label no workload can
+    /// carry (Istio's `labels.Instance.Validate`). Such a destination would match no rule, or
+    /// no workload-selector rule, and report only that.
     fn check(&self) -> Result<(), Error> {
         validate_fqdn(&self.host)
             .map_err(|why| Error::invalid_destination("host", &self.host, why))?;
@@ -172,6 +173,20 @@ impl Destination {
                     "a namespace is 1 to 63 lowercase letters, digits or `-`, starting and ending with a letter or digit",
                 ));
             }
+        }
+        for (key, value) in &self.labels {
+            let why = if !is_label_key(key) {
+                "a label key is an optional DNS prefix and `/`, then up to 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit"
+            } else if !is_label_value(value) {
+                "a label value is empty, or letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit"
+            } else {
+                continue;
+            };
+            return Err(Error::invalid_destination(
+                "label",
+                format!("{key}={value}"),
+                why,
+            ));
         }
         Ok(())
     }
@@ -1425,6 +1440,34 @@ mod tests {
         }
         let d = Destination::new("api.example.com").service_namespace("a_b");
         assert_eq!(kind(&d), Some(crate::ErrorKind::InvalidSetting));
+        // Labels as Istio's `labels.Instance.Validate` takes them: the cases of
+        // `TestInstanceValidate` (pkg/config/labels/instance_test.go), and a value with `=`.
+        for (key, value, valid) in [
+            ("^", "^", false),
+            ("key", "value", true),
+            ("key", "", true),
+            ("k8s.io/key", "value", true),
+            ("app.kubernetes.io/name", "value", true),
+            ("", "value", false),
+            (".key", "value", false),
+            ("key_", "value", false),
+            ("key$", "value", false),
+            ("istio./key", "value", false),
+            ("key", ".value", false),
+            ("key", "value_", false),
+            ("key", "value$", false),
+            ("app", "a=b", false),
+        ] {
+            let d = Destination::new("reviews")
+                .namespace("prod")
+                .labels([(key, value)]);
+            let expected = if valid {
+                None
+            } else {
+                Some(crate::ErrorKind::InvalidSetting)
+            };
+            assert_eq!(kind(&d), expected, "{key}={value}");
+        }
         let error = resolve(&rules, &Destination::new("reviews:9080").namespace("prod"))
             .err()
             .unwrap();

@@ -1282,7 +1282,7 @@ fn is_dns1123_subdomain(s: &str) -> bool {
 
 /// A label value as Istio's `labels.Instance.Validate` takes it: empty, or letters, digits,
 /// `-`, `_` and `.` with a letter or digit at each end (Istio sets no length limit).
-fn is_label_value(s: &str) -> bool {
+pub(crate) fn is_label_value(s: &str) -> bool {
     let b = s.as_bytes();
     b.is_empty()
         || (b
@@ -1294,7 +1294,7 @@ fn is_label_value(s: &str) -> bool {
 
 /// A label key as Istio's `validateTagKey` takes it: an optional prefix of DNS labels (at most
 /// 253 characters) and `/`, then a name of at most 63 characters.
-fn is_label_key(s: &str) -> bool {
+pub(crate) fn is_label_key(s: &str) -> bool {
     let (prefix, name) = s.rsplit_once('/').map_or((None, s), |(p, n)| (Some(p), n));
     prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(is_dns1123_label))
         && !name.is_empty()
