@@ -209,7 +209,11 @@ pub fn client_findings(
         let idle = wanted
             .pool_max_idle_per_host
             .map_or_else(|| "null".to_owned(), |n| n.to_string());
+        // Turned off by the idle limit itself (reqwest's 0, Go's negative value): fix that.
+        let by_idle_limit =
+            client.keep_alive.pos.is_some() && client.keep_alive.pos == client.idle_per_host.pos;
         let (field, value) = match client.vocabulary.keep_alive_setting() {
+            Some(_) if by_idle_limit => (Field::IdlePerHost, idle),
             Some((field, value)) => (field, value.to_owned()),
             None if client.vocabulary == Vocabulary::Undici => (Field::Pipelining, "1".into()),
             None => (Field::IdlePerHost, idle),
@@ -425,6 +429,14 @@ mod tests {
                 "library: go\nDisableKeepAlives: true\nMaxConnsPerHost: 104\nForceAttemptHTTP2: false\nDialTimeout: 2s\n"
             ),
             ["ST308 client.yaml:2:20 set `DisableKeepAlives: false` in the client settings"]
+        );
+        // A negative idle limit turns keep-alive off too (net/http `tryPutIdleConn`): the fix
+        // is the limit, not `DisableKeepAlives`, which the file does not set.
+        assert_eq!(
+            findings(
+                "library: go\nMaxIdleConnsPerHost: -1\nMaxConnsPerHost: 104\nForceAttemptHTTP2: false\nDialTimeout: 2s\n"
+            ),
+            ["ST308 client.yaml:2:22 set `MaxIdleConnsPerHost: 95` in the client settings"]
         );
     }
 

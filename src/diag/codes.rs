@@ -513,8 +513,9 @@ requests, with backoff, as `AlignedClient` does.\n"),
     /// The client closes its connection after every request.
     KeepAliveDisabled = ("ST308", "keepalive-disabled", Warning,
         "the client closes its connection after every request",
-        "What it does: reports Go's `DisableKeepAlives: true` and reqwest's \
-`pool_max_idle_per_host: 0` (which turns pooling off).\n\n\
+        "What it does: reports Go's `DisableKeepAlives: true` or negative `MaxIdleConnsPerHost` \
+(which net/http treats alike) and reqwest's `pool_max_idle_per_host: 0` (which turns pooling \
+off).\n\n\
 Why is this bad: each request opens a new connection to the sidecar and the sidecar's upstream \
 connection is not reused either: a connect per request, sockets in TIME_WAIT, and requests \
 counted as pending while they wait for a connection, so a small `http1MaxPendingRequests` \

@@ -205,8 +205,13 @@ impl ClientSettings {
                     pos,
                 ),
                 (Vocabulary::Go, Field::IdlePerHost) => {
-                    // 0 is Go's default of 2; a negative value keeps no idle connection.
-                    let n = read.int().map(|n| match n {
+                    // 0 is Go's default of 2; a negative value turns keep-alive off, as
+                    // `DisableKeepAlives` does (net/http `Transport.tryPutIdleConn`).
+                    let n = read.int();
+                    if n.is_some_and(|n| n < 0) {
+                        s.keep_alive = Setting::file(false, pos);
+                    }
+                    let n = n.map(|n| match n {
                         0 => GO_DEFAULT_IDLE_PER_HOST,
                         n => usize::try_from(n).unwrap_or(0),
                     });
@@ -612,6 +617,10 @@ mod tests {
         let (s, _) = parse("pool_max_idle_per_host: 0\nhttp1_only: true\nmax_in_flight: null\n");
         assert!(!s.keep_alive.value);
         assert_eq!(s.http2.pos, Some(Pos::new(2, 13)));
+        // Go: a negative idle limit keeps no connection, even for a request waiting for one.
+        let (s, _) = parse("library: go\nMaxIdleConnsPerHost: -1\n");
+        assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 22))));
+        assert_eq!(s.idle_per_host.value, 0);
     }
 
     #[test]
