@@ -148,6 +148,45 @@ fn against_envoys_hour_every_documented_default_but_go_and_hyper_closes_first() 
     }
 }
 
+/// A keep-alive timeout of 0 closes after every response (gunicorn's `keepalive`, uvicorn's
+/// `timeout_keep_alive`, whose close is scheduled that long after each response): ST402, and
+/// its fix is that timeout above the sidecar's, not the worker class gthread already is.
+#[test]
+fn a_keep_alive_of_zero_is_fixed_by_the_timeout() {
+    // fixtures/reviews.yaml port 9080: the sidecar keeps idle connections 30s.
+    let rule = [
+        "fixtures/reviews.yaml",
+        "--host",
+        "reviews",
+        "-n",
+        "bookinfo",
+        "--port=9080",
+    ];
+    for (server, line, help) in [
+        (
+            "library: uvicorn\ntimeout_keep_alive: 0\n",
+            2,
+            "set `timeout_keep_alive: 33.0` in the server settings",
+        ),
+        (
+            "library: gunicorn\nworker_class: gthread\nkeepalive: 0\n",
+            3,
+            "set `keepalive: 33.0` in the server settings",
+        ),
+        (
+            "library: gunicorn\nworker_class: sync\nkeepalive: 30\n",
+            2,
+            "set `worker_class: gthread` in the server settings",
+        ),
+    ] {
+        let (_, findings) = check_server(&rule, server, &[]);
+        let st402: Vec<&Value> = findings.iter().filter(|f| f["code"] == "ST402").collect();
+        assert_eq!(st402.len(), 1, "{server}: {findings:?}");
+        assert_eq!(st402[0]["help"], help, "{server}");
+        assert_eq!(st402[0]["line"], line, "{server}: {:?}", st402[0]);
+    }
+}
+
 #[test]
 fn workers_share_the_sidecar() {
     let server = "library: gunicorn\nworker_class: gthread\nkeepalive: 3960\nworkers: 4\n";

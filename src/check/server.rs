@@ -64,7 +64,19 @@ pub fn server_findings(
     }
 
     if !server.keep_alive.value {
-        let (key, value) = library.keep_alive_fix();
+        // Turned off by an idle timeout of 0 (gunicorn's `keepalive`, uvicorn's
+        // `timeout_keep_alive`): the fix is that timeout, above the sidecar's.
+        let by_idle_timeout =
+            server.keep_alive.pos.is_some() && server.keep_alive.pos == server.idle_timeout.pos;
+        let (key, value) = match sidecar_idle {
+            Some(sidecar) if by_idle_timeout => {
+                library.idle_timeout_setting(server_idle_timeout_above(sidecar))
+            }
+            _ => {
+                let (key, value) = library.keep_alive_fix();
+                (key, value.to_owned())
+            }
+        };
         findings.push(at_setting(
             server,
             &server.keep_alive,

@@ -337,8 +337,11 @@ impl ServerSettings {
         if max_requests.value == 1 {
             s.keep_alive = Setting::file(false, max_requests.pos);
         }
-        // gunicorn's keep-alive of 0 (and uvicorn's) closes after each response too.
-        if matches!(library, ServerLibrary::Gunicorn) && idle.value == Some(0) {
+        // gunicorn's keep-alive of 0 (and uvicorn's, whose close is scheduled that long after
+        // each response: `call_later(timeout_keep_alive, ...)`) closes after each response too.
+        if matches!(library, ServerLibrary::Gunicorn | ServerLibrary::Uvicorn)
+            && idle.value == Some(0)
+        {
             s.keep_alive = Setting::file(false, idle.pos);
         }
         s.idle_timeout.unreadable |=
