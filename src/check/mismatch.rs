@@ -209,11 +209,14 @@ pub fn client_findings(
         let idle = wanted
             .pool_max_idle_per_host
             .map_or_else(|| "null".to_owned(), |n| n.to_string());
-        // Turned off by the idle limit itself (reqwest's 0, Go's negative value): fix that.
-        let by_idle_limit =
-            client.keep_alive.pos.is_some() && client.keep_alive.pos == client.idle_per_host.pos;
+        // Turned off by the idle limit (reqwest's 0, Go's negative value) or an idle timeout of
+        // 0 (reqwest's, httpx's): the fix is that setting.
+        let set_at = |pos| client.keep_alive.pos.is_some() && client.keep_alive.pos == pos;
         let (field, value) = match client.vocabulary.keep_alive_setting() {
-            Some(_) if by_idle_limit => (Field::IdlePerHost, idle),
+            _ if set_at(client.idle_timeout.pos) => {
+                (Field::IdleTimeout, unit(Some(wanted.pool_idle_timeout)))
+            }
+            Some(_) if set_at(client.idle_per_host.pos) => (Field::IdlePerHost, idle),
             Some((field, value)) => (field, value.to_owned()),
             None if client.vocabulary == Vocabulary::Undici => (Field::Pipelining, "1".into()),
             None => (Field::IdlePerHost, idle),
@@ -438,6 +441,21 @@ mod tests {
             ),
             ["ST308 client.yaml:2:22 set `MaxIdleConnsPerHost: 95` in the client settings"]
         );
+        // An idle timeout of 0 reuses nothing in reqwest (hyper-util's pool drops an idle
+        // connection older than it) and httpx (httpcore's `has_expired`): the fix is the
+        // timeout; OkHttp's ConnectionPool throws on 0 (read as an ST103 out-of-range value).
+        for (client, expected) in [
+            (
+                "pool_idle_timeout: 0s\npool_max_idle_per_host: 95\nmax_in_flight: 104\nconnect_timeout: 2s\n",
+                "ST308 client.yaml:1:20 set `pool_idle_timeout: 27s` in the client settings",
+            ),
+            (
+                "library: httpx\nkeepalive_expiry: 0\nmax_keepalive_connections: 95\nmax_connections: 104\ntimeout.connect: 2.0\n",
+                "ST308 client.yaml:2:19 set `keepalive_expiry: 27.0` in the client settings",
+            ),
+        ] {
+            assert_eq!(findings(client), [expected], "{client}");
+        }
     }
 
     /// reviews' plan keeps 95 idle connections under a bound of 104. A client bounded to at

@@ -241,6 +241,27 @@ impl ClientSettings {
                     let bound = read.bound(zero_is_unlimited(vocabulary));
                     set(&mut bounds.total, bound, pos);
                 }
+                // 0 is no limit in Go's `IdleConnTimeout`, but not everywhere: reqwest's pool
+                // (hyper-util) drops an idle connection older than the timeout at checkout, and
+                // httpcore expires one once `now > idle_at + keepalive_expiry`, so 0 reuses
+                // nothing; OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <= 0`).
+                (
+                    Vocabulary::Reqwest | Vocabulary::Httpx | Vocabulary::OkHttp,
+                    Field::IdleTimeout,
+                ) => {
+                    let idle = match read.duration() {
+                        Some(Some(d)) if d.is_zero() && vocabulary == Vocabulary::OkHttp => {
+                            read.out_of_range("more than 0 (OkHttp's ConnectionPool throws on 0)");
+                            None
+                        }
+                        Some(Some(d)) if d.is_zero() => {
+                            s.keep_alive = Setting::file(false, pos);
+                            Some(Some(d))
+                        }
+                        idle => idle,
+                    };
+                    set(&mut s.idle_timeout, idle, pos);
+                }
                 (_, Field::IdleTimeout) => {
                     set(&mut s.idle_timeout, read.duration_or_none(), pos);
                 }
@@ -621,6 +642,14 @@ mod tests {
         let (s, _) = parse("library: go\nMaxIdleConnsPerHost: -1\n");
         assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 22))));
         assert_eq!(s.idle_per_host.value, 0);
+        // An idle timeout of 0: no limit in Go, nothing reused in reqwest, refused by OkHttp.
+        let (s, _) = parse("library: go\nIdleConnTimeout: 0s\n");
+        assert_eq!((s.idle_timeout.value, s.keep_alive.value), (None, true));
+        let (s, _) = parse("library: reqwest\npool_idle_timeout: 0s\n");
+        assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 20))));
+        assert_eq!(s.idle_timeout.value, Some(Duration::ZERO));
+        let (_, findings) = parse("library: okhttp\nkeepAliveDuration: 0s\n");
+        assert_eq!(shown(&findings), ["ST103 c.yaml:2:20 "]);
     }
 
     #[test]

@@ -189,9 +189,8 @@ impl<'a, L: Library> Reader<'a, L> {
         }
     }
 
-    /// A non-negative duration in the vocabulary's unit; `null` (and, in Go's form and in
-    /// milliseconds, zero) is "no limit".
-    pub(super) fn duration_or_none(&mut self) -> Option<Option<Duration>> {
+    /// A non-negative duration in the vocabulary's unit, 0 read as 0; `null` is "no limit".
+    pub(super) fn duration(&mut self) -> Option<Option<Duration>> {
         if self.node.value == Value::Null {
             return Some(None);
         }
@@ -199,7 +198,6 @@ impl<'a, L: Library> Reader<'a, L> {
             Unit::Text => {
                 let nanos = self.signed_duration()?;
                 match u64::try_from(nanos) {
-                    Ok(0) => Some(None),
                     Ok(n) => Some(Some(Duration::from_nanos(n))),
                     Err(_) => {
                         self.out_of_range("a duration of 0 or more (0 or null: no limit)");
@@ -208,12 +206,17 @@ impl<'a, L: Library> Reader<'a, L> {
                 }
             }
             Unit::Seconds => self.number(1.0, "seconds").map(Some),
-            Unit::Millis => {
-                let d = self.number(1000.0, "milliseconds")?;
-                Some((!d.is_zero()).then_some(d))
-            }
+            Unit::Millis => self.number(1000.0, "milliseconds").map(Some),
             Unit::TimeSpan => self.timespan(),
         }
+    }
+
+    /// [`duration`](Self::duration), where in Go's form and in milliseconds 0 is "no limit"
+    /// too.
+    pub(super) fn duration_or_none(&mut self) -> Option<Option<Duration>> {
+        let zero_is_none = matches!(self.library.unit(), Unit::Text | Unit::Millis);
+        self.duration()
+            .map(|d| d.filter(|d| !(zero_is_none && d.is_zero())))
     }
 
     /// A non-negative number of `1/per_second` seconds (seconds: 1, milliseconds: 1000). A
