@@ -154,14 +154,6 @@ fn against_envoys_hour_every_documented_default_but_go_and_hyper_closes_first() 
 #[test]
 fn a_keep_alive_of_zero_is_fixed_by_the_timeout() {
     // fixtures/reviews.yaml port 9080: the sidecar keeps idle connections 30s.
-    let rule = [
-        "fixtures/reviews.yaml",
-        "--host",
-        "reviews",
-        "-n",
-        "bookinfo",
-        "--port=9080",
-    ];
     for (server, line, help) in [
         (
             "library: uvicorn\ntimeout_keep_alive: 0\n",
@@ -179,7 +171,7 @@ fn a_keep_alive_of_zero_is_fixed_by_the_timeout() {
             "set `worker_class: gthread` in the server settings",
         ),
     ] {
-        let (_, findings) = check_server(&rule, server, &[]);
+        let (_, findings) = check_server(&REVIEWS, server, &[]);
         let st402: Vec<&Value> = findings.iter().filter(|f| f["code"] == "ST402").collect();
         assert_eq!(st402.len(), 1, "{server}: {findings:?}");
         assert_eq!(st402[0]["help"], help, "{server}");
