@@ -442,8 +442,8 @@ mod tests {
             ["ST308 client.yaml:2:22 set `MaxIdleConnsPerHost: 95` in the client settings"]
         );
         // An idle timeout of 0 reuses nothing in reqwest (hyper-util's pool drops an idle
-        // connection older than it) and httpx (httpcore's `has_expired`): the fix is the
-        // timeout; OkHttp's ConnectionPool throws on 0 (read as an ST103 out-of-range value).
+        // connection older than it), httpx (httpcore's `has_expired`) and aiohttp (its
+        // connector's `_get`): the fix is the timeout; OkHttp's ConnectionPool throws on 0 (read as an ST103 out-of-range value).
         for (client, expected) in [
             (
                 "pool_idle_timeout: 0s\npool_max_idle_per_host: 95\nmax_in_flight: 104\nconnect_timeout: 2s\n",
@@ -452,6 +452,10 @@ mod tests {
             (
                 "library: httpx\nkeepalive_expiry: 0\nmax_keepalive_connections: 95\nmax_connections: 104\ntimeout.connect: 2.0\n",
                 "ST308 client.yaml:2:19 set `keepalive_expiry: 27.0` in the client settings",
+            ),
+            (
+                "library: aiohttp\nkeepalive_timeout: 0\nlimit_per_host: 104\ntimeout.sock_connect: 2.0\n",
+                "ST308 client.yaml:2:20 set `keepalive_timeout: 27.0` in the client settings",
             ),
         ] {
             assert_eq!(findings(client), [expected], "{client}");

@@ -515,8 +515,8 @@ requests, with backoff, as `AlignedClient` does.\n"),
         "the client closes its connection after every request",
         "What it does: reports Go's `DisableKeepAlives: true` or negative `MaxIdleConnsPerHost` \
 (which net/http treats alike), reqwest's `pool_max_idle_per_host: 0` (which turns pooling \
-off), and an idle timeout of 0 in reqwest and httpx (which expires every idle connection at \
-once).\n\n\
+off), and an idle timeout of 0 in reqwest, httpx and aiohttp (which expires every idle \
+connection at once).\n\n\
 Why is this bad: each request opens a new connection to the sidecar and the sidecar's upstream \
 connection is not reused either: a connect per request, sockets in TIME_WAIT, and requests \
 counted as pending while they wait for a connection, so a small `http1MaxPendingRequests` \

@@ -242,11 +242,15 @@ impl ClientSettings {
                     set(&mut bounds.total, bound, pos);
                 }
                 // 0 is no limit in Go's `IdleConnTimeout`, but not everywhere: reqwest's pool
-                // (hyper-util) drops an idle connection older than the timeout at checkout, and
-                // httpcore expires one once `now > idle_at + keepalive_expiry`, so 0 reuses
-                // nothing; OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <= 0`).
+                // (hyper-util) drops an idle connection older than the timeout at checkout,
+                // httpcore expires one once `now > idle_at + keepalive_expiry`, and aiohttp's
+                // connector closes one when `t1 - t0 > keepalive_timeout`, so 0 reuses nothing;
+                // OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <= 0`).
                 (
-                    Vocabulary::Reqwest | Vocabulary::Httpx | Vocabulary::OkHttp,
+                    Vocabulary::Reqwest
+                    | Vocabulary::Httpx
+                    | Vocabulary::Aiohttp
+                    | Vocabulary::OkHttp,
                     Field::IdleTimeout,
                 ) => {
                     let idle = match read.duration() {
