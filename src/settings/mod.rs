@@ -245,17 +245,22 @@ impl ClientSettings {
                 // (hyper-util) drops an idle connection older than the timeout at checkout,
                 // httpcore expires one once `now > idle_at + keepalive_expiry`, and aiohttp's
                 // connector closes one when `t1 - t0 > keepalive_timeout`, so 0 reuses nothing;
-                // OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <= 0`).
+                // OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <= 0`), and so does
+                // undici's `Client` (`invalid keepAliveTimeout`).
                 (
                     Vocabulary::Reqwest
                     | Vocabulary::Httpx
                     | Vocabulary::Aiohttp
-                    | Vocabulary::OkHttp,
+                    | Vocabulary::OkHttp
+                    | Vocabulary::Undici,
                     Field::IdleTimeout,
                 ) => {
+                    let refused = matches!(vocabulary, Vocabulary::OkHttp | Vocabulary::Undici);
                     let idle = match read.duration() {
-                        Some(Some(d)) if d.is_zero() && vocabulary == Vocabulary::OkHttp => {
-                            read.out_of_range("more than 0 (OkHttp's ConnectionPool throws on 0)");
+                        Some(Some(d)) if d.is_zero() && refused => {
+                            read.out_of_range(&format!(
+                                "more than 0 ({vocabulary} throws on 0 as the client is built)"
+                            ));
                             None
                         }
                         Some(Some(d)) if d.is_zero() => {
@@ -654,6 +659,9 @@ mod tests {
         assert_eq!(s.idle_timeout.value, Some(Duration::ZERO));
         let (_, findings) = parse("library: okhttp\nkeepAliveDuration: 0s\n");
         assert_eq!(shown(&findings), ["ST103 c.yaml:2:20 "]);
+        // undici's Client: `keepAliveTimeout <= 0` is an InvalidArgumentError.
+        let (_, findings) = parse("library: undici\nkeepAliveTimeout: 0\n");
+        assert_eq!(shown(&findings), ["ST103 c.yaml:2:19 "]);
     }
 
     #[test]
