@@ -210,13 +210,13 @@ pub fn client_findings(
             .pool_max_idle_per_host
             .map_or_else(|| "null".to_owned(), |n| n.to_string());
         // Turned off by the idle limit (reqwest's 0, Go's negative value) or an idle timeout of
-        // 0 (reqwest's, httpx's): the fix is that setting.
-        let set_at = |pos| client.keep_alive.pos.is_some() && client.keep_alive.pos == pos;
+        // 0 (reqwest's, httpx's, aiohttp's): the fix is that setting.
+        let off = &client.keep_alive;
         let (field, value) = match client.vocabulary.keep_alive_setting() {
-            _ if set_at(client.idle_timeout.pos) => {
+            _ if off.set_with(&client.idle_timeout) => {
                 (Field::IdleTimeout, unit(Some(wanted.pool_idle_timeout)))
             }
-            Some(_) if set_at(client.idle_per_host.pos) => (Field::IdlePerHost, idle),
+            Some(_) if off.set_with(&client.idle_per_host) => (Field::IdlePerHost, idle),
             Some((field, value)) => (field, value.to_owned()),
             None if client.vocabulary == Vocabulary::Undici => (Field::Pipelining, "1".into()),
             None => (Field::IdlePerHost, idle),

@@ -66,10 +66,8 @@ pub fn server_findings(
     if !server.keep_alive.value {
         // Turned off by an idle timeout of 0 (gunicorn's `keepalive`, uvicorn's
         // `timeout_keep_alive`): the fix is that timeout, above the sidecar's.
-        let by_idle_timeout =
-            server.keep_alive.pos.is_some() && server.keep_alive.pos == server.idle_timeout.pos;
         let (key, value) = match sidecar_idle {
-            Some(sidecar) if by_idle_timeout => {
+            Some(sidecar) if server.keep_alive.set_with(&server.idle_timeout) => {
                 library.idle_timeout_setting(server_idle_timeout_above(sidecar))
             }
             _ => {

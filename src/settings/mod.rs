@@ -59,6 +59,13 @@ impl<T> Setting<T> {
             unreadable: false,
         }
     }
+
+    /// Whether one value of the file set both this and `other` (reqwest's
+    /// `pool_max_idle_per_host: 0` is its idle limit and keep-alive off): a fix for this one is
+    /// a fix of that value.
+    pub(crate) fn set_with<U>(&self, other: &Setting<U>) -> bool {
+        self.pos.is_some() && self.pos == other.pos
+    }
 }
 
 /// The client's settings in effect, library defaults filled in.
