@@ -111,6 +111,28 @@ fn sidecar_pools_replace_the_rule_per_port_then_top_level() {
         inbound_max_connections(&loaded, &workload(80), Some(10001)),
         (4, Some(PolicySource::SidecarIngress(10001)))
     );
+    // `cluster_test.go` `TestConnectionPoolSettings`, "sidecar per-port rules with destination
+    // rule default": without `inboundConnectionPool`, a port whose listener has no pool keeps
+    // the rule's.
+    let without_top_level = load(&format!(
+        "{}{}",
+        dr(
+            "name: acme, namespace: default",
+            "host: backend, trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}}}"
+        ),
+        sidecar(
+            "name: s, namespace: default",
+            "ingress: [{port: {number: 10001, protocol: HTTP, name: http}, connectionPool: {tcp: {maxConnections: 4}}}, {port: {number: 10002, protocol: HTTP, name: other}}]"
+        )
+    ));
+    assert_eq!(
+        inbound_max_connections(&without_top_level, &workload(10001), None),
+        (4, Some(PolicySource::SidecarIngress(10001)))
+    );
+    assert_eq!(
+        inbound_max_connections(&without_top_level, &workload(10002), None),
+        (1, Some(PolicySource::TopLevel))
+    );
 }
 
 /// `sidecar.go` `SidecarScope.DestinationRule`: "WorkloadSelector configuration is honored only
