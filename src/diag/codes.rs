@@ -155,9 +155,12 @@ Fixed:\n\n    http:\n      http1MaxPendingRequests: 10\n"),
     OutOfRange = ("ST103", "out-of-range", Error,
         "a number outside the range its field accepts",
         "What it does: reports negative limits, numbers that overflow the field's int32 or uint32 \
-type, and percentages outside 0..100, as Istio's validation does.\n\n\
+type, and percentages outside 0..100, as Istio's validation does; in client settings, values \
+the library refuses or cannot work with (OkHttp's `keepAliveDuration: 0s`, a connect timeout of \
+0 in urllib3, .NET and httpx).\n\n\
 Why is this bad: Istio rejects the rule (`max connections must be non-negative`), or the value \
-wraps around in a 32-bit field and means something else.\n\n\
+wraps around in a 32-bit field and means something else; a client throws as it is built, or \
+fails every request.\n\n\
 Example:\n\n    tcp:\n      maxConnections: -1\n\n\
 Fixed (leave it out for unlimited, or give the real bound):\n\n    tcp:\n      maxConnections: 100\n"),
     /// A duration that is malformed or too small.
@@ -515,8 +518,9 @@ requests, with backoff, as `AlignedClient` does.\n"),
         "the client closes its connection after every request",
         "What it does: reports Go's `DisableKeepAlives: true` or negative `MaxIdleConnsPerHost` \
 (which net/http treats alike), reqwest's `pool_max_idle_per_host: 0` (which turns pooling \
-off), and an idle timeout of 0 in reqwest, httpx and aiohttp (which expires every idle \
-connection at once).\n\n\
+off), an idle timeout of 0 in reqwest, httpx and aiohttp (which expires every idle \
+connection at once), and .NET's `PooledConnectionIdleTimeout` or `PooledConnectionLifetime` of \
+`00:00:00` (with either, `SocketsHttpHandler` stores no connection for reuse).\n\n\
 Why is this bad: each request opens a new connection to the sidecar and the sidecar's upstream \
 connection is not reused either: a connect per request, sockets in TIME_WAIT, and requests \
 counted as pending while they wait for a connection, so a small `http1MaxPendingRequests` \

@@ -250,14 +250,16 @@ impl ClientSettings {
                 }
                 // 0 is no limit in Go's `IdleConnTimeout`, but not everywhere: reqwest's pool
                 // (hyper-util) drops an idle connection older than the timeout at checkout,
-                // httpcore expires one once `now > idle_at + keepalive_expiry`, and aiohttp's
-                // connector closes one when `t1 - t0 > keepalive_timeout`, so 0 reuses nothing;
-                // OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <= 0`), and so does
-                // undici's `Client` (`invalid keepAliveTimeout`).
+                // httpcore expires one once `now > idle_at + keepalive_expiry`, aiohttp's
+                // connector closes one when `t1 - t0 > keepalive_timeout`, and .NET's
+                // `HttpConnectionPoolManager` stores none (`_avoidStoringConnections`), so 0
+                // reuses nothing; OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <=
+                // 0`), and so does undici's `Client` (`invalid keepAliveTimeout`).
                 (
                     Vocabulary::Reqwest
                     | Vocabulary::Httpx
                     | Vocabulary::Aiohttp
+                    | Vocabulary::DotNet
                     | Vocabulary::OkHttp
                     | Vocabulary::Undici,
                     Field::IdleTimeout,
@@ -281,9 +283,43 @@ impl ClientSettings {
                 (_, Field::IdleTimeout) => {
                     set(&mut s.idle_timeout, read.duration_or_none(), pos);
                 }
+                // 0 is no limit in Go's `DialTimeout`, OkHttp's, HttpClient 5's, Netty's,
+                // undici's (`setupConnectTimeout`: `if (!opts.timeout) return noop`) and
+                // aiohttp's (`ceil_timeout`: a delay <= 0 is none). httpx fails every connect
+                // at 0 (a socket timeout of 0, `ConnectError` "Operation now in progress";
+                // `ConnectTimeout` when async), urllib3's `Timeout` raises `ValueError`, and
+                // .NET's `ConnectTimeout` setter `ArgumentOutOfRangeException`.
+                (
+                    Vocabulary::Httpx | Vocabulary::Urllib3 | Vocabulary::DotNet,
+                    Field::ConnectTimeout,
+                ) => {
+                    let connect = match read.duration() {
+                        Some(Some(d)) if d.is_zero() => {
+                            let why = if vocabulary == Vocabulary::Httpx {
+                                "fails every connect at 0"
+                            } else {
+                                "throws on 0 as the client is built"
+                            };
+                            read.out_of_range(&format!("more than 0 ({vocabulary} {why})"));
+                            None
+                        }
+                        connect => connect,
+                    };
+                    set(&mut s.connect_timeout, connect, pos);
+                }
+                (Vocabulary::Aiohttp, Field::ConnectTimeout) => {
+                    let connect = read.duration().map(|d| d.filter(|d| !d.is_zero()));
+                    set(&mut s.connect_timeout, connect, pos);
+                }
                 (_, Field::ConnectTimeout) => {
                     set(&mut s.connect_timeout, read.duration_or_none(), pos);
                 }
+                (Vocabulary::DotNet, Field::Lifetime) => {
+                    if read.duration() == Some(Some(Duration::ZERO)) {
+                        s.keep_alive = Setting::file(false, pos);
+                    }
+                }
+                (_, Field::Lifetime) => read.other(Kind::Duration),
                 (Vocabulary::Go, Field::TcpKeepalive) => {
                     // net.Dialer: 0 is the default of 15s, a negative value turns it off.
                     let keepalive = read.signed_duration().map(|d| match d {
@@ -669,6 +705,60 @@ mod tests {
         // undici's Client: `keepAliveTimeout <= 0` is an InvalidArgumentError.
         let (_, findings) = parse("library: undici\nkeepAliveTimeout: 0\n");
         assert_eq!(shown(&findings), ["ST103 c.yaml:2:19 "]);
+        // .NET: `HttpConnectionPoolManager` stores no connection when the idle timeout or the
+        // lifetime is `TimeSpan.Zero` (`_avoidStoringConnections`).
+        let (s, _) = parse("library: dotnet\nPooledConnectionIdleTimeout: 00:00:00\n");
+        assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 30))));
+        let (s, findings) = parse("library: dotnet\nPooledConnectionLifetime: 00:00:00\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 27))));
+        let (s, _) = parse("library: dotnet\nPooledConnectionLifetime: 00:05:00\n");
+        assert!(s.keep_alive.value);
+    }
+
+    /// A connect timeout of 0, tried against a loopback listener with the libraries in the
+    /// project's venv (httpx 0.28.1: `ConnectError` "[Errno 115] Operation now in progress",
+    /// `ConnectTimeout` when async; urllib3 2.8.0: `ValueError`; aiohttp 3.14.5: every request
+    /// answered) and read in the others' sources (.NET's `ConnectTimeout` setter throws
+    /// `ArgumentOutOfRangeException` for `value <= TimeSpan.Zero`; Go, OkHttp and undici take
+    /// 0 as no timeout).
+    #[test]
+    fn a_connect_timeout_of_0_is_what_each_library_makes_of_it() {
+        for (text, range) in [
+            (
+                "library: httpx\ntimeout.connect: 0\n",
+                "more than 0 (httpx fails every connect at 0)",
+            ),
+            (
+                "library: urllib3\ntimeout.connect: 0.0\n",
+                "more than 0 (urllib3 throws on 0 as the client is built)",
+            ),
+            (
+                "library: dotnet\nConnectTimeout: 00:00:00\n",
+                "more than 0 (dotnet throws on 0 as the client is built)",
+            ),
+        ] {
+            let (s, findings) = parse(text);
+            let column = text.find(": 0").unwrap() - text.find('\n').unwrap() + 2;
+            assert_eq!(shown(&findings), [format!("ST103 c.yaml:2:{column} ")]);
+            assert!(
+                findings[0].message.ends_with(range),
+                "{}",
+                findings[0].message
+            );
+            assert!(s.connect_timeout.unreadable, "{text}");
+        }
+        for text in [
+            "library: aiohttp\ntimeout.sock_connect: 0\n",
+            "library: go\nDialTimeout: 0s\n",
+            "library: okhttp\nconnectTimeout: 0s\n",
+            "library: undici\nconnect.timeout: 0\n",
+        ] {
+            let (s, findings) = parse(text);
+            assert!(findings.is_empty(), "{text}: {findings:?}");
+            assert!(s.connect_timeout.pos.is_some(), "{text}");
+            assert_eq!(s.connect_timeout.value, None, "{text}");
+        }
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub enum Field {
     ConnectTimeout,
     /// TCP keep-alive time.
     TcpKeepalive,
+    /// How long a pooled connection is reused at most, idle or not (.NET's
+    /// `PooledConnectionLifetime`, HttpClient 5's `timeToLive`, Reactor Netty's `maxLifeTime`):
+    /// no check compares it, but .NET's 0 keeps no connection for reuse.
+    Lifetime,
     /// The client's own retries of failed requests.
     Retries,
     /// The client's own retries of an overload answer (a `503`, with `x-envoy-overloaded` where
@@ -95,7 +99,7 @@ pub enum Field {
     /// --emit okhttp` writes).
     OverloadRetries,
     /// A setting read and checked for its type, that no check compares with the sidecar: a
-    /// connection's lifetime, a pending-acquire bound, a connection-failure retry switch.
+    /// pending-acquire bound, a connection-failure retry switch.
     Other(Kind),
 }
 
@@ -157,7 +161,7 @@ const HTTPCLIENT5_KEYS: &[(&str, Field)] = &[
     ("defaultMaxPerRoute", Field::MaxInFlight),
     ("connectTimeout", Field::ConnectTimeout),
     ("evictIdleConnections", Field::IdleTimeout),
-    ("timeToLive", Field::Other(Kind::Duration)),
+    ("timeToLive", Field::Lifetime),
     ("maxRetries", Field::OverloadRetries),
     ("retryInterval", Field::Other(Kind::Duration)),
     ("http2", Field::Http2),
@@ -169,7 +173,7 @@ const REACTOR_NETTY_KEYS: &[(&str, Field)] = &[
     ("pendingAcquireMaxCount", Field::Other(Kind::Count)),
     ("pendingAcquireTimeout", Field::Other(Kind::Duration)),
     ("maxIdleTime", Field::IdleTimeout),
-    ("maxLifeTime", Field::Other(Kind::Duration)),
+    ("maxLifeTime", Field::Lifetime),
     ("connectTimeout", Field::ConnectTimeout),
     ("protocol", Field::Protocols),
 ];
@@ -229,7 +233,7 @@ const NODE_HTTP_KEYS: &[(&str, Field)] = &[
 const DOTNET_KEYS: &[(&str, Field)] = &[
     ("MaxConnectionsPerServer", Field::MaxInFlight),
     ("PooledConnectionIdleTimeout", Field::IdleTimeout),
-    ("PooledConnectionLifetime", Field::Other(Kind::Duration)),
+    ("PooledConnectionLifetime", Field::Lifetime),
     ("ConnectTimeout", Field::ConnectTimeout),
     ("EnableMultipleHttp2Connections", Field::Other(Kind::Bool)),
     ("DefaultRequestVersion", Field::HttpVersion),
