@@ -132,7 +132,7 @@ struct BenchArgs {
     /// Requests per run.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     requests: u32,
-    /// How long the local upstream takes per request (Go-style duration).
+    /// How long the local upstream takes per request (Go-style duration), below --time-limit.
     #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse_duration)]
     upstream_latency: std::time::Duration,
     /// A run stops after this long even if requests remain; requests unanswered then are errors.

@@ -91,7 +91,7 @@ enum Repr {
     InvalidSetting {
         setting: &'static str,
         value: String,
-        range: &'static str,
+        range: String,
     },
     #[error("the destination's {field} `{value}` is not valid: {why}")]
     InvalidDestination {
@@ -308,12 +308,12 @@ impl Error {
     pub(crate) fn invalid_setting(
         setting: &'static str,
         value: impl ToString,
-        range: &'static str,
+        range: impl Into<String>,
     ) -> Self {
         Self::new(Repr::InvalidSetting {
             setting,
             value: value.to_string(),
-            range,
+            range: range.into(),
         })
     }
 

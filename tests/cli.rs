@@ -404,6 +404,16 @@ fn bench_bounds_are_usage_errors() {
         (&["--time-limit", "0s"], "`0s` must be above zero"),
         (&["--time-limit=-1s"], "`-1s` is negative"),
         (&["--upstream-latency", "5 ms"], "--upstream-latency"),
+        // Not one request could be answered in a run (it used to run every client to the
+        // time limit, 60 s by default, and count each request an error).
+        (
+            &["--upstream-latency", "90s"],
+            "upstream latency 1m30s is outside its range (below the time limit of a run, 1m0s)",
+        ),
+        (
+            &["--upstream-latency", "2s", "--time-limit", "2s"],
+            "upstream latency 2s is outside its range (below the time limit of a run, 2s)",
+        ),
     ] {
         let args: Vec<&str> = base.iter().chain(bad).copied().collect();
         let out = run(&args);

@@ -18,7 +18,7 @@ use crate::client::{self, AlignOptions, AlignedClient, is_overload};
 use crate::envoy::{RenderOptions, cluster_name, render};
 use crate::error::Error;
 use crate::istio::resolve::Resolution;
-use crate::plan::ClientPlan;
+use crate::plan::{ClientPlan, fmt_duration};
 use crate::sidecar::{Admin, Envoy, envoy_binary, envoy_version};
 use crate::upstream::{Upstream, UpstreamOptions};
 
@@ -100,7 +100,7 @@ pub struct BenchOptions {
     pub concurrency: Vec<usize>,
     /// Requests per run.
     pub requests: usize,
-    /// How long the upstream takes per request.
+    /// How long the upstream takes per request; [`run`] refuses one not below `time_limit`.
     pub upstream_latency: Duration,
     /// A run stops after this long even if requests remain; requests unanswered then are errors.
     pub time_limit: Duration,
@@ -429,14 +429,26 @@ struct Target {
 /// `plan`; `progress` is called after each run with (runs done, runs in all).
 ///
 /// # Errors
-/// Envoy missing or failing to start, the upstream failing to bind, or a `--sidecar` that does
-/// not accept connections.
+/// An upstream latency not below the time limit (no request could be answered), Envoy missing
+/// or failing to start, the upstream failing to bind, or a `--sidecar` that does not accept
+/// connections.
 pub async fn run(
     resolution: &Resolution<'_>,
     plan: &ClientPlan,
     options: &BenchOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<BenchReport, Error> {
+    if options.upstream_latency >= options.time_limit {
+        // No request could be answered within a run.
+        return Err(Error::invalid_setting(
+            "upstream latency",
+            fmt_duration(options.upstream_latency),
+            format!(
+                "below the time limit of a run, {}",
+                fmt_duration(options.time_limit)
+            ),
+        ));
+    }
     let cluster = cluster_name(resolution);
     let rule_name = resolution.describe();
     let total = options.concurrency.len() * options.clients.len();
