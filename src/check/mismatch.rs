@@ -210,8 +210,8 @@ pub fn client_findings(
             .pool_max_idle_per_host
             .map_or_else(|| "null".to_owned(), |n| n.to_string());
         // Turned off by the idle limit (reqwest's 0, Go's negative value) or an idle timeout of
-        // 0 (reqwest's, httpx's, aiohttp's, .NET's): the fix is that setting; .NET's other
-        // switch is a lifetime of 0.
+        // 0 (reqwest's, httpx's, aiohttp's, .NET's, Reactor Netty's): the fix is that setting;
+        // the other switch in .NET and Reactor Netty is a lifetime of 0.
         let off = &client.keep_alive;
         let (field, value) = match client.vocabulary.keep_alive_setting() {
             _ if off.set_with(&client.idle_timeout) => {
@@ -220,7 +220,13 @@ pub fn client_findings(
             Some(_) if off.set_with(&client.idle_per_host) => (Field::IdlePerHost, idle),
             Some((field, value)) => (field, value.to_owned()),
             None if client.vocabulary == Vocabulary::Undici => (Field::Pipelining, "1".into()),
-            None if client.vocabulary == Vocabulary::DotNet => (Field::Lifetime, unit(None)),
+            None if matches!(
+                client.vocabulary,
+                Vocabulary::DotNet | Vocabulary::ReactorNetty
+            ) =>
+            {
+                (Field::Lifetime, unit(None))
+            }
             None => (Field::IdlePerHost, idle),
         };
         findings.extend(check.finding(
@@ -445,9 +451,10 @@ mod tests {
         );
         // An idle timeout of 0 reuses nothing in reqwest (hyper-util's pool drops an idle
         // connection older than it), httpx (httpcore's `has_expired`), aiohttp (its
-        // connector's `_get`) and .NET (`HttpConnectionPoolManager._avoidStoringConnections`,
-        // set by a lifetime of 0 too): the fix is that setting; OkHttp's ConnectionPool throws
-        // on 0 (read as an ST103 out-of-range value).
+        // connector's `_get`), .NET (`HttpConnectionPoolManager._avoidStoringConnections`) and
+        // Reactor Netty (its pool's eviction predicate), in the last two set by a lifetime of 0
+        // too: the fix is that setting; OkHttp's ConnectionPool throws on 0 (read as an ST103
+        // out-of-range value).
         for (client, expected) in [
             (
                 "pool_idle_timeout: 0s\npool_max_idle_per_host: 95\nmax_in_flight: 104\nconnect_timeout: 2s\n",
@@ -468,6 +475,14 @@ mod tests {
             (
                 "library: dotnet\nPooledConnectionLifetime: 00:00:00\nMaxConnectionsPerServer: 104\nConnectTimeout: 00:00:02\nPooledConnectionIdleTimeout: 00:00:27\n",
                 "ST308 client.yaml:2:27 set `PooledConnectionLifetime: Infinite` in the client settings",
+            ),
+            (
+                "library: reactor-netty\nmaxIdleTime: 0s\nmaxConnections: 104\nconnectTimeout: 2s\n",
+                "ST308 client.yaml:2:14 set `maxIdleTime: 27s` in the client settings",
+            ),
+            (
+                "library: reactor-netty\nmaxLifeTime: 0s\nmaxIdleTime: 27s\nmaxConnections: 104\nconnectTimeout: 2s\n",
+                "ST308 client.yaml:2:14 set `maxLifeTime: null` in the client settings",
             ),
         ] {
             assert_eq!(findings(client), [expected], "{client}");

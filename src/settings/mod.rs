@@ -251,15 +251,18 @@ impl ClientSettings {
                 // 0 is no limit in Go's `IdleConnTimeout`, but not everywhere: reqwest's pool
                 // (hyper-util) drops an idle connection older than the timeout at checkout,
                 // httpcore expires one once `now > idle_at + keepalive_expiry`, aiohttp's
-                // connector closes one when `t1 - t0 > keepalive_timeout`, and .NET's
-                // `HttpConnectionPoolManager` stores none (`_avoidStoringConnections`), so 0
-                // reuses nothing; OkHttp's `ConnectionPool` throws on it (`keepAliveDuration <=
-                // 0`), and so does undici's `Client` (`invalid keepAliveTimeout`).
+                // connector closes one when `t1 - t0 > keepalive_timeout`, .NET's
+                // `HttpConnectionPoolManager` stores none (`_avoidStoringConnections`), and
+                // Reactor Netty's pool evicts one whose `idleTime() >= maxIdleTime` in whole
+                // milliseconds, so 0 reuses nothing; OkHttp's `ConnectionPool` throws on it
+                // (`keepAliveDuration <= 0`), and so does undici's `Client` (`invalid
+                // keepAliveTimeout`).
                 (
                     Vocabulary::Reqwest
                     | Vocabulary::Httpx
                     | Vocabulary::Aiohttp
                     | Vocabulary::DotNet
+                    | Vocabulary::ReactorNetty
                     | Vocabulary::OkHttp
                     | Vocabulary::Undici,
                     Field::IdleTimeout,
@@ -272,7 +275,7 @@ impl ClientSettings {
                             ));
                             None
                         }
-                        Some(Some(d)) if d.is_zero() => {
+                        Some(Some(d)) if reuses_nothing(vocabulary, d) => {
                             s.keep_alive = Setting::file(false, pos);
                             Some(Some(d))
                         }
@@ -314,8 +317,11 @@ impl ClientSettings {
                 (_, Field::ConnectTimeout) => {
                     set(&mut s.connect_timeout, read.duration_or_none(), pos);
                 }
-                (Vocabulary::DotNet, Field::Lifetime) => {
-                    if read.duration() == Some(Some(Duration::ZERO)) {
+                (Vocabulary::DotNet | Vocabulary::ReactorNetty, Field::Lifetime) => {
+                    if read
+                        .duration()
+                        .is_some_and(|d| d.is_some_and(|d| reuses_nothing(vocabulary, d)))
+                    {
                         s.keep_alive = Setting::file(false, pos);
                     }
                 }
@@ -398,6 +404,16 @@ impl Bounds {
             block: Setting::default(false),
             pipelining: Setting::default(1),
         }
+    }
+}
+
+/// Whether an idle timeout or a lifetime of `d` (not `None`) keeps no connection for reuse,
+/// for the libraries that read 0 so: Reactor Netty compares in whole milliseconds
+/// (`Duration.toMillis()`), the others as given.
+fn reuses_nothing(vocabulary: Vocabulary, d: Duration) -> bool {
+    match vocabulary {
+        Vocabulary::ReactorNetty => d.as_millis() == 0,
+        _ => d.is_zero(),
     }
 }
 
@@ -714,6 +730,19 @@ mod tests {
         assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 27))));
         let (s, _) = parse("library: dotnet\nPooledConnectionLifetime: 00:05:00\n");
         assert!(s.keep_alive.value);
+        // Reactor Netty: `PooledConnectionProvider.PoolFactory` evicts a connection whose
+        // `idleTime() >= maxIdleTime` or `lifeTime() >= maxLifeTime`, in whole milliseconds.
+        for (text, reused) in [
+            ("maxIdleTime: 0s", false),
+            ("maxIdleTime: 500us", false),
+            ("maxIdleTime: 1ms", true),
+            ("maxLifeTime: 0s", false),
+            ("maxLifeTime: 5m", true),
+        ] {
+            let (s, findings) = parse(&format!("library: reactor-netty\n{text}\n"));
+            assert!(findings.is_empty(), "{findings:?}");
+            assert_eq!(s.keep_alive.value, reused, "{text}");
+        }
     }
 
     /// A connect timeout of 0, tried against a loopback listener with the libraries in the
