@@ -143,6 +143,8 @@ impl ClientSettings {
         let mut settings = Self::defaults(vocabulary, file);
         let mut bounds = Bounds::defaults(vocabulary);
         let mut idle_total: Option<usize> = None;
+        // Where urllib3's `maxsize: 0` is, for `block` (which may come after it).
+        let mut empty_pool = None;
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 findings.push(Finding::new(
@@ -222,6 +224,16 @@ impl ClientSettings {
                         0 => GO_DEFAULT_IDLE_PER_HOST,
                         n => usize::try_from(n).unwrap_or(0),
                     });
+                    set(&mut s.idle_per_host, n, pos);
+                }
+                // urllib3's pool is a `LifoQueue(maxsize)`, which 0 leaves unbounded: every
+                // connection is kept (with `block`, see after the loop).
+                (Vocabulary::Urllib3, Field::IdlePerHost) => {
+                    let n = read.limit();
+                    if n == Some(Some(0)) {
+                        empty_pool = pos;
+                    }
+                    let n = n.map(|n| n.filter(|n| *n > 0).unwrap_or(usize::MAX));
                     set(&mut s.idle_per_host, n, pos);
                 }
                 (_, Field::IdlePerHost) => {
@@ -345,6 +357,16 @@ impl ClientSettings {
         }
         if let Some(total) = idle_total.filter(|t| *t > 0) {
             settings.idle_per_host.value = settings.idle_per_host.value.min(total);
+        }
+        // With `block`, urllib3's `_get_conn` waits on the empty queue for a connection that
+        // never comes: forever, or until `pool_timeout` and `EmptyPoolError`.
+        if let Some(pos) = empty_pool.filter(|_| bounds.block.value) {
+            findings.push(Finding::new(
+                Code::OutOfRange,
+                at(pos),
+                "`maxsize` is out of range: 1 or more with `block: true` (urllib3's pool then has no connection to hand out, and every request waits for one)".to_owned(),
+            ));
+            settings.idle_per_host.unreadable = true;
         }
         settings.combine(&mut bounds);
         (settings, findings)
@@ -867,6 +889,32 @@ mod tests {
         assert_eq!((c.idle_per_host.value, c.max_in_flight.value), (8, None));
         let (c, _) = parse("library: urllib3\nmaxsize: 8\nblock: true\n");
         assert_eq!(c.max_in_flight.value, Some(8));
+        // `maxsize: 0` is a `LifoQueue(0)`, unbounded: 8 concurrent requests through a
+        // `PoolManager(maxsize=0)` (urllib3 2.8.0, the venv's) left 8 idle connections, against
+        // 2 for `maxsize=2`; with `block=True` a request got `EmptyPoolError` "Pool is empty and a
+        // new connection can't be opened due to blocking mode" after its `pool_timeout`.
+        let (c, findings) = parse("library: urllib3\nmaxsize: 0\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(
+            (c.idle_per_host.value, c.max_in_flight.value),
+            (usize::MAX, None)
+        );
+        for text in [
+            "library: urllib3\nmaxsize: 0\nblock: true\n",
+            "library: urllib3\nblock: true\nmaxsize: 0\n",
+        ] {
+            let (c, findings) = parse(text);
+            let line = if text.ends_with("0\n") { 3 } else { 2 };
+            assert_eq!(
+                shown(&findings),
+                [format!("ST103 c.yaml:{line}:10 ")],
+                "{text}"
+            );
+            assert!(
+                c.idle_per_host.unreadable && c.max_in_flight.unreadable,
+                "{text}"
+            );
+        }
         // undici: connections x pipelining.
         let (c, _) = parse("library: undici\nconnections: 4\npipelining: 3\n");
         assert_eq!(c.max_in_flight.value, Some(12));
