@@ -236,6 +236,22 @@ impl ClientSettings {
                     let n = n.map(|n| n.filter(|n| *n > 0).unwrap_or(usize::MAX));
                     set(&mut s.idle_per_host, n, pos);
                 }
+                // Node's Agent keeps `maxFreeSockets || 256` and `keepAliveMsecs || 1000`: 0 is
+                // the default.
+                (Vocabulary::NodeHttp, Field::IdlePerHost) => {
+                    let n = read.limit().map(|n| match n {
+                        Some(0) => vocabulary.defaults().idle_per_host,
+                        n => n.unwrap_or(usize::MAX),
+                    });
+                    set(&mut s.idle_per_host, n, pos);
+                }
+                (Vocabulary::NodeHttp, Field::TcpKeepalive) => {
+                    let probes = read.duration().map(|d| match d {
+                        Some(Duration::ZERO) => vocabulary.defaults().tcp_keepalive,
+                        d => d,
+                    });
+                    set(&mut s.tcp_keepalive, probes, pos);
+                }
                 (_, Field::IdlePerHost) => {
                     // null (or Infinity): no limit.
                     let n = read.limit().map(|n| n.unwrap_or(usize::MAX));
@@ -253,11 +269,11 @@ impl ClientSettings {
                     s.idle_per_host.unreadable |= idle_total.is_none();
                 }
                 (_, Field::MaxInFlight) => {
-                    let bound = read.bound(zero_is_unlimited(vocabulary));
+                    let bound = read.bound(zero_is_unlimited(vocabulary, field));
                     set(&mut bounds.per_host, bound, pos);
                 }
                 (_, Field::TotalInFlight) => {
-                    let bound = read.bound(zero_is_unlimited(vocabulary));
+                    let bound = read.bound(zero_is_unlimited(vocabulary, field));
                     set(&mut bounds.total, bound, pos);
                 }
                 // 0 is no limit in Go's `IdleConnTimeout`, but not everywhere: reqwest's pool
@@ -282,9 +298,7 @@ impl ClientSettings {
                     let refused = matches!(vocabulary, Vocabulary::OkHttp | Vocabulary::Undici);
                     let idle = match read.duration() {
                         Some(Some(d)) if d.is_zero() && refused => {
-                            read.out_of_range(&format!(
-                                "more than 0 ({vocabulary} throws on 0 as the client is built)"
-                            ));
+                            read.thrown_on_zero();
                             None
                         }
                         Some(Some(d)) if reuses_nothing(vocabulary, d) => {
@@ -309,13 +323,12 @@ impl ClientSettings {
                     Field::ConnectTimeout,
                 ) => {
                     let connect = match read.duration() {
+                        Some(Some(d)) if d.is_zero() && vocabulary == Vocabulary::Httpx => {
+                            read.out_of_range("more than 0 (httpx fails every connect at 0)");
+                            None
+                        }
                         Some(Some(d)) if d.is_zero() => {
-                            let why = if vocabulary == Vocabulary::Httpx {
-                                "fails every connect at 0"
-                            } else {
-                                "throws on 0 as the client is built"
-                            };
-                            read.out_of_range(&format!("more than 0 ({vocabulary} {why})"));
+                            read.thrown_on_zero();
                             None
                         }
                         connect => connect,
@@ -439,10 +452,16 @@ fn reuses_nothing(vocabulary: Vocabulary, d: Duration) -> bool {
     }
 }
 
-/// Whether 0 means "no limit" for a bound (Go's `MaxConnsPerHost`, aiohttp's `limit` and
-/// `limit_per_host`); elsewhere 0 is out of range.
-fn zero_is_unlimited(vocabulary: Vocabulary) -> bool {
-    matches!(vocabulary, Vocabulary::Go | Vocabulary::Aiohttp)
+/// Whether 0 means "no limit" for a bound: Go's `MaxConnsPerHost`, aiohttp's `limit` and
+/// `limit_per_host`, undici's `connections` (its `Pool` keeps `connections || null`) and Node's
+/// `maxSockets` (`maxSockets || Infinity`); elsewhere 0 is out of range (Node's
+/// `maxTotalSockets` throws on it).
+fn zero_is_unlimited(vocabulary: Vocabulary, field: Field) -> bool {
+    match vocabulary {
+        Vocabulary::Go | Vocabulary::Aiohttp | Vocabulary::Undici => true,
+        Vocabulary::NodeHttp => field == Field::MaxInFlight,
+        _ => false,
+    }
 }
 
 /// The file's value where it could be read; else the setting is marked unreadable.
@@ -932,6 +951,37 @@ mod tests {
         assert!(c.http2.value);
         let (c, _) = parse("library: dotnet\nDefaultRequestVersion: \"2.0\"\n");
         assert!(c.http2.value);
+    }
+
+    /// Node's zeros, as `new http.Agent({...})` of Node 20.20.2 (Debian's `nodejs`) keeps them:
+    /// `maxSockets: 0` is `Infinity`, `maxFreeSockets: 0` is 256, `keepAliveMsecs: 0` is 1000,
+    /// `maxTotalSockets: 0` throws `ERR_OUT_OF_RANGE`; undici 7.30.2's (the drivers'
+    /// node_modules): `Pool` keeps `connections || null`, `Client` throws `invalid
+    /// keepAliveMaxTimeout` for `keepAliveMaxTimeout <= 0`.
+    #[test]
+    fn node_and_undici_zeros_are_defaults_or_refused() {
+        let (c, findings) = parse(
+            "library: node-http\nkeepAlive: true\nmaxSockets: 0\nmaxFreeSockets: 0\nkeepAliveMsecs: 0\n",
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(c.max_in_flight, Setting::file(None, Some(Pos::new(3, 13))));
+        assert_eq!(c.idle_per_host, Setting::file(256, Some(Pos::new(4, 17))));
+        assert_eq!(
+            c.tcp_keepalive,
+            Setting::file(Some(Duration::from_secs(1)), Some(Pos::new(5, 17)))
+        );
+        let (_, findings) = parse("library: node-http\nmaxTotalSockets: 0\n");
+        assert_eq!(shown(&findings), ["ST103 c.yaml:2:18 "]);
+        let (c, findings) = parse("library: undici\nconnections: 0\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(c.max_in_flight, Setting::file(None, Some(Pos::new(2, 14))));
+        let (_, findings) = parse("library: undici\nkeepAliveMaxTimeout: 0\n");
+        assert_eq!(shown(&findings), ["ST103 c.yaml:2:22 "]);
+        assert!(
+            findings[0]
+                .message
+                .ends_with("more than 0 (undici throws on 0 as the client is built)")
+        );
     }
 
     #[test]

@@ -293,7 +293,21 @@ impl<'a, L: Library> Reader<'a, L> {
             Kind::Duration => {
                 self.duration_or_none();
             }
+            Kind::PositiveDuration => {
+                if self.duration() == Some(Some(Duration::ZERO)) {
+                    self.thrown_on_zero();
+                }
+            }
         }
+    }
+
+    /// Reports a 0 the library throws on as the client is built.
+    pub(super) fn thrown_on_zero(&mut self) {
+        let range = format!(
+            "more than 0 ({} throws on 0 as the client is built)",
+            self.library
+        );
+        self.out_of_range(&range);
     }
 }
 

@@ -113,6 +113,9 @@ pub enum Kind {
     Count,
     /// A duration in the vocabulary's unit.
     Duration,
+    /// A duration above 0: the library throws on 0 as the client is built (undici's
+    /// `keepAliveMaxTimeout`).
+    PositiveDuration,
 }
 
 const REQWEST_KEYS: &[(&str, Field)] = &[
@@ -213,7 +216,7 @@ const UNDICI_KEYS: &[(&str, Field)] = &[
     ("connections", Field::MaxInFlight),
     ("pipelining", Field::Pipelining),
     ("keepAliveTimeout", Field::IdleTimeout),
-    ("keepAliveMaxTimeout", Field::Other(Kind::Duration)),
+    ("keepAliveMaxTimeout", Field::Other(Kind::PositiveDuration)),
     ("connect.timeout", Field::ConnectTimeout),
     ("allowH2", Field::Http2),
     ("retry.maxRetries", Field::OverloadRetries),
