@@ -574,7 +574,7 @@ mod tests {
                 "node-http",
                 vec![
                     format!(
-                        "ST303 {at}:13:25 set `maxSockets: 104` and `keepAlive: true`: the agent then queues requests beyond 104 in the client settings (client.yaml)"
+                        "ST303 {at}:13:25 set `maxSockets: 104` and `keepAlive: true` (the agent then queues requests beyond 104) in the client settings (client.yaml)"
                     ),
                     format!("ST306 {}", set("16:17", "keepAliveMsecs: 300000")),
                     format!("ST308 {}", set("9:9", "keepAlive: true")),

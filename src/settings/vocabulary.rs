@@ -481,10 +481,10 @@ impl Vocabulary {
                 "set `maxsize: {n}` and `block: true` (urllib3 opens connections past `maxsize` unless `block` is true)"
             )),
             Vocabulary::OkHttp => Some(format!(
-                "set `maxRequestsPerHost: {n}`: it bounds calls sent with `enqueue()`; guard `execute()` calls with a `java.util.concurrent.Semaphore({n})`"
+                "set `maxRequestsPerHost: {n}` (it bounds calls sent with `enqueue()`; guard `execute()` calls with a `java.util.concurrent.Semaphore({n})`)"
             )),
             Vocabulary::NodeHttp => Some(format!(
-                "set `maxSockets: {n}` and `keepAlive: true`: the agent then queues requests beyond {n}"
+                "set `maxSockets: {n}` and `keepAlive: true` (the agent then queues requests beyond {n})"
             )),
             _ => None,
         }
