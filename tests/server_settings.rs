@@ -170,6 +170,13 @@ fn a_keep_alive_of_zero_is_fixed_by_the_timeout() {
             2,
             "set `worker_class: gthread` in the server settings",
         ),
+        // hyper 1.12 with a timer and `header_read_timeout(Duration::ZERO)`: of five requests
+        // sent in turn on one connection, one answered (a scratch server, not kept).
+        (
+            "library: hyper\ntimer: true\nheader_read_timeout: 0s\n",
+            3,
+            "set `header_read_timeout: 33s` in the server settings",
+        ),
     ] {
         let (_, findings) = check_server(&REVIEWS, server, &[]);
         let st402: Vec<&Value> = findings.iter().filter(|f| f["code"] == "ST402").collect();

@@ -565,7 +565,8 @@ Fixed (either):\n\n    # DestinationRule\n    http: {idleTimeout: 5400ms}\n    #
         "What it does: reports a server that keeps no connection for a next request: gunicorn's \
 default `sync` worker, `keepalive: 0`, uvicorn's `timeout_keep_alive: 0`, Tomcat's \
 `max-keep-alive-requests: 1`, Node's \
-`maxRequestsPerSocket: 1`, hyper's `keep_alive: false`, Go's `SetKeepAlivesEnabled: false`.\n\n\
+`maxRequestsPerSocket: 1`, hyper's `keep_alive: false` or, with a `timer`, \
+`header_read_timeout: 0s`, Go's `SetKeepAlivesEnabled: false`.\n\n\
 Why is this bad: the sidecar in front of the server connects anew for every request: a \
 connect per request on the pod's loopback, sockets in TIME_WAIT, and requests waiting for those \
 connections count as pending in the inbound pool, which a small `http1MaxPendingRequests` \

@@ -338,10 +338,16 @@ impl ServerSettings {
             s.keep_alive = Setting::file(false, max_requests.pos);
         }
         // gunicorn's keep-alive of 0 (and uvicorn's, whose close is scheduled that long after
-        // each response: `call_later(timeout_keep_alive, ...)`) closes after each response too.
-        if matches!(library, ServerLibrary::Gunicorn | ServerLibrary::Uvicorn)
-            && idle.value == Some(0)
-        {
+        // each response: `call_later(timeout_keep_alive, ...)`) closes after each response too,
+        // and so does hyper's `header_read_timeout` of 0 with a timer: its deadline has passed
+        // when the connection waits for the next request head (tried with hyper 1.12: one
+        // answer of five requests sent in turn on a connection).
+        let closes_at_once = match library {
+            ServerLibrary::Gunicorn | ServerLibrary::Uvicorn => true,
+            ServerLibrary::Hyper => timer.value,
+            _ => false,
+        };
+        if closes_at_once && idle.value == Some(0) {
             s.keep_alive = Setting::file(false, idle.pos);
         }
         s.idle_timeout.unreadable |=
