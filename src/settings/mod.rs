@@ -143,8 +143,11 @@ impl ClientSettings {
         let mut settings = Self::defaults(vocabulary, file);
         let mut bounds = Bounds::defaults(vocabulary);
         let mut idle_total: Option<usize> = None;
-        // Where urllib3's `maxsize: 0` is, for `block` (which may come after it).
+        // Where urllib3's `maxsize: 0` is, for `block`, and where a keep-alive switch turned it
+        // off and an idle timeout was given, for aiohttp: each may come after the other.
         let mut empty_pool = None;
+        let mut disabled_at = None;
+        let mut idle_timeout_at = None;
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 findings.push(Finding::new(
@@ -196,7 +199,11 @@ impl ClientSettings {
                 (_, Field::Protocols) => set(&mut s.http2, read.protocols(), pos),
                 (_, Field::HttpVersion) => set(&mut s.http2, read.http_version(), pos),
                 (_, Field::KeepAliveDisabled) => {
-                    set(&mut s.keep_alive, read.bool().map(|d| !d), pos);
+                    let disabled = read.bool();
+                    if disabled == Some(true) {
+                        disabled_at = pos;
+                    }
+                    set(&mut s.keep_alive, disabled.map(|d| !d), pos);
                 }
                 (_, Field::KeepAlive) => set(&mut s.keep_alive, read.bool(), pos),
                 (_, Field::Block) => set(&mut bounds.block, read.bool(), pos),
@@ -307,6 +314,9 @@ impl ClientSettings {
                         }
                         idle => idle,
                     };
+                    if matches!(idle, Some(Some(_))) {
+                        idle_timeout_at = pos;
+                    }
                     set(&mut s.idle_timeout, idle, pos);
                 }
                 (_, Field::IdleTimeout) => {
@@ -380,6 +390,18 @@ impl ClientSettings {
                 "`maxsize` is out of range: 1 or more with `block: true` (urllib3's pool then has no connection to hand out, and every request waits for one)".to_owned(),
             ));
             settings.idle_per_host.unreadable = true;
+        }
+        // aiohttp's `TCPConnector` raises `ValueError("keepalive_timeout cannot be set if
+        // force_close is True")` for any timeout but `None`.
+        if let (Vocabulary::Aiohttp, Some(pos), Some(_)) =
+            (vocabulary, idle_timeout_at, disabled_at)
+        {
+            findings.push(Finding::new(
+                Code::OutOfRange,
+                at(pos),
+                "`keepalive_timeout` is out of range: null with `force_close: true` (aiohttp raises ValueError as the connector is built)".to_owned(),
+            ));
+            settings.idle_timeout.unreadable = true;
         }
         settings.combine(&mut bounds);
         (settings, findings)
@@ -982,6 +1004,38 @@ mod tests {
                 .message
                 .ends_with("more than 0 (undici throws on 0 as the client is built)")
         );
+    }
+
+    /// aiohttp 3.14.5 (the venv's): `TCPConnector(force_close=True, keepalive_timeout=30)`
+    /// raises `ValueError('keepalive_timeout cannot be set if force_close is True')`;
+    /// `keepalive_timeout=None` with it is accepted.
+    #[test]
+    fn aiohttp_refuses_a_keepalive_timeout_with_force_close() {
+        for (text, line) in [
+            (
+                "library: aiohttp\nforce_close: true\nkeepalive_timeout: 30\n",
+                3,
+            ),
+            (
+                "library: aiohttp\nkeepalive_timeout: 0\nforce_close: true\n",
+                2,
+            ),
+        ] {
+            let (c, findings) = parse(text);
+            assert_eq!(
+                shown(&findings),
+                [format!("ST103 c.yaml:{line}:20 ")],
+                "{text}"
+            );
+            assert!(c.idle_timeout.unreadable && !c.keep_alive.value, "{text}");
+        }
+        for text in [
+            "library: aiohttp\nforce_close: true\nkeepalive_timeout: null\n",
+            "library: aiohttp\nforce_close: false\nkeepalive_timeout: 30\n",
+        ] {
+            let (_, findings) = parse(text);
+            assert!(findings.is_empty(), "{text}: {findings:?}");
+        }
     }
 
     #[test]
