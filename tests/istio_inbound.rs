@@ -82,17 +82,20 @@ fn port_level_policy_of_the_service_port_applies_inbound() {
 /// port, else `inboundConnectionPool`, replaces the rule's.
 #[test]
 fn sidecar_pools_replace_the_rule_per_port_then_top_level() {
-    let loaded = load(&format!(
-        "{}{}",
-        dr(
-            "name: acme, namespace: default",
-            "host: backend, trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}}}"
-        ),
-        sidecar(
-            "name: s, namespace: default",
-            "inboundConnectionPool: {tcp: {maxConnections: 7}}, ingress: [{port: {number: 10001, protocol: HTTP, name: http}, connectionPool: {tcp: {maxConnections: 4}}}, {port: {number: 443, protocol: HTTPS, name: https}}]"
-        )
-    ));
+    // The rule gives 1 connection; the Sidecar `spec` beside it.
+    let with_sidecar = |spec: &str| {
+        load(&format!(
+            "{}{}",
+            dr(
+                "name: acme, namespace: default",
+                "host: backend, trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}}}"
+            ),
+            sidecar("name: s, namespace: default", spec)
+        ))
+    };
+    let loaded = with_sidecar(
+        "inboundConnectionPool: {tcp: {maxConnections: 7}}, ingress: [{port: {number: 10001, protocol: HTTP, name: http}, connectionPool: {tcp: {maxConnections: 4}}}, {port: {number: 443, protocol: HTTPS, name: https}}]",
+    );
     let workload = |port| Destination::new("backend").namespace("default").port(port);
     assert_eq!(
         inbound_max_connections(&loaded, &workload(10001), None),
@@ -114,17 +117,9 @@ fn sidecar_pools_replace_the_rule_per_port_then_top_level() {
     // `cluster_test.go` `TestConnectionPoolSettings`, "sidecar per-port rules with destination
     // rule default": without `inboundConnectionPool`, a port whose listener has no pool keeps
     // the rule's.
-    let without_top_level = load(&format!(
-        "{}{}",
-        dr(
-            "name: acme, namespace: default",
-            "host: backend, trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}}}"
-        ),
-        sidecar(
-            "name: s, namespace: default",
-            "ingress: [{port: {number: 10001, protocol: HTTP, name: http}, connectionPool: {tcp: {maxConnections: 4}}}, {port: {number: 10002, protocol: HTTP, name: other}}]"
-        )
-    ));
+    let without_top_level = with_sidecar(
+        "ingress: [{port: {number: 10001, protocol: HTTP, name: http}, connectionPool: {tcp: {maxConnections: 4}}}, {port: {number: 10002, protocol: HTTP, name: other}}]",
+    );
     assert_eq!(
         inbound_max_connections(&without_top_level, &workload(10001), None),
         (4, Some(PolicySource::SidecarIngress(10001)))
