@@ -370,6 +370,15 @@ impl ClientSettings {
                     });
                     set(&mut s.tcp_keepalive, keepalive, pos);
                 }
+                // reqwest: hyper-util turns `SO_KEEPALIVE` on, then sets `TCP_KEEPIDLE` to 0,
+                // which Linux refuses (EINVAL, logged and ignored): the kernel's time stays.
+                (Vocabulary::Reqwest, Field::TcpKeepalive) => {
+                    let probes = read.duration().map(|d| match d {
+                        Some(Duration::ZERO) => Some(LINUX_TCP_KEEPALIVE_TIME),
+                        d => d,
+                    });
+                    set(&mut s.tcp_keepalive, probes, pos);
+                }
                 (_, Field::TcpKeepalive) => {
                     set(&mut s.tcp_keepalive, read.duration_or_none(), pos);
                 }
@@ -463,6 +472,10 @@ impl Bounds {
         }
     }
 }
+
+/// Linux's `net.ipv4.tcp_keepalive_time` by default: when a socket with `SO_KEEPALIVE` sends
+/// its first probe unless `TCP_KEEPIDLE` says otherwise.
+const LINUX_TCP_KEEPALIVE_TIME: Duration = Duration::from_secs(7200);
 
 /// Whether an idle timeout or a lifetime of `d` (not `None`) keeps no connection for reuse,
 /// for the libraries that read 0 so: Reactor Netty compares in whole milliseconds
@@ -793,6 +806,12 @@ mod tests {
         assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 27))));
         let (s, _) = parse("library: dotnet\nPooledConnectionLifetime: 00:05:00\n");
         assert!(s.keep_alive.value);
+        // reqwest's TCP keep-alive of 0: on, at the kernel's time (`TCP_KEEPIDLE` 0 is EINVAL on
+        // Linux, tried with `setsockopt`: the socket keeps 7200).
+        let (s, _) = parse("tcp_keepalive: 0s\n");
+        assert_eq!(s.tcp_keepalive.value, Some(Duration::from_secs(7200)));
+        let (s, _) = parse("tcp_keepalive: null\n");
+        assert_eq!(s.tcp_keepalive.value, None);
         // Reactor Netty: `PooledConnectionProvider.PoolFactory` evicts a connection whose
         // `idleTime() >= maxIdleTime` or `lifeTime() >= maxLifeTime`, in whole milliseconds.
         for (text, reused) in [
