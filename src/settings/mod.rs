@@ -275,6 +275,13 @@ impl ClientSettings {
                     idle_total = read.count();
                     s.idle_per_host.unreadable |= idle_total.is_none();
                 }
+                // Go: `MaxConnsPerHost <= 0` is no limit (net/http `Transport.queueForDial`).
+                (Vocabulary::Go, Field::MaxInFlight) => {
+                    let bound = read
+                        .int()
+                        .map(|n| usize::try_from(n).ok().filter(|n| *n > 0));
+                    set(&mut bounds.per_host, bound, pos);
+                }
                 (_, Field::MaxInFlight) => {
                     let bound = read.bound(zero_is_unlimited(vocabulary, field));
                     set(&mut bounds.per_host, bound, pos);
@@ -317,6 +324,17 @@ impl ClientSettings {
                     if matches!(idle, Some(Some(_))) {
                         idle_timeout_at = pos;
                     }
+                    set(&mut s.idle_timeout, idle, pos);
+                }
+                // Go: an `IdleConnTimeout` of 0 or less is no limit (net/http sets the idle
+                // timer and the `tooOld` check only when it is above 0).
+                (Vocabulary::Go, Field::IdleTimeout) => {
+                    let idle = read.signed_duration().map(|d| {
+                        u64::try_from(d)
+                            .ok()
+                            .filter(|d| *d > 0)
+                            .map(Duration::from_nanos)
+                    });
                     set(&mut s.idle_timeout, idle, pos);
                 }
                 (_, Field::IdleTimeout) => {
@@ -487,13 +505,13 @@ fn reuses_nothing(vocabulary: Vocabulary, d: Duration) -> bool {
     }
 }
 
-/// Whether 0 means "no limit" for a bound: Go's `MaxConnsPerHost`, aiohttp's `limit` and
+/// Whether 0 means "no limit" for a bound: aiohttp's `limit` and
 /// `limit_per_host`, undici's `connections` (its `Pool` keeps `connections || null`) and Node's
 /// `maxSockets` (`maxSockets || Infinity`); elsewhere 0 is out of range (Node's
 /// `maxTotalSockets` throws on it).
 fn zero_is_unlimited(vocabulary: Vocabulary, field: Field) -> bool {
     match vocabulary {
-        Vocabulary::Go | Vocabulary::Aiohttp | Vocabulary::Undici => true,
+        Vocabulary::Aiohttp | Vocabulary::Undici => true,
         Vocabulary::NodeHttp => field == Field::MaxInFlight,
         _ => false,
     }
@@ -789,6 +807,13 @@ mod tests {
         // An idle timeout of 0: no limit in Go, nothing reused in reqwest, refused by OkHttp.
         let (s, _) = parse("library: go\nIdleConnTimeout: 0s\n");
         assert_eq!((s.idle_timeout.value, s.keep_alive.value), (None, true));
+        // Go takes a negative `IdleConnTimeout` or `MaxConnsPerHost` as no limit too (net/http
+        // acts on each only above 0); a negative `DialTimeout` sets a deadline already past.
+        let (s, findings) =
+            parse("library: go\nIdleConnTimeout: -1s\nMaxConnsPerHost: -1\nDialTimeout: -1s\n");
+        assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(2, 18))));
+        assert_eq!(s.max_in_flight, Setting::file(None, Some(Pos::new(3, 18))));
+        assert_eq!(shown(&findings), ["ST103 c.yaml:4:14 "]);
         let (s, _) = parse("library: reqwest\npool_idle_timeout: 0s\n");
         assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 20))));
         assert_eq!(s.idle_timeout.value, Some(Duration::ZERO));
