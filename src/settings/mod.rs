@@ -275,11 +275,15 @@ impl ClientSettings {
                     idle_total = read.count();
                     s.idle_per_host.unreadable |= idle_total.is_none();
                 }
-                // Go: `MaxConnsPerHost <= 0` is no limit (net/http `Transport.queueForDial`).
+                // Go: `MaxConnsPerHost <= 0` (or `null`) is no limit (net/http
+                // `Transport.queueForDial`).
                 (Vocabulary::Go, Field::MaxInFlight) => {
-                    let bound = read
-                        .int()
-                        .map(|n| usize::try_from(n).ok().filter(|n| *n > 0));
+                    let bound = if read.is_null() {
+                        Some(None)
+                    } else {
+                        read.int()
+                            .map(|n| usize::try_from(n).ok().filter(|n| *n > 0))
+                    };
                     set(&mut bounds.per_host, bound, pos);
                 }
                 (_, Field::MaxInFlight) => {
@@ -329,12 +333,16 @@ impl ClientSettings {
                 // Go: an `IdleConnTimeout` of 0 or less is no limit (net/http sets the idle
                 // timer and the `tooOld` check only when it is above 0).
                 (Vocabulary::Go, Field::IdleTimeout) => {
-                    let idle = read.signed_duration().map(|d| {
-                        u64::try_from(d)
-                            .ok()
-                            .filter(|d| *d > 0)
-                            .map(Duration::from_nanos)
-                    });
+                    let idle = if read.is_null() {
+                        Some(None)
+                    } else {
+                        read.signed_duration().map(|d| {
+                            u64::try_from(d)
+                                .ok()
+                                .filter(|d| *d > 0)
+                                .map(Duration::from_nanos)
+                        })
+                    };
                     set(&mut s.idle_timeout, idle, pos);
                 }
                 (_, Field::IdleTimeout) => {
@@ -814,6 +822,9 @@ mod tests {
         assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(2, 18))));
         assert_eq!(s.max_in_flight, Setting::file(None, Some(Pos::new(3, 18))));
         assert_eq!(shown(&findings), ["ST103 c.yaml:4:14 "]);
+        let (s, findings) = parse("library: go\nIdleConnTimeout: null\nMaxConnsPerHost: null\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!((s.idle_timeout.value, s.max_in_flight.value), (None, None));
         let (s, _) = parse("library: reqwest\npool_idle_timeout: 0s\n");
         assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 20))));
         assert_eq!(s.idle_timeout.value, Some(Duration::ZERO));

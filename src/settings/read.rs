@@ -162,6 +162,11 @@ impl<'a, L: Library> Reader<'a, L> {
         }
     }
 
+    /// Whether the value is `null` (for the readers that take it as "no limit").
+    pub(super) fn is_null(&self) -> bool {
+        self.node.value == Value::Null
+    }
+
     /// A Go duration in nanoseconds, sign kept.
     pub(super) fn signed_duration(&mut self) -> Option<i64> {
         let help = self.text_help();
