@@ -143,11 +143,11 @@ impl ClientSettings {
         let mut settings = Self::defaults(vocabulary, file);
         let mut bounds = Bounds::defaults(vocabulary);
         let mut idle_total: Option<usize> = None;
-        // Where urllib3's `maxsize: 0` is, for `block`, and where a keep-alive switch turned it
-        // off and an idle timeout was given, for aiohttp: each may come after the other.
+        // urllib3's `maxsize: 0` (key and value), for `block`; for aiohttp, an idle timeout
+        // given and keep-alive switched off: each may come after the other.
         let mut empty_pool = None;
-        let mut disabled_at = None;
-        let mut idle_timeout_at = None;
+        let mut keep_alive_disabled = false;
+        let mut idle_timeout_given = None;
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 findings.push(Finding::new(
@@ -200,9 +200,7 @@ impl ClientSettings {
                 (_, Field::HttpVersion) => set(&mut s.http2, read.http_version(), pos),
                 (_, Field::KeepAliveDisabled) => {
                     let disabled = read.bool();
-                    if disabled == Some(true) {
-                        disabled_at = pos;
-                    }
+                    keep_alive_disabled |= disabled == Some(true);
                     set(&mut s.keep_alive, disabled.map(|d| !d), pos);
                 }
                 (_, Field::KeepAlive) => set(&mut s.keep_alive, read.bool(), pos),
@@ -238,26 +236,18 @@ impl ClientSettings {
                 (Vocabulary::Urllib3, Field::IdlePerHost) => {
                     let n = read.limit();
                     if n == Some(Some(0)) {
-                        empty_pool = pos;
+                        empty_pool = Some((name, value));
                     }
                     let n = n.map(|n| n.filter(|n| *n > 0).unwrap_or(usize::MAX));
                     set(&mut s.idle_per_host, n, pos);
                 }
-                // Node's Agent keeps `maxFreeSockets || 256` and `keepAliveMsecs || 1000`: 0 is
-                // the default.
+                // Node's Agent keeps `maxFreeSockets || 256`: 0 is the default.
                 (Vocabulary::NodeHttp, Field::IdlePerHost) => {
                     let n = read.limit().map(|n| match n {
                         Some(0) => vocabulary.defaults().idle_per_host,
                         n => n.unwrap_or(usize::MAX),
                     });
                     set(&mut s.idle_per_host, n, pos);
-                }
-                (Vocabulary::NodeHttp, Field::TcpKeepalive) => {
-                    let probes = read.duration().map(|d| match d {
-                        Some(Duration::ZERO) => vocabulary.defaults().tcp_keepalive,
-                        d => d,
-                    });
-                    set(&mut s.tcp_keepalive, probes, pos);
                 }
                 (_, Field::IdlePerHost) => {
                     // null (or Infinity): no limit.
@@ -326,7 +316,7 @@ impl ClientSettings {
                         idle => idle,
                     };
                     if matches!(idle, Some(Some(_))) {
-                        idle_timeout_at = pos;
+                        idle_timeout_given = Some((name, value));
                     }
                     set(&mut s.idle_timeout, idle, pos);
                 }
@@ -396,12 +386,20 @@ impl ClientSettings {
                     });
                     set(&mut s.tcp_keepalive, keepalive, pos);
                 }
-                // reqwest: hyper-util turns `SO_KEEPALIVE` on, then sets `TCP_KEEPIDLE` to 0,
-                // which Linux refuses (EINVAL, logged and ignored): the kernel's time stays.
-                (Vocabulary::Reqwest, Field::TcpKeepalive) => {
-                    let probes = read.duration().map(|d| match d {
-                        Some(Duration::ZERO) => Some(LINUX_TCP_KEEPALIVE_TIME),
-                        d => d,
+                // A keep-alive time of 0 is another time: Node's default (`keepAliveMsecs ||
+                // 1000`), and for reqwest the kernel's (hyper-util turns `SO_KEEPALIVE` on, then
+                // sets `TCP_KEEPIDLE` to 0, which Linux refuses: EINVAL, logged and ignored).
+                (Vocabulary::NodeHttp | Vocabulary::Reqwest, Field::TcpKeepalive) => {
+                    let at_zero = match vocabulary {
+                        Vocabulary::NodeHttp => vocabulary.defaults().tcp_keepalive,
+                        _ => Some(LINUX_TCP_KEEPALIVE_TIME),
+                    };
+                    let probes = read.duration().map(|d| {
+                        if d == Some(Duration::ZERO) {
+                            at_zero
+                        } else {
+                            d
+                        }
                     });
                     set(&mut s.tcp_keepalive, probes, pos);
                 }
@@ -418,24 +416,20 @@ impl ClientSettings {
         }
         // With `block`, urllib3's `_get_conn` waits on the empty queue for a connection that
         // never comes: forever, or until `pool_timeout` and `EmptyPoolError`.
-        if let Some(pos) = empty_pool.filter(|_| bounds.block.value) {
-            findings.push(Finding::new(
-                Code::OutOfRange,
-                at(pos),
-                "`maxsize` is out of range: 1 or more with `block: true` (urllib3's pool then has no connection to hand out, and every request waits for one)".to_owned(),
-            ));
+        if let Some((key, node)) = empty_pool.filter(|_| bounds.block.value) {
+            Reader::new(&mut findings, file, key, node, vocabulary).out_of_range(
+                "1 or more with `block: true` (urllib3's pool then has no connection to hand out, and every request waits for one)",
+            );
             settings.idle_per_host.unreadable = true;
         }
         // aiohttp's `TCPConnector` raises `ValueError("keepalive_timeout cannot be set if
         // force_close is True")` for any timeout but `None`.
-        if let (Vocabulary::Aiohttp, Some(pos), Some(_)) =
-            (vocabulary, idle_timeout_at, disabled_at)
+        if let (Vocabulary::Aiohttp, Some((key, node)), true) =
+            (vocabulary, idle_timeout_given, keep_alive_disabled)
         {
-            findings.push(Finding::new(
-                Code::OutOfRange,
-                at(pos),
-                "`keepalive_timeout` is out of range: null with `force_close: true` (aiohttp raises ValueError as the connector is built)".to_owned(),
-            ));
+            Reader::new(&mut findings, file, key, node, vocabulary).out_of_range(
+                "null with `force_close: true` (aiohttp raises ValueError as the connector is built)",
+            );
             settings.idle_timeout.unreadable = true;
         }
         settings.combine(&mut bounds);
