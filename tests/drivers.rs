@@ -67,6 +67,12 @@ fn bench(
     let mut table = Vec::new();
     sidecar_tuner::report::bench_text(&mut table, &report).unwrap();
     eprintln!("{}", String::from_utf8_lossy(&table));
+    // Every 2xx waited at least the upstream's 5 ms: the drivers' latencies reach the bench, in
+    // microseconds, and it reads its quantiles from them.
+    for run in report.runs.iter().filter(|run| run.ok > 0) {
+        let latencies = [5.0, run.p50_ms, run.p99_ms, run.max_ms];
+        assert!(latencies.is_sorted(), "{run:?}");
+    }
     Some(report)
 }
 

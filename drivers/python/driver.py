@@ -55,35 +55,29 @@ class Settings:
 
 class Tally:
     def __init__(self):
-        self.ok_ms = []
+        self.ok_us = []
         self.overflow = 0
         self.errors = 0
         self.lock = threading.Lock()
 
     def record(self, status, overloaded, began):
-        elapsed_ms = (time.monotonic() - began) * 1000.0
+        """Counts an answer; a 2xx with its latency from `began` in whole microseconds."""
+        elapsed_us = max(1, int((time.monotonic() - began) * 1e6))
         with self.lock:
             if 200 <= status < 300:
-                self.ok_ms.append(elapsed_ms)
+                self.ok_us.append(elapsed_us)
             elif status == 503 and overloaded == "true":
                 self.overflow += 1
             else:
                 self.errors += 1
 
     def report(self, elapsed):
-        ok = sorted(self.ok_ms)
-
-        def pct(q):
-            return ok[min(len(ok) - 1, int(q * len(ok)))] if ok else 0.0
-
+        """The bench reads the quantiles from the latencies, as for its own clients."""
         return {
-            "ok": len(ok),
+            "ok_us": self.ok_us,
             "overflow": self.overflow,
             "errors": self.errors,
             "elapsed_s": elapsed,
-            "p50_ms": pct(0.5),
-            "p99_ms": pct(0.99),
-            "max_ms": ok[-1] if ok else 0.0,
         }
 
 
@@ -92,8 +86,14 @@ class Work:
 
     def __init__(self, requests, time_limit):
         self.left = requests
-        self.deadline = time.monotonic() + time_limit
+        self.time_limit = time_limit
         self.lock = threading.Lock()
+        self.start()
+
+    def start(self):
+        """Every caller is ready to send now: its first request is timed from here."""
+        self.started = time.monotonic()
+        self.deadline = self.started + self.time_limit
 
     def next(self):
         with self.lock:
@@ -128,13 +128,14 @@ async def run_httpx(args, s, phases):
     s.check()
 
     async def caller(work, tally):
+        began = work.started
         while work.next():
-            began = time.monotonic()
             try:
                 r = await client.get(args.url)
                 tally.record(r.status_code, r.headers.get("x-envoy-overloaded"), began)
             except Exception:  # noqa: BLE001 - every failure is counted
                 tally.record(0, None, began)
+            began = time.monotonic()
 
     async with client:
         for work, tally in phases():
@@ -155,14 +156,15 @@ async def run_aiohttp(args, s, phases):
     s.check()
 
     async def caller(session, work, tally):
+        began = work.started
         while work.next():
-            began = time.monotonic()
             try:
                 async with session.get(args.url) as r:
                     await r.read()
                     tally.record(r.status, r.headers.get("x-envoy-overloaded"), began)
             except Exception:  # noqa: BLE001
                 tally.record(0, None, began)
+            began = time.monotonic()
 
     async with aiohttp.ClientSession(connector=connector, **session_kw) as session:
         for work, tally in phases():
@@ -193,22 +195,29 @@ def run_urllib3(args, s, phases):
     http = urllib3.PoolManager(**kw)
     s.check()
 
-    def caller(work, tally):
+    def caller(go, work, tally):
+        go.wait()
+        began = work.started
         while work.next():
-            began = time.monotonic()
             try:
                 r = http.request("GET", args.url)
                 tally.record(r.status, r.headers.get("x-envoy-overloaded"), began)
             except Exception:  # noqa: BLE001
                 tally.record(0, None, began)
+            began = time.monotonic()
 
     for work, tally in phases():
+        # The threads are started first and released together: starting one is the driver's
+        # work, not the client's.
+        go = threading.Event()
         threads = [
-            threading.Thread(target=caller, args=(work, tally))
+            threading.Thread(target=caller, args=(go, work, tally))
             for _ in range(args.concurrency)
         ]
         for t in threads:
             t.start()
+        work.start()
+        go.set()
         for t in threads:
             t.join()
     http.clear()
@@ -218,7 +227,7 @@ def main():
     args = parse_args()
     s = Settings(args.settings, args.library)
     tally = Tally()
-    began = [0.0]
+    burst = Work(args.requests, args.time_limit)
 
     def phases():
         """A warm-up with the same client, not counted, then the burst; timed from its start."""
@@ -227,8 +236,8 @@ def main():
             # Tell the bench, which reads Envoy's counters now, and wait for its go.
             print("warm", flush=True)
             sys.stdin.readline()
-        began[0] = time.monotonic()
-        yield Work(args.requests, args.time_limit), tally
+        burst.start()
+        yield burst, tally
 
     if args.library == "httpx":
         asyncio.run(run_httpx(args, s, phases))
@@ -236,7 +245,7 @@ def main():
         asyncio.run(run_aiohttp(args, s, phases))
     else:
         run_urllib3(args, s, phases)
-    print(json.dumps(tally.report(time.monotonic() - began[0])))
+    print(json.dumps(tally.report(time.monotonic() - burst.started)))
 
 
 if __name__ == "__main__":

@@ -87,16 +87,14 @@ impl LibraryClient {
     }
 }
 
-/// What a driver prints.
+/// What a driver prints: the latency of each 2xx, in whole microseconds (at least 1), from which
+/// the bench reads its quantiles as for its own clients.
 #[derive(Debug, Deserialize)]
 pub(super) struct DriverReport {
-    pub ok: usize,
+    pub ok_us: Vec<u32>,
     pub overflow: usize,
     pub errors: usize,
     pub elapsed_s: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
 }
 
 /// The project folder holding `drivers/` (and `.venv`): `SIDECAR_TUNER_DRIVERS`'s parent when
