@@ -360,6 +360,9 @@ impl Tally {
     }
 }
 
+/// The most latencies a run makes room for before its clock starts: 40 MB.
+const PREALLOCATED_LATENCIES: usize = 10_000_000;
+
 /// Sends `requests` GETs from `concurrency` callers, caller `i` through `drivers[i % len]`,
 /// stopping at `time_limit`: a request still unanswered then is cut off and counts as an error.
 async fn drive(
@@ -372,11 +375,12 @@ async fn drive(
     // The callers' tallies are made before the clock starts, and merged after it stops: when
     // they were histograms, 200 of them took about 10 ms to allocate and 5 ms to merge
     // (2026-12-02), work of the bench's own that counted in the clients' time and slowed their
-    // first requests. Each caller's room is its share of the requests.
-    let share = requests / concurrency.max(1) + 1;
-    let tallies: Vec<Tally> = (0..concurrency.max(1))
-        .map(|_| Tally::with_capacity(share))
-        .collect();
+    // first requests. Each caller's room is its share of the requests, and all of them together
+    // at most `PREALLOCATED_LATENCIES` (the CLI's largest run, 10,000,000 requests), beyond
+    // which a caller's room grows as it records.
+    let callers = concurrency.max(1);
+    let share = requests.min(PREALLOCATED_LATENCIES) / callers + 1;
+    let tallies: Vec<Tally> = (0..callers).map(|_| Tally::with_capacity(share)).collect();
     let start = Instant::now();
     let deadline = tokio::time::Instant::from_std(start + time_limit);
     let sent = Arc::new(AtomicUsize::new(0));
@@ -683,6 +687,26 @@ mod tests {
             "p50, p99, max, and a rank of at least the first"
         );
         assert_eq!(Tally::default().quantiles_ms([0.5, 0.99]), [0.0, 0.0]);
+    }
+
+    /// A run of more requests than memory holds (`BenchOptions::requests` takes any usize)
+    /// makes room for what the CLI's largest run needs, not for all of them, and stops at its
+    /// time limit: before, `usize::MAX / 2` requests made each caller reserve 2^63 latencies
+    /// ("capacity overflow").
+    #[tokio::test]
+    async fn more_requests_than_memory_holds_run_to_the_time_limit() {
+        let upstream = Upstream::start(UpstreamOptions::default()).await.unwrap();
+        let url = format!("http://{}", upstream.addr());
+        let driver = Driver::new(ClientKind::Default, &ClientPlan::bounded(4, 2)).unwrap();
+        let limit = Duration::from_millis(200);
+        let (tally, sent, elapsed) =
+            drive(Arc::from([driver]), &url, 1, usize::MAX / 2, limit).await;
+        assert!(
+            tally.ok > 0 && sent >= tally.ok,
+            "{sent} sent, {} answered",
+            tally.ok
+        );
+        assert!(elapsed >= limit, "{elapsed:?}");
     }
 
     /// A caller's first request is timed from the run's start: here a task spawned before the
