@@ -91,7 +91,7 @@ impl LibraryClient {
 /// the bench reads its quantiles as for its own clients.
 #[derive(Debug, Deserialize)]
 pub(super) struct DriverReport {
-    pub ok_us: Vec<u32>,
+    pub ok_us: Vec<u64>,
     pub overflow: usize,
     pub errors: usize,
     pub elapsed_s: f64,

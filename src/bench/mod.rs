@@ -644,11 +644,16 @@ fn result(
 
 /// The run of a library's driver, from what it printed.
 fn driven(client: ClientKind, concurrency: usize, report: library::DriverReport) -> RunResult {
+    let latency_us: Vec<u32> = report
+        .ok_us
+        .into_iter()
+        .map(|us| u32::try_from(us).unwrap_or(u32::MAX).max(1))
+        .collect();
     let tally = Tally {
-        ok: report.ok_us.len(),
+        ok: latency_us.len(),
         overflow: report.overflow,
         errors: report.errors,
-        latency_us: report.ok_us,
+        latency_us,
     };
     let requests = tally.ok + tally.overflow + tally.errors;
     // A time no `Duration` holds reads as none when not above 0 (or not a number), else as
@@ -687,6 +692,39 @@ mod tests {
             "p50, p99, max, and a rank of at least the first"
         );
         assert_eq!(Tally::default().quantiles_ms([0.5, 0.99]), [0.0, 0.0]);
+    }
+
+    /// A driver's latencies are read as the bench's own: p50 by nearest rank (the 3rd of 5, not
+    /// the 4th the drivers' own `floor(q n)` index took), a latency of 0 as 1 us and one beyond
+    /// `u32` at its largest (71 minutes); the counts and the goodput from its time, a time that
+    /// is not a number read as none.
+    #[test]
+    fn a_drivers_latencies_are_read_as_the_benchs_own() {
+        let report = library::DriverReport {
+            ok_us: vec![3_000, 1_000, u64::MAX, 0, 2_000],
+            overflow: 2,
+            errors: 1,
+            elapsed_s: 0.5,
+        };
+        let run = driven(ClientKind::Default, 3, report);
+        assert_eq!(
+            (run.requests, run.ok, run.overflow_503, run.errors),
+            (8, 5, 2, 1)
+        );
+        assert_eq!(run.goodput_rps, 10.0);
+        assert_eq!(
+            [run.p50_ms, run.max_ms],
+            [2.0, f64::from(u32::MAX) / 1000.0]
+        );
+        let nonsense = library::DriverReport {
+            ok_us: vec![1_000],
+            overflow: 0,
+            errors: 0,
+            elapsed_s: f64::NAN,
+        };
+        // No time to divide by, and no panic: the goodput of a run over in no time.
+        let rate = driven(ClientKind::Default, 1, nonsense).goodput_rps;
+        assert!(rate.is_finite() && rate > 1e8, "{rate}");
     }
 
     /// A run of more requests than memory holds (`BenchOptions::requests` takes any usize)
