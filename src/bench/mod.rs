@@ -336,6 +336,13 @@ impl Tally {
         }
     }
 
+    /// A 2xx answered after `micros` microseconds, kept within 1 us and `u32::MAX`.
+    fn ok_after(&mut self, micros: u128) {
+        self.ok += 1;
+        self.latency_us
+            .push(u32::try_from(micros).unwrap_or(u32::MAX).max(1));
+    }
+
     fn merge(&mut self, other: Tally) {
         self.ok += other.ok;
         self.overflow += other.overflow;
@@ -403,11 +410,7 @@ async fn drive(
                     let began = ready;
                     let outcome = tokio::time::timeout_at(deadline, driver.get(&url)).await;
                     match outcome.unwrap_or(Outcome::Error) {
-                        Outcome::Ok => {
-                            tally.ok += 1;
-                            let us = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
-                            tally.latency_us.push(us.max(1));
-                        }
+                        Outcome::Ok => tally.ok_after(began.elapsed().as_micros()),
                         Outcome::Overflow => tally.overflow += 1,
                         Outcome::Error => tally.errors += 1,
                     }
@@ -644,17 +647,14 @@ fn result(
 
 /// The run of a library's driver, from what it printed.
 fn driven(client: ClientKind, concurrency: usize, report: library::DriverReport) -> RunResult {
-    let latency_us: Vec<u32> = report
-        .ok_us
-        .into_iter()
-        .map(|us| u32::try_from(us).unwrap_or(u32::MAX).max(1))
-        .collect();
-    let tally = Tally {
-        ok: latency_us.len(),
+    let mut tally = Tally {
         overflow: report.overflow,
         errors: report.errors,
-        latency_us,
+        ..Tally::with_capacity(report.ok_us.len())
     };
+    for micros in report.ok_us {
+        tally.ok_after(micros.into());
+    }
     let requests = tally.ok + tally.overflow + tally.errors;
     // A time no `Duration` holds reads as none when not above 0 (or not a number), else as
     // the longest.
@@ -692,6 +692,15 @@ mod tests {
             "p50, p99, max, and a rank of at least the first"
         );
         assert_eq!(Tally::default().quantiles_ms([0.5, 0.99]), [0.0, 0.0]);
+    }
+
+    /// A local upstream that answers at once, its URL, and the default client to send to it
+    /// without a sidecar.
+    async fn straight_to_an_upstream() -> (Upstream, String, Driver) {
+        let upstream = Upstream::start(UpstreamOptions::default()).await.unwrap();
+        let url = format!("http://{}", upstream.addr());
+        let driver = Driver::new(ClientKind::Default, &ClientPlan::bounded(4, 2)).unwrap();
+        (upstream, url, driver)
     }
 
     /// A driver's latencies are read as the bench's own: p50 by nearest rank (the 3rd of 5, not
@@ -733,9 +742,7 @@ mod tests {
     /// ("capacity overflow").
     #[tokio::test]
     async fn more_requests_than_memory_holds_run_to_the_time_limit() {
-        let upstream = Upstream::start(UpstreamOptions::default()).await.unwrap();
-        let url = format!("http://{}", upstream.addr());
-        let driver = Driver::new(ClientKind::Default, &ClientPlan::bounded(4, 2)).unwrap();
+        let (_upstream, url, driver) = straight_to_an_upstream().await;
         let limit = Duration::from_millis(200);
         let (tally, sent, elapsed) =
             drive(Arc::from([driver]), &url, 1, usize::MAX / 2, limit).await;
@@ -754,9 +761,7 @@ mod tests {
     /// caller's first poll instead, they took about a millisecond.
     #[tokio::test(flavor = "current_thread")]
     async fn every_callers_first_request_is_timed_from_the_start() {
-        let upstream = Upstream::start(UpstreamOptions::default()).await.unwrap();
-        let url = format!("http://{}", upstream.addr());
-        let driver = Driver::new(ClientKind::Default, &ClientPlan::bounded(4, 2)).unwrap();
+        let (_upstream, url, driver) = straight_to_an_upstream().await;
         tokio::spawn(async { std::thread::sleep(Duration::from_millis(30)) });
         let (mut tally, sent, _) =
             drive(Arc::from([driver]), &url, 2, 2, Duration::from_secs(10)).await;
