@@ -268,6 +268,20 @@ Why is this bad: Istio rejects the rule; and failover without outlier detection 
 because no endpoint is ever found unhealthy.\n\n\
 Example:\n\n    loadBalancer:\n      localityLbSetting:\n        distribute:\n        - from: us-east/*\n          to:\n            \"us-east/*\": 80\n            \"us-west/*\": 15\n\n\
 Fixed: weights that sum to 100: `\"us-west/*\": 20`.\n"),
+    /// A number with a leading zero, which Kubernetes reads as octal.
+    OctalNumber = ("ST115", "octal-number", Warning,
+        "a number with a leading zero, which Kubernetes reads as octal",
+        "What it does: reports a plain number written with a leading zero and octal digits only \
+(`010`, `-0_17`) whose octal value differs from its decimal reading. The tool reads it as \
+Kubernetes does, as octal: kubectl, Helm and Argo CD turn YAML into JSON with sigs.k8s.io/yaml, \
+whose YAML 1.1 resolver (go-yaml v2, `resolve.go`) parses plain numbers with Go's \
+`strconv.ParseInt(text, 0, 64)`.\n\n\
+Why is this bad: the cluster holds another number than the one on the page: `maxConnections: \
+010` is a limit of 8, not 10. (A leading zero before an 8 or a 9, `08`, is read as the decimal \
+number, and a number with a point or an exponent that is whole, `10.0`, `1e1`, as that whole \
+number, as Kubernetes reads them; neither is reported.)\n\n\
+Example:\n\n    tcp:\n      maxConnections: 010\n\n\
+Fixed:\n\n    tcp:\n      maxConnections: 10\n"),
     /// A pending queue limit with no connection limit.
     PendingWithoutConnectionLimit = ("ST201", "pending-without-connection-limit", Warning,
         "a pending-request limit without a connection limit",

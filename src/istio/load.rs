@@ -346,7 +346,10 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
         || None,
         |part, document| {
             if let Some(root) = document.root {
-                object(&root, name, part.get_or_insert_with(Loaded::default), true);
+                let part = part.get_or_insert_with(Loaded::default);
+                part.findings
+                    .extend(document.octal.iter().map(|number| number.finding(name)));
+                object(&root, name, part, true);
             }
         },
     );
@@ -527,8 +530,12 @@ pub fn load_mesh_file(path: &Path, options: &LoadOptions) -> Result<Loaded, Erro
             return Ok(loaded);
         }
     };
-    for root in documents.into_iter().filter_map(|d| d.root) {
-        mesh_object(&root, &name, &mut loaded);
+    for document in documents {
+        let findings = document.octal.iter().map(|number| number.finding(&name));
+        loaded.findings.extend(findings);
+        if let Some(root) = document.root {
+            mesh_object(&root, &name, &mut loaded);
+        }
     }
     if loaded.mesh.is_none() && !loaded.has_unreadable_input() {
         loaded.findings.push(
@@ -699,6 +706,55 @@ mod tests {
             "the VirtualService is skipped, port 70000 is out of range"
         );
         assert_eq!(loaded.findings[0].location.pos, Pos::new(9, 3));
+    }
+
+    /// `010` is a limit of 8 in the cluster (go-yaml v2's `resolve.go`, see
+    /// `yaml::tests::numbers_are_read_as_kubernetes_reads_them`), and `10.0` the integer 10: the
+    /// rule is read so, and the octal one is pointed out; in a MeshConfig of the `istio`
+    /// ConfigMap too.
+    #[test]
+    fn numbers_are_read_as_the_cluster_holds_them() {
+        let loaded = load(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec:\n  host: reviews\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 010}\n      http: {http1MaxPendingRequests: 10.0}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    defaultTrafficPolicy:\n      connectionPool: {tcp: {maxConnections: 0100}}\n",
+        );
+        let pool = loaded.rules[0].traffic_policy.as_ref().unwrap();
+        let pool = pool.groups.connection_pool.as_ref().unwrap();
+        let tcp = pool.tcp.as_ref().unwrap();
+        let http = pool.http.as_ref().unwrap();
+        assert_eq!(tcp.max_connections.as_ref().unwrap().value, 8);
+        assert_eq!(http.http1_max_pending_requests.as_ref().unwrap().value, 10);
+        let found: Vec<_> = loaded
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.code.as_str(),
+                    &*f.location.file,
+                    f.location.pos,
+                    f.message.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "ST115",
+                    "t.yaml",
+                    Pos::new(8, 29),
+                    "`010` has a leading zero: Kubernetes reads it as octal, 8, not 10"
+                ),
+                (
+                    "ST115",
+                    "t.yaml#data.mesh",
+                    Pos::new(2, 42),
+                    "`0100` has a leading zero: Kubernetes reads it as octal, 64, not 100"
+                ),
+            ]
+        );
+        let mesh = loaded.mesh.as_ref().unwrap();
+        let tcp = mesh.default_connection_pool.as_ref().unwrap().tcp.as_ref();
+        assert_eq!(tcp.unwrap().max_connections.as_ref().unwrap().value, 64);
     }
 
     #[test]

@@ -288,8 +288,13 @@ pub(crate) fn from_config_map(
             return None;
         }
     };
-    let root = documents.into_iter().find_map(|d| d.root)?;
-    Some(MeshConfig::from_node(&root, &name, findings))
+    let document = documents.into_iter().find(|d| d.root.is_some())?;
+    findings.extend(document.octal.iter().map(|number| number.finding(&name)));
+    Some(MeshConfig::from_node(
+        document.root.as_ref()?,
+        &name,
+        findings,
+    ))
 }
 
 /// Whether an object is the mesh's ConfigMap: `kind: ConfigMap` named `istio`.

@@ -320,9 +320,6 @@ impl<'a> Walker<'a> {
             (Value::Int(_) | Value::Float(_) | Value::Bool(_), "string") => {
                 Some("quote the value to make it a string".to_owned())
             }
-            (Value::Float(f), "integer") if f.fract() == 0.0 && f.abs() < 1e15 => {
-                Some(format!("write it as a whole number: {}", *f as i64))
-            }
             _ => None,
         };
         let message = format!("`{}` must be {expected_text}, found {found}", self.dotted());

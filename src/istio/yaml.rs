@@ -11,11 +11,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use smol_str::SmolStr;
 
 pub use crate::diag::Pos;
+use crate::diag::{Code, Finding, Location};
 
 /// A YAML node with its source position.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,8 +179,15 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
         Ok(i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int))
     }
+    /// A whole number is an integer, however written (`10.0`, `1e1`): Kubernetes turns YAML
+    /// into JSON, where Go's `encoding/json` writes a whole float below 1e21 as an integer, and
+    /// the API server and Istio read the integer 10.
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
+        Ok(if v.fract() == 0.0 && v.abs() < i64::MAX as f64 {
+            Value::Int(v as i64)
+        } else {
+            Value::Float(v)
+        })
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::Str(v.into()))
@@ -252,6 +261,41 @@ pub struct Document {
     pub line: u32,
     /// The root node; `None` when the document is empty.
     pub root: Option<Node>,
+    /// The numbers of the document read as octal ([`OctalNumber`]).
+    pub octal: Vec<OctalNumber>,
+}
+
+/// A plain number written with a leading zero and octal digits only (`010`, underscores
+/// dropped), read as octal (8) as Kubernetes reads it, where its decimal reading (10) differs:
+/// kubectl, Helm and Argo CD turn YAML into JSON with sigs.k8s.io/yaml, whose YAML 1.1 resolver
+/// (go-yaml v2, `resolve.go`) parses a plain number with Go's `strconv.ParseInt(text, 0, 64)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OctalNumber {
+    /// Where it is written.
+    pub pos: Pos,
+    /// As written.
+    pub text: SmolStr,
+    /// Its value: the octal reading.
+    pub value: i64,
+    /// Its digits read as decimal, as a reader of the file would.
+    pub decimal: i64,
+}
+
+impl OctalNumber {
+    /// The warning (ST115) for this number in `file`.
+    pub(crate) fn finding(&self, file: &Arc<str>) -> Finding {
+        let (text, value, decimal) = (&self.text, self.value, self.decimal);
+        Finding::new(
+            Code::OctalNumber,
+            Location::new(file, self.pos),
+            format!(
+                "`{text}` has a leading zero: Kubernetes reads it as octal, {value}, not {decimal}"
+            ),
+        )
+        .help(format!(
+            "write {decimal} without the leading zero, or {value} if that is meant"
+        ))
+    }
 }
 
 /// A YAML syntax error, or a budget the input exceeded.
@@ -382,12 +426,16 @@ fn parse_chunk(chunk: &Chunk<'_>, max_bytes: usize) -> Result<Vec<Document>, Syn
     // A 10,000-rule export of 9.4 MB has about 980,000 nodes and 1,230,000 events: allow one node
     // for every 4 bytes and two events per node, whatever the input, and keep the rest.
     let scale = (max_bytes / 4).max(250_000);
-    let roots = match plain_tree(chunk.text, scale) {
-        Some(roots) => roots,
-        None => serde_saphyr_tree(chunk, max_bytes, scale)?,
+    // The fast path takes no number with a leading zero.
+    let (roots, octal) = match plain_tree(chunk.text, scale) {
+        Some(roots) => (roots, Vec::new()),
+        None => (
+            serde_saphyr_tree(chunk, max_bytes, scale)?,
+            octal_numbers(chunk.text),
+        ),
     };
     // `from_multiple` skips empty documents; keep the chunk's line for each one it returns.
-    Ok(roots
+    let mut documents: Vec<Document> = roots
         .into_iter()
         .map(|root| {
             let root = root.map(|mut n| {
@@ -395,9 +443,92 @@ fn parse_chunk(chunk: &Chunk<'_>, max_bytes: usize) -> Result<Vec<Document>, Syn
                 n
             });
             let line = root.as_ref().map_or(chunk.line_offset + 1, |n| n.pos.line);
-            Document { line, root }
+            Document {
+                line,
+                root,
+                octal: Vec::new(),
+            }
         })
-        .collect())
+        .collect();
+    for mut number in octal {
+        number.pos.line += chunk.line_offset;
+        let at = documents.iter().rposition(|d| d.line <= number.pos.line);
+        if let Some(document) = documents.get_mut(at.unwrap_or(0)) {
+            document.octal.push(number);
+        }
+    }
+    Ok(documents)
+}
+
+/// The values of `text` (not its keys) that are plain scalars [`octal_reading`] reads as octal.
+fn octal_numbers(text: &str) -> Vec<OctalNumber> {
+    use granit_parser::{Event, Parser, ScalarStyle};
+    // Per open collection: `Some(expects a key)` for a mapping, `None` for a sequence.
+    let mut open: Vec<Option<bool>> = Vec::new();
+    let mut numbers = Vec::new();
+    for (event, span) in Parser::new_from_str(text).map_while(Result::ok) {
+        let done = match event {
+            Event::Scalar(value, style, _, tag) => {
+                let reading = (style == ScalarStyle::Plain && tag.is_none())
+                    .then(|| octal_reading(&value))
+                    .flatten();
+                if let Some((value_read, decimal)) = reading
+                    && open.last() != Some(&Some(true))
+                {
+                    numbers.push(OctalNumber {
+                        pos: Pos::new(
+                            saturate(span.start.line() as u64),
+                            saturate(span.start.col() as u64 + 1),
+                        ),
+                        text: value.as_ref().into(),
+                        value: value_read,
+                        decimal,
+                    });
+                }
+                true
+            }
+            Event::Alias(_) => true,
+            Event::SequenceStart(..) => {
+                open.push(None);
+                false
+            }
+            Event::MappingStart(..) => {
+                open.push(Some(true));
+                false
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                open.pop();
+                true
+            }
+            _ => false,
+        };
+        // A node ended: in a mapping, a key is followed by its value and a value by a key.
+        if done && let Some(Some(expects_key)) = open.last_mut() {
+            *expects_key = !*expects_key;
+        }
+    }
+    numbers
+}
+
+/// A plain scalar spelled with an optional sign, a leading zero and octal digits, single
+/// underscores between them dropped (as go-yaml v2 drops them; serde-saphyr reads a doubled or
+/// trailing one as text): its octal and decimal readings, when they differ.
+fn octal_reading(text: &str) -> Option<(i64, i64)> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if !unsigned.starts_with('0') || unsigned.ends_with('_') || unsigned.contains("__") {
+        return None;
+    }
+    let digits: String = unsigned.chars().filter(|&c| c != '_').collect();
+    if digits.len() < 2 || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    let sign = if negative { -1 } else { 1 };
+    let octal = i64::from_str_radix(&digits, 8).ok()? * sign;
+    let decimal = digits.parse::<i64>().ok()? * sign;
+    (octal != decimal).then_some((octal, decimal))
 }
 
 fn serde_saphyr_tree(
@@ -413,6 +544,8 @@ fn serde_saphyr_tree(
             max_total_scalar_bytes: max_bytes.max(1 << 20),
         },
         with_snippet: false,
+        // `010` is 8, as Kubernetes reads it (`OctalNumber`).
+        legacy_octal_numbers: true,
         // `1e400` reaches the schema as infinity, to be reported on its field as out of range.
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
     };
@@ -959,6 +1092,80 @@ mod tests {
                 "{schema} takes the fast path"
             );
         }
+    }
+
+    /// Plain numbers read as Kubernetes reads them. kubectl, Helm and Argo CD turn YAML into
+    /// JSON with sigs.k8s.io/yaml over go-yaml v2, whose `resolve.go` (v2.4.2) tries
+    /// `strconv.ParseInt(text without underscores, 0, 64)` (a leading zero: octal), then a float
+    /// (`08`: 8.0); Go's `encoding/json` writes a whole float below 1e21 as an integer. Each value
+    /// below is Go's, by hand; a note only where the octal value is not the decimal reading.
+    #[test]
+    fn numbers_are_read_as_kubernetes_reads_them() {
+        // The spelling, the value, and for a note, the decimal reading beside the octal value.
+        let cases: &[(&str, Value, Option<i64>)] = &[
+            ("010", Value::Int(8), Some(10)),
+            ("0010", Value::Int(8), Some(10)),
+            ("-010", Value::Int(-8), Some(-10)),
+            ("+010", Value::Int(8), Some(10)),
+            ("0_10", Value::Int(8), Some(10)),
+            ("0777", Value::Int(511), Some(777)),
+            ("07", Value::Int(7), None),
+            ("00", Value::Int(0), None),
+            ("08", Value::Int(8), None),
+            ("019", Value::Int(19), None),
+            ("0o10", Value::Int(8), None),
+            ("0x0A", Value::Int(10), None),
+            ("1_0", Value::Int(10), None),
+            ("10.0", Value::Int(10), None),
+            ("1e1", Value::Int(10), None),
+            ("-2.0", Value::Int(-2), None),
+            ("10.5", Value::Float(10.5), None),
+            // Whole, but beyond 64 bits: kept as read, for the schema to find out of range.
+            ("1e19", Value::Float(1e19), None),
+            ("'010'", Value::Str("010".into()), None),
+            ("!!str 010", Value::Str("010".into()), None),
+            // The one spelling read otherwise: go-yaml v2 drops the underscore (8), serde-saphyr
+            // keeps the text, so an integer field reports it (ST102), stricter than the cluster.
+            ("010_", Value::Str("010_".into()), None),
+        ];
+        for (spelling, value, decimal) in cases {
+            // Alone, and in a document with an anchor (serde-saphyr's path either way).
+            for text in [
+                format!("a: {spelling}\n"),
+                format!("a: {spelling}\nb: &x 1\n"),
+            ] {
+                let docs = parse_stream(&text, 1 << 20).unwrap();
+                let a = docs[0].root.as_ref().unwrap().get("a").unwrap();
+                assert_eq!(&a.value, value, "{text:?}");
+                let noted: Vec<_> = docs[0]
+                    .octal
+                    .iter()
+                    .map(|n| (Value::Int(n.value), n.decimal))
+                    .collect();
+                let expected: Vec<_> = decimal.iter().map(|d| (value.clone(), *d)).collect();
+                assert_eq!(noted, expected, "{text:?}");
+            }
+        }
+        // Where the note is, and that a key or an alias of a noted value is not noted again.
+        let docs = parse_stream("a: 1\n---\n010: x\nb: [1, &n 011]\nc: *n\n", 1 << 20).unwrap();
+        assert!(docs[0].octal.is_empty());
+        let root = docs[1].root.as_ref().unwrap();
+        assert_eq!(root.get("c").unwrap().value, Value::Int(9));
+        let noted: Vec<_> = docs[1]
+            .octal
+            .iter()
+            .map(|n| (n.pos, n.text.as_str()))
+            .collect();
+        let item = &root.get("b").unwrap().as_seq().unwrap()[1];
+        assert_eq!(item.pos, Pos::new(4, 11), "the value, after its anchor");
+        assert_eq!(noted, [(item.pos, "011")]);
+        // One chunk of two documents (a directive keeps a stream whole): each keeps its own.
+        let docs = parse_stream("%YAML 1.1\n---\na: 010\n---\nb: 012\n", 1 << 20).unwrap();
+        let lines: Vec<Vec<u32>> = docs
+            .iter()
+            .map(|d| d.octal.iter().map(|n| n.pos.line).collect())
+            .collect();
+        assert_eq!(lines, [[3], [5]]);
     }
 
     /// What the fast path leaves to serde-saphyr: anything whose value depends on its options

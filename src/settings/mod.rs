@@ -689,8 +689,10 @@ impl SettingsDocument {
                 return Self::unreadable(name, finding, sources);
             }
         };
-        let mut roots = documents.into_iter().filter_map(|d| d.root);
-        let Some(root) = roots.next() else {
+        let mut roots = documents
+            .into_iter()
+            .filter_map(|d| Some((d.root?, d.octal)));
+        let Some((root, octal)) = roots.next() else {
             let example = match side {
                 "server" => "`library: node` and `keepAliveTimeout: 65000`",
                 _ => "`pool_max_idle_per_host: 10`",
@@ -703,17 +705,17 @@ impl SettingsDocument {
             );
             return Self::unreadable(name, finding, sources);
         };
-        let findings = roots
-            .next()
-            .map(|extra| {
+        let findings = octal
+            .iter()
+            .map(|number| number.finding(name))
+            .chain(roots.next().map(|(extra, _)| {
                 Finding::new(
                     Code::WrongType,
                     Location::new(name, extra.pos),
                     format!("{side} settings are one YAML document; this is a second"),
                 )
                 .help(format!("keep one document per {side} settings file"))
-            })
-            .into_iter()
+            }))
             .collect();
         Self {
             name: Arc::clone(name),
@@ -786,6 +788,19 @@ mod tests {
         assert_eq!(reqwest.idle_per_host.value, usize::MAX);
         assert!(!reqwest.http2.value);
         assert_eq!(reqwest.connect_timeout.value, None);
+    }
+
+    /// A settings file's numbers are read as the rules' are (`010` octal, with ST115; `20.0`
+    /// the integer 20; see `yaml::tests::numbers_are_read_as_kubernetes_reads_them`).
+    #[test]
+    fn numbers_are_read_as_in_the_rules() {
+        let (s, findings) = parse("MaxConnsPerHost: 010\nMaxIdleConnsPerHost: 20.0\n");
+        assert_eq!(s.max_in_flight.value, Some(8));
+        assert_eq!(s.idle_per_host.value, 20);
+        assert_eq!(
+            shown(&findings),
+            ["ST115 c.yaml:1:18 write 10 without the leading zero, or 8 if that is meant"]
+        );
     }
 
     #[test]
