@@ -162,6 +162,15 @@ impl<'a, L: Library> Reader<'a, L> {
         }
     }
 
+    /// Whether the value is a number below 0.
+    pub(super) fn is_negative(&self) -> bool {
+        match self.node.value {
+            Value::Int(n) => n < 0,
+            Value::Float(f) => f < 0.0,
+            _ => false,
+        }
+    }
+
     /// Whether the value is `null` (for the readers that take it as "no limit").
     pub(super) fn is_null(&self) -> bool {
         self.node.value == Value::Null

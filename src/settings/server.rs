@@ -299,6 +299,13 @@ impl ServerSettings {
             let mut read = Reader::new(&mut findings, file, name, value, library);
             let pos = Some(value.pos);
             match field {
+                // uvicorn schedules the close with `call_later`, which runs a negative delay at
+                // once, as 0.
+                ServerField::IdleTimeout
+                    if library == ServerLibrary::Uvicorn && read.is_negative() =>
+                {
+                    set(&mut idle, Some(Some(0)), pos);
+                }
                 ServerField::IdleTimeout => set(&mut idle, read_nanos(&mut read, library), pos),
                 ServerField::ReadTimeout => {
                     set(&mut read_timeout, read_nanos(&mut read, library), pos);
