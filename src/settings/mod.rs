@@ -261,6 +261,14 @@ impl ClientSettings {
                     }
                     set(&mut s.idle_per_host, n, pos);
                 }
+                // Go's `tryPutIdleConn` closes the oldest idle connection whenever there are
+                // more than `MaxIdleConns` (unless 0): below 0, each one it has just pooled.
+                (_, Field::IdleTotal) if read.is_negative() => {
+                    read.out_of_range(
+                        "0 or more (below 0, net/http keeps no idle connection and every request opens a new one; 0 is no limit)",
+                    );
+                    s.idle_per_host.unreadable = true;
+                }
                 (_, Field::IdleTotal) => {
                     idle_total = read.count();
                     s.idle_per_host.unreadable |= idle_total.is_none();
@@ -831,6 +839,17 @@ mod tests {
         assert_eq!(s.idle_timeout, Setting::file(None, Some(Pos::new(2, 18))));
         assert_eq!(s.max_in_flight, Setting::file(None, Some(Pos::new(3, 18))));
         assert_eq!(shown(&findings), ["ST103 c.yaml:4:14 "]);
+        // Not `MaxIdleConns`: below 0, net/http closes each idle connection as it pools it
+        // (`tryPutIdleConn`: `idleLRU.len() > MaxIdleConns`).
+        let (_, findings) = parse("library: go\nMaxIdleConns: -1\n");
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0]
+                .message
+                .contains("below 0, net/http keeps no idle connection"),
+            "{}",
+            findings[0].message
+        );
         let (s, findings) = parse("library: go\nIdleConnTimeout: null\nMaxConnsPerHost: null\n");
         assert!(findings.is_empty(), "{findings:?}");
         assert_eq!((s.idle_timeout.value, s.max_in_flight.value), (None, None));
