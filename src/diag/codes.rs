@@ -534,8 +534,9 @@ requests, with backoff, as `AlignedClient` does.\n"),
 (which net/http treats alike), reqwest's `pool_max_idle_per_host: 0` (which turns pooling \
 off), an idle timeout of 0 in reqwest, httpx and aiohttp (which expires every idle \
 connection at once), and a lifetime or idle timeout of 0 in .NET (`PooledConnectionLifetime`, \
-`PooledConnectionIdleTimeout`: `SocketsHttpHandler` then stores no connection for reuse) and in \
-Reactor Netty (`maxLifeTime`, `maxIdleTime`: its pool evicts every connection).\n\n\
+`PooledConnectionIdleTimeout`: `SocketsHttpHandler` then stores no connection for reuse), in \
+Reactor Netty (`maxLifeTime`, `maxIdleTime`: its pool evicts every connection) and in HttpClient 5 \
+(`evictIdleConnections`: its evictor thread closes every idle connection at once).\n\n\
 Why is this bad: each request opens a new connection to the sidecar and the sidecar's upstream \
 connection is not reused either: a connect per request, sockets in TIME_WAIT, and requests \
 counted as pending while they wait for a connection, so a small `http1MaxPendingRequests` \

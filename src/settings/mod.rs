@@ -298,7 +298,10 @@ impl ClientSettings {
                 // connector closes one when `t1 - t0 > keepalive_timeout`, .NET's
                 // `HttpConnectionPoolManager` stores none (`_avoidStoringConnections`), and
                 // Reactor Netty's pool evicts one whose `idleTime() >= maxIdleTime` in whole
-                // milliseconds, so 0 reuses nothing; OkHttp's `ConnectionPool` throws on it
+                // milliseconds, and HttpClient 5's `evictIdleConnections` starts a thread that
+                // sleeps that long and closes every connection idle as long (`closeIdle`:
+                // `updated <= now - idle`, in milliseconds), so 0 reuses nothing; OkHttp's
+                // `ConnectionPool` throws on it
                 // (`keepAliveDuration <= 0`), and so does undici's `Client` (`invalid
                 // keepAliveTimeout`).
                 (
@@ -307,6 +310,7 @@ impl ClientSettings {
                     | Vocabulary::Aiohttp
                     | Vocabulary::DotNet
                     | Vocabulary::ReactorNetty
+                    | Vocabulary::HttpClient5
                     | Vocabulary::OkHttp
                     | Vocabulary::Undici,
                     Field::IdleTimeout,
@@ -510,7 +514,7 @@ const LINUX_TCP_KEEPALIVE_TIME: Duration = Duration::from_secs(7200);
 /// (`Duration.toMillis()`), the others as given.
 fn reuses_nothing(vocabulary: Vocabulary, d: Duration) -> bool {
     match vocabulary {
-        Vocabulary::ReactorNetty => d.as_millis() == 0,
+        Vocabulary::ReactorNetty | Vocabulary::HttpClient5 => d.as_millis() == 0,
         _ => d.is_zero(),
     }
 }
@@ -869,6 +873,14 @@ mod tests {
         assert!(findings.is_empty(), "{findings:?}");
         assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 27))));
         let (s, _) = parse("library: dotnet\nPooledConnectionLifetime: 00:05:00\n");
+        assert!(s.keep_alive.value);
+        // HttpClient 5.2.1 (Debian's jar, a scratch client, not kept): 20 requests in turn, 5 ms
+        // apart, opened 20 connections with `evictIdleConnections(0 ms)` (and 1 ms), 1 with
+        // 30 s or without it.
+        let (s, findings) = parse("library: httpclient5\nevictIdleConnections: 0s\n");
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(s.keep_alive, Setting::file(false, Some(Pos::new(2, 23))));
+        let (s, _) = parse("library: httpclient5\nevictIdleConnections: 30s\n");
         assert!(s.keep_alive.value);
         // reqwest's TCP keep-alive of 0: on, at the kernel's time (`TCP_KEEPIDLE` 0 is EINVAL on
         // Linux, tried with `setsockopt`: the socket keeps 7200).
