@@ -429,10 +429,15 @@ fn parse_chunk(chunk: &Chunk<'_>, max_bytes: usize) -> Result<Vec<Document>, Syn
     // The fast path takes no number with a leading zero.
     let (roots, octal) = match plain_tree(chunk.text, scale) {
         Some(roots) => (roots, Vec::new()),
-        None => (
-            serde_saphyr_tree(chunk, max_bytes, scale)?,
-            octal_numbers(chunk.text),
-        ),
+        None => {
+            let roots = serde_saphyr_tree(chunk, max_bytes, scale)?;
+            let octal = if may_hold_octal(chunk.text) {
+                octal_numbers(chunk.text)
+            } else {
+                Vec::new()
+            };
+            (roots, octal)
+        }
     };
     // `from_multiple` skips empty documents; keep the chunk's line for each one it returns.
     let mut documents: Vec<Document> = roots
@@ -458,6 +463,21 @@ fn parse_chunk(chunk: &Chunk<'_>, max_bytes: usize) -> Result<Vec<Document>, Syn
         }
     }
     Ok(documents)
+}
+
+/// Whether `text` may hold a number with a leading zero: a `0` followed by a digit or an
+/// underscore, and not by a letter, digit, point or underscore. A document without one (nearly
+/// every one) skips [`octal_numbers`], a second pass of the parser.
+fn may_hold_octal(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'0', bytes).any(|at| {
+        let leads = bytes
+            .get(at + 1)
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'_');
+        let starts = at == 0
+            || !matches!(bytes[at - 1], b'.' | b'_') && !bytes[at - 1].is_ascii_alphanumeric();
+        leads && starts
+    })
 }
 
 /// The values of `text` (not its keys) that are plain scalars [`octal_reading`] reads as octal.
@@ -1159,6 +1179,13 @@ mod tests {
         let item = &root.get("b").unwrap().as_seq().unwrap()[1];
         assert_eq!(item.pos, Pos::new(4, 11), "the value, after its anchor");
         assert_eq!(noted, [(item.pos, "011")]);
+        // The second pass is skipped only where no number can start with a zero.
+        assert!(!may_hold_octal(
+            "a: 100\nb: 10.05\nc: v1.0.0\nd: 0.5\ne: 0\nf: x0_1\n"
+        ));
+        for text in ["010", "a: 010", "a: [1,-07]", "a: +0_1"] {
+            assert!(may_hold_octal(text), "{text}");
+        }
         // One chunk of two documents (a directive keeps a stream whole): each keeps its own.
         let docs = parse_stream("%YAML 1.1\n---\na: 010\n---\nb: 012\n", 1 << 20).unwrap();
         let lines: Vec<Vec<u32>> = docs
