@@ -43,8 +43,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Lint DestinationRules (ST1xx input, ST2xx rule lints) and, with --client, the settings a
-    /// client runs against them (ST3xx).
+    /// Lint DestinationRules (ST1xx input, ST2xx rule lints) and, with --client or --server,
+    /// the settings a client (ST3xx) or the server (ST4xx) runs against them.
     #[command(
         after_help = "Examples:\n  sidecar-tuner check deploy/ samples/dr.yaml\n  kubectl get destinationrules -A -o yaml | sidecar-tuner check - --fail-on warning\n  sidecar-tuner check dr.yaml --host reviews -n prod --format json\n  sidecar-tuner check dr.yaml --host reviews -n prod --client client.yaml --format sarif\n  kubectl get cm,svc,destinationrules -A -o yaml | sidecar-tuner check - --host reviews -n prod"
     )]
@@ -516,8 +516,9 @@ struct CheckArgs {
     hosts: Vec<String>,
     #[command(flatten)]
     destination: DestinationArgs,
-    /// The client's settings (YAML, reqwest's or Go's names): report each mismatch with the
-    /// sidecar of every --host (ST3xx).
+    /// The client's settings (YAML in the names of reqwest, Go's net/http, OkHttp, HttpClient 5,
+    /// Reactor Netty, httpx, aiohttp, urllib3, undici, Node's http or .NET; `library:` names
+    /// it): report each mismatch with the sidecar of every --host (ST3xx).
     #[arg(long, value_name = "FILE", requires = "hosts")]
     client: Option<PathBuf>,
     /// The application server's settings (YAML in the names of Go's net/http, Node's http,
