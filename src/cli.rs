@@ -430,14 +430,30 @@ impl ValueEnum for EmitArg {
             Emit::Go => PossibleValue::new("go").help("Go: an `http.Transport`"),
             Emit::Settings(v) => PossibleValue::new(format!("{v}-yaml"))
                 .help(format!("A client settings file in {v}'s vocabulary")),
-            Emit::Code(v) => {
-                PossibleValue::new(v.as_str()).help(format!("Code that builds a {v} client"))
-            }
+            Emit::Code(v) => PossibleValue::new(v.as_str()).help(code_help(v)),
             Emit::Server(l) => PossibleValue::new(format!("server-{l}")).help(format!(
                 "A {l} server settings file that fits the sidecar in front of it, for `check --server`"
             )),
             _ => return None,
         })
+    }
+}
+
+/// What `--emit LIB` prints for a library of another language.
+fn code_help(vocabulary: Vocabulary) -> &'static str {
+    match vocabulary {
+        Vocabulary::OkHttp => "Java: an `OkHttpClient` with its `Dispatcher` and `ConnectionPool`",
+        Vocabulary::HttpClient5 => {
+            "Java: an Apache HttpClient 5 `PoolingHttpClientConnectionManager` and client"
+        }
+        Vocabulary::ReactorNetty => "Java: a Reactor Netty `ConnectionProvider` and `HttpClient`",
+        Vocabulary::Httpx => "Python: an `httpx.AsyncClient` with its `Limits`",
+        Vocabulary::Aiohttp => "Python: an aiohttp `TCPConnector` and `ClientSession`",
+        Vocabulary::Urllib3 => "Python: a urllib3 `PoolManager`",
+        Vocabulary::Undici => "Node: an undici `Agent`",
+        Vocabulary::NodeHttp => "Node: an `http.Agent`",
+        Vocabulary::DotNet => "C#: a `SocketsHttpHandler`",
+        _ => "Code that builds the client",
     }
 }
 
