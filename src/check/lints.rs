@@ -503,6 +503,22 @@ mod tests {
         assert_eq!(f[0].location.pos, Pos::new(8, 39));
     }
 
+    /// A quoted limit is an error (ST102) and read as the number meant: not also an unlimited
+    /// pool (ST201), as it was when the model dropped it.
+    #[test]
+    fn a_quoted_limit_is_no_unset_one() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r, namespace: prod}\nspec:\n  host: reviews\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: \"10\"}\n      http: {http1MaxPendingRequests: 5}\n";
+        let loaded = load_str(
+            yaml,
+            &std::sync::Arc::from("t.yaml"),
+            &LoadOptions::default(),
+        );
+        assert_eq!(codes(&loaded.findings), ["ST102"]);
+        let mesh = crate::istio::MeshConfig::default();
+        let f = lint_rules(&MeshIndex::new(&loaded.rules, &mesh, "default"));
+        assert!(f.is_empty(), "{f:?}");
+    }
+
     #[test]
     fn dropped_limits() {
         let f = lint(

@@ -757,6 +757,25 @@ mod tests {
         assert_eq!(tcp.unwrap().max_connections.as_ref().unwrap().value, 64);
     }
 
+    /// A quoted number is read as meant only where the schema walk reports it (ST102): a
+    /// Service's port or a Deployment's replicas quoted stay errors of their own.
+    #[test]
+    fn quoted_numbers_outside_the_schema_stay_errors() {
+        let loaded = load(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: prod}\nspec:\n  ports: [{port: \"9080\"}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reviews, namespace: prod}\nspec:\n  replicas: \"3\"\n",
+        );
+        let found: Vec<_> = loaded
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.location.pos))
+            .collect();
+        assert_eq!(
+            found,
+            [("ST103", Pos::new(5, 18)), ("ST103", Pos::new(11, 13))]
+        );
+        assert!(loaded.services[0].ports.is_empty());
+    }
+
     #[test]
     fn unreadable_inputs_are_findings_with_positions() {
         let name: Arc<str> = Arc::from("b.yaml");

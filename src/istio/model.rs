@@ -433,8 +433,22 @@ fn located<T>(node: &Node, f: impl FnOnce(&Value) -> Option<T>) -> Option<Locate
     f(&node.value).map(|v| Located::new(v, node.pos))
 }
 
+/// An integer field of a DestinationRule or Sidecar, which the schema walk has checked: a quoted
+/// number there is an error (ST102, as the API server's type check rejects it), and is read as
+/// the number meant, so that what follows does not take the field for unset (a `"10"` for
+/// `maxConnections` is not also an unlimited pool, ST201).
 fn int(node: Option<&Node>) -> Option<Located<i64>> {
     located(node?, |v| match v {
+        Value::Int(i) => Some(*i),
+        Value::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// An integer of an object no schema walk checks (a Service's port, a Deployment's replicas):
+/// the caller reports anything else.
+fn strict_int(node: &Node) -> Option<Located<i64>> {
+    located(node, |v| match v {
         Value::Int(i) => Some(*i),
         _ => None,
     })
@@ -779,7 +793,7 @@ impl Service {
             let Some(port) = entry.get("port") else {
                 continue;
             };
-            match int(Some(port)).and_then(|p| {
+            match strict_int(port).and_then(|p| {
                 u32::try_from(p.value)
                     .ok()
                     .filter(|p| (1..=65535).contains(p))
@@ -915,7 +929,7 @@ impl Deployment {
         let spec = object.get("spec");
         let replicas = match spec.and_then(|s| s.get("replicas")) {
             None => Located::new(1, object.pos),
-            Some(node) => match int(Some(node)).and_then(|r| {
+            Some(node) => match strict_int(node).and_then(|r| {
                 u32::try_from(r.value)
                     .ok()
                     .filter(|r| *r <= i32::MAX as u32)
