@@ -70,6 +70,28 @@ fn a_server_that_closes_idle_connections_first_is_st401_with_both_fixes() {
     assert_eq!(findings[0]["line"], 2, "at the key the file sets");
 }
 
+/// Node 26 keeps an idle connection 65s by default (nodejs/node#62782; `lib/_http_server.js`
+/// `this.keepAliveTimeout = 65_000`), earlier Nodes 5s, each 1s buffer more. Unsaid, the tool
+/// takes the shorter and says how to say 26; said, the longer, at the `version` key.
+#[test]
+fn node_26_keeps_idle_connections_65_seconds() {
+    let (_, findings) = check_server(&REVIEWS, "library: node\n", &[]);
+    let help = findings[0]["help"].as_str().unwrap();
+    assert!(help.contains("say `version: 26`"), "{help}");
+    // fixtures/reviews.yaml port 9080: the sidecar keeps idle connections 30s, less than 66s.
+    let (code, findings) = check_server(&REVIEWS, "library: node\nversion: 26\n", &[]);
+    assert_eq!((code, findings.len()), (Some(0), 0), "{findings:?}");
+    // Envoy's 1h (no idleTimeout in the task rule): 66s closes first, at the `version` key.
+    let rule = ["fixtures/circuit-breaker.yaml", "--host", "httpbin"];
+    let (_, findings) = check_server(&rule, "library: node\nversion: 26\n", &[]);
+    assert_eq!(findings[0]["code"], "ST401");
+    assert_eq!(findings[0]["line"], 2);
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(message.contains("after 1m6s"), "{message}");
+    let help = findings[0]["help"].as_str().unwrap();
+    assert!(!help.contains("version"), "{help}");
+}
+
 /// A Sidecar's pool replaces the rule's whole on the inbound cluster (Istio's
 /// `SidecarScope.InboundConnectionPoolForPort`: ingress[] for the port, then
 /// `inboundConnectionPool`, then the rule), so that is where ST401's fix goes. gunicorn keeps

@@ -30,10 +30,11 @@ pub enum ServerLibrary {
     /// Go's `net/http.Server` (Go 1.22): `IdleTimeout`, falling back to `ReadTimeout`; no
     /// timeout when both are zero. Durations as `30s`.
     Go,
-    /// Node's `http.Server` (Node 20.20): `keepAliveTimeout` 5000 ms (0: none) plus
-    /// `keepAliveTimeoutBuffer` 1000 ms (the socket closes after their sum: measured 1.2s for a
-    /// 200 ms keep-alive with Node 20.20.2 here; the buffer is in Node's docs since 24.6),
-    /// `maxRequestsPerSocket` 0 (unlimited). Milliseconds.
+    /// Node's `http.Server` (Node 20.20): `keepAliveTimeout` 5000 ms (0: none; 65000 from Node
+    /// 26, nodejs/node#62782, which `version: 26` says) plus `keepAliveTimeoutBuffer` 1000 ms
+    /// (the socket closes after their sum: measured 1.2s for a 200 ms keep-alive with Node
+    /// 20.20.2 here; the buffer is in Node's docs since 24.6), `maxRequestsPerSocket` 0
+    /// (unlimited). Milliseconds.
     Node,
     /// gunicorn (23.0): `keepalive` 2 s, `worker_class` `sync` (which keeps no connection
     /// alive), `workers` 1. Seconds.
@@ -94,6 +95,7 @@ impl ServerLibrary {
                 ("headersTimeout", Unused(Kind::Duration)),
                 ("requestTimeout", Unused(Kind::Duration)),
                 ("maxRequestsPerSocket", MaxRequestsPerConnection),
+                ("version", NodeVersion),
             ],
             ServerLibrary::Gunicorn => &[
                 ("keepalive", IdleTimeout),
@@ -194,6 +196,8 @@ enum ServerField {
     Workers,
     /// hyper: whether a timer is set, without which `header_read_timeout` does nothing.
     Timer,
+    /// Node's major version, which sets `keepAliveTimeout`'s default.
+    NodeVersion,
     /// A setting no check compares; its type is still checked.
     Unused(Kind),
 }
@@ -277,6 +281,7 @@ impl ServerSettings {
         let mut buffer: Setting<Option<i64>> = Setting::default(None);
         let mut timer = Setting::default(false);
         let mut max_requests: Setting<i64> = Setting::default(0);
+        let mut node_version: Setting<Option<usize>> = Setting::default(None);
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 findings.push(Finding::new(
@@ -325,19 +330,24 @@ impl ServerSettings {
                     pos,
                 ),
                 ServerField::Timer => set(&mut timer, read.bool(), pos),
+                ServerField::NodeVersion => set(&mut node_version, read.count().map(Some), pos),
                 ServerField::Unused(kind) => read.other(kind),
             }
         }
         if library == ServerLibrary::Node {
             // The socket closes after keepAliveTimeout + keepAliveTimeoutBuffer (1s).
-            let base = idle.value.unwrap_or(NODE_KEEP_ALIVE_NS as i64);
+            let default = match node_version.value {
+                Some(major) if major >= 26 => NODE_26_KEEP_ALIVE_NS,
+                _ => NODE_KEEP_ALIVE_NS,
+            };
+            let base = idle.value.unwrap_or(default as i64);
             let extra = buffer.value.unwrap_or(NODE_BUFFER_NS as i64);
             idle.value = Some(if base == 0 {
                 0
             } else {
                 base.saturating_add(extra)
             });
-            idle.pos = idle.pos.or(buffer.pos);
+            idle.pos = idle.pos.or(buffer.pos).or(node_version.pos);
         }
         s.idle_timeout = effective_idle(library, &idle, &read_timeout, &timer, s.idle_timeout);
         // One request per connection is no keep-alive (Tomcat: 1; Node: 1).
@@ -425,6 +435,8 @@ fn effective_idle(
 
 /// Node's defaults, in nanoseconds: `keepAliveTimeout` 5 s and `keepAliveTimeoutBuffer` 1 s.
 const NODE_KEEP_ALIVE_NS: u64 = 5_000_000_000;
+/// Node 26's `keepAliveTimeout` default: 65 s (nodejs/node#62782, `lib/_http_server.js`).
+const NODE_26_KEEP_ALIVE_NS: u64 = 65_000_000_000;
 const NODE_BUFFER_NS: u64 = 1_000_000_000;
 
 /// The library that knows the most of the file's keys (the first on a tie), else Go.
@@ -600,6 +612,19 @@ mod tests {
         assert_eq!(node.idle_timeout.value, secs(4));
         let (node, _) = parse("library: node\nkeepAliveTimeout: 0\n");
         assert_eq!(node.idle_timeout.value, None);
+        // Node 26 keeps an idle connection 65 s by default (nodejs/node#62782), earlier ones 5 s;
+        // unsaid, the shorter, which a fix must not outlast.
+        for (file, keeps) in [
+            ("library: node\nversion: 26\n", 66),
+            ("library: node\nversion: 27\n", 66),
+            ("library: node\nversion: 24\n", 6),
+            ("library: node\n", 6),
+            ("library: node\nversion: 26\nkeepAliveTimeout: 5000\n", 6),
+        ] {
+            let (node, findings) = parse(file);
+            assert!(findings.is_empty(), "{file}: {findings:?}");
+            assert_eq!(node.idle_timeout.value, secs(keeps), "{file}");
+        }
         // gunicorn: a worker class that keeps connections, seconds.
         let (g, _) = parse("library: gunicorn\nworker_class: gthread\nkeepalive: 75\nworkers: 4\n");
         assert!(g.keep_alive.value);
