@@ -345,11 +345,10 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
         cap,
         || None,
         |part, document| {
-            if let Some(root) = document.root {
+            if let Some(root) = &document.root {
                 let part = part.get_or_insert_with(Loaded::default);
-                part.findings
-                    .extend(document.octal.iter().map(|number| number.finding(name)));
-                object(&root, name, part, true);
+                part.findings.extend(document.octal_findings(name));
+                object(root, name, part, true);
             }
         },
     );
@@ -531,8 +530,7 @@ pub fn load_mesh_file(path: &Path, options: &LoadOptions) -> Result<Loaded, Erro
         }
     };
     for document in documents {
-        let findings = document.octal.iter().map(|number| number.finding(&name));
-        loaded.findings.extend(findings);
+        loaded.findings.extend(document.octal_findings(&name));
         if let Some(root) = document.root {
             mesh_object(&root, &name, &mut loaded);
         }

@@ -289,7 +289,7 @@ pub(crate) fn from_config_map(
         }
     };
     let document = documents.into_iter().find(|d| d.root.is_some())?;
-    findings.extend(document.octal.iter().map(|number| number.finding(&name)));
+    findings.extend(document.octal_findings(&name));
     Some(MeshConfig::from_node(
         document.root.as_ref()?,
         &name,

@@ -265,6 +265,16 @@ pub struct Document {
     pub octal: Vec<OctalNumber>,
 }
 
+impl Document {
+    /// The warnings (ST115) for the numbers of the document read as octal, in `file`.
+    pub(crate) fn octal_findings<'a>(
+        &'a self,
+        file: &'a Arc<str>,
+    ) -> impl Iterator<Item = Finding> + 'a {
+        self.octal.iter().map(|number| number.finding(file))
+    }
+}
+
 /// A plain number written with a leading zero and octal digits only (`010`, underscores
 /// dropped), read as octal (8) as Kubernetes reads it, where its decimal reading (10) differs:
 /// kubectl, Helm and Argo CD turn YAML into JSON with sigs.k8s.io/yaml, whose YAML 1.1 resolver
@@ -283,7 +293,7 @@ pub struct OctalNumber {
 
 impl OctalNumber {
     /// The warning (ST115) for this number in `file`.
-    pub(crate) fn finding(&self, file: &Arc<str>) -> Finding {
+    fn finding(&self, file: &Arc<str>) -> Finding {
         let (text, value, decimal) = (&self.text, self.value, self.decimal);
         Finding::new(
             Code::OctalNumber,

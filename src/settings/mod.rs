@@ -701,10 +701,8 @@ impl SettingsDocument {
                 return Self::unreadable(name, finding, sources);
             }
         };
-        let mut roots = documents
-            .into_iter()
-            .filter_map(|d| Some((d.root?, d.octal)));
-        let Some((root, octal)) = roots.next() else {
+        let mut documents = documents.into_iter().filter(|d| d.root.is_some());
+        let Some(first) = documents.next() else {
             let example = match side {
                 "server" => "`library: node` and `keepAliveTimeout: 65000`",
                 _ => "`pool_max_idle_per_host: 10`",
@@ -717,10 +715,9 @@ impl SettingsDocument {
             );
             return Self::unreadable(name, finding, sources);
         };
-        let findings = octal
-            .iter()
-            .map(|number| number.finding(name))
-            .chain(roots.next().map(|(extra, _)| {
+        let findings = first
+            .octal_findings(name)
+            .chain(documents.next().and_then(|d| d.root).map(|extra| {
                 Finding::new(
                     Code::WrongType,
                     Location::new(name, extra.pos),
@@ -731,7 +728,7 @@ impl SettingsDocument {
             .collect();
         Self {
             name: Arc::clone(name),
-            root: Some(root),
+            root: first.root,
             findings,
             sources,
         }
