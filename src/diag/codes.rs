@@ -456,15 +456,21 @@ Fixed:\n\n    pool_max_idle_per_host: 95\n"),
     /// The client may speak HTTP/2 to the sidecar.
     Http2Enabled = ("ST302", "http2-enabled", Warning,
         "the client may speak HTTP/2 to the sidecar",
-        "What it does: reports a client that sends HTTP/2 to its sidecar: reqwest with \
-`http2: true` (prior knowledge), Go with `ForceAttemptHTTP2` (true in `http.DefaultTransport`).\n\n\
+        "What it does: reports a client that sends HTTP/2 to its sidecar. The hop is plain text \
+(`http://`), where only prior knowledge speaks HTTP/2: reqwest's `http2: true`, Go's \
+`Protocols` with `UnencryptedHTTP2` and without `HTTP1` (Go 1.24), OkHttp's \
+`H2_PRIOR_KNOWLEDGE`, Reactor Netty's `H2C`, HttpClient 5's `http2` (`FORCE_HTTP_2`), httpx's \
+`http2: true` with `http1: false`, .NET's `DefaultRequestVersion: \"2.0\"` with a \
+`DefaultVersionPolicy` that may not lower it. Settings that offer HTTP/2 in TLS's ALPN (Go's \
+`ForceAttemptHTTP2`, httpx's `http2` alone, undici's `allowH2`, .NET's 2.0 under its default \
+`RequestVersionOrLower`) send HTTP/1.1 to `http://` and are not reported.\n\n\
 Why is this bad: the sidecar's admission for HTTP/1.1 is sized in connections and a pending queue; \
 over HTTP/2 the client multiplexes many requests on one connection, so the idle pool and \
 connection bounds no longer bound anything, `http2MaxRequests` alone decides, and one slow stream \
 can hold a whole connection's worth of requests. The plan assumes HTTP/1.1 and so does every \
 number it derives.\n\n\
-Example:\n\n    # client (Go)\n    ForceAttemptHTTP2: true\n\n\
-Fixed:\n\n    ForceAttemptHTTP2: false\n"),
+Example:\n\n    # client (Go 1.24)\n    Protocols: [UnencryptedHTTP2]\n\n\
+Fixed:\n\n    Protocols: [HTTP1]\n"),
     /// Requests in flight unbounded, or above the sidecar's admission.
     ConcurrencyAboveAdmission = ("ST303", "concurrency-above-admission", Error,
         "requests in flight are unbounded or above the sidecar's admission",

@@ -284,8 +284,11 @@ fn go(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
         "\tIdleConnTimeout:     {},",
         go_duration(c.pool_idle_timeout)
     )?;
-    writeln!(out, "\tForceAttemptHTTP2:   false,")?;
     writeln!(out, "}}")?;
+    writeln!(
+        out,
+        "// Requests to http:// (the sidecar) are HTTP/1.1: leave Protocols without UnencryptedHTTP2."
+    )?;
     writeln!(out, "client := &http.Client{{Transport: transport}}")
 }
 
@@ -557,7 +560,6 @@ fn undici(out: &mut impl Write, c: &ClientPlan) -> io::Result<()> {
         "  connect: {{ timeout: {} }},",
         js_millis(c.connect_timeout)
     )?;
-    writeln!(out, "  allowH2: false,")?;
     writeln!(
         out,
         "}}).compose(interceptors.retry({{

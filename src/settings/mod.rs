@@ -148,6 +148,8 @@ impl ClientSettings {
         let mut empty_pool = None;
         let mut keep_alive_disabled = false;
         let mut idle_timeout_given = None;
+        let mut http1_on = None;
+        let mut version_policy = None;
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 findings.push(Finding::new(
@@ -191,6 +193,8 @@ impl ClientSettings {
             let s = &mut settings;
             match (vocabulary, field) {
                 (_, Field::Http2) => set(&mut s.http2, read.bool(), pos),
+                (_, Field::Http1) => http1_on = read.bool(),
+                (_, Field::VersionPolicy) => version_policy = read.name(&DOTNET_VERSION_POLICIES),
                 (_, Field::Http1Only) => match read.bool() {
                     Some(true) => s.http2 = Setting::file(false, pos),
                     Some(false) => {}
@@ -444,6 +448,21 @@ impl ClientSettings {
             );
             settings.idle_timeout.unreadable = true;
         }
+        // httpx offers `http2` in TLS's ALPN while HTTP/1.1 is on: to `http://` it sends HTTP/2
+        // only with `http1: false`, by prior knowledge (httpx 0.28.1 and h2 4.4.1, tried: the
+        // server read `GET / HTTP/1.1` with `http2=True`, the HTTP/2 preface with
+        // `http1=False` as well).
+        if vocabulary == Vocabulary::Httpx && http1_on != Some(false) {
+            settings.http2.value = false;
+        }
+        // .NET's `SocketsHttpHandler` uses HTTP/2 to `http://` only when the version may not be
+        // lowered: 'prefer HTTP/1.1 if connection is not secured and downgrade is possible'
+        // (`HttpConnectionPool`, `VersionPolicy != RequestVersionOrLower || IsSecure`).
+        if vocabulary == Vocabulary::DotNet
+            && version_policy.unwrap_or(DOTNET_VERSION_POLICIES[0]) == DOTNET_VERSION_POLICIES[0]
+        {
+            settings.http2.value = false;
+        }
         settings.combine(&mut bounds);
         (settings, findings)
     }
@@ -512,6 +531,13 @@ const LINUX_TCP_KEEPALIVE_TIME: Duration = Duration::from_secs(7200);
 /// Whether an idle timeout or a lifetime of `d` (not `None`) keeps no connection for reuse,
 /// for the libraries that read 0 so: Reactor Netty compares in whole milliseconds
 /// (`Duration.toMillis()`), the others as given.
+/// .NET's `HttpVersionPolicy` names, its default first.
+const DOTNET_VERSION_POLICIES: [&str; 3] = [
+    "RequestVersionOrLower",
+    "RequestVersionOrHigher",
+    "RequestVersionExact",
+];
+
 fn reuses_nothing(vocabulary: Vocabulary, d: Duration) -> bool {
     match vocabulary {
         Vocabulary::ReactorNetty | Vocabulary::HttpClient5 => d.as_millis() == 0,
@@ -790,7 +816,8 @@ mod tests {
         assert_eq!(go.vocabulary, Vocabulary::Go);
         assert_eq!(go.idle_per_host, Setting::default(2));
         assert_eq!(go.idle_timeout.value, Some(Duration::from_secs(90)));
-        assert!(go.http2.value);
+        // `http.DefaultTransport` sends HTTP/1.1 to `http://`, its `ForceAttemptHTTP2` aside.
+        assert!(!go.http2.value);
         assert_eq!(go.max_in_flight.value, None);
         let (reqwest, _) = parse("retries: 0\n");
         assert_eq!(reqwest.vocabulary, Vocabulary::Reqwest);
@@ -810,6 +837,40 @@ mod tests {
             shown(&findings),
             ["ST115 c.yaml:1:18 write 10 without the leading zero, or 8 if that is meant"]
         );
+    }
+
+    /// The hop to the sidecar is `http://`, where only prior knowledge speaks HTTP/2. Tried
+    /// against a loopback server reading each connection's first bytes: Go 1.19.8's
+    /// `http.DefaultTransport` (`ForceAttemptHTTP2: true`), httpx 0.28.1 with `http2=True` and
+    /// undici 7.30.2 with `allowH2: true` sent `GET / HTTP/1.1`; httpx with `http1=False,
+    /// http2=True` the HTTP/2 preface. Go 1.24's `Protocols` speaks it in clear with
+    /// `UnencryptedHTTP2` and without `HTTP1` (golang/go#67816); .NET only with a version policy
+    /// that may not lower the version (`HttpConnectionPool`, read in its source).
+    #[test]
+    fn only_prior_knowledge_sends_http2_to_the_sidecar() {
+        for (file, http2) in [
+            ("library: go\nForceAttemptHTTP2: true\n", false),
+            ("library: go\nProtocols: [HTTP2]\n", false),
+            ("library: go\nProtocols: [HTTP1, UnencryptedHTTP2]\n", false),
+            ("library: go\nProtocols: [UnencryptedHTTP2]\n", true),
+            ("library: httpx\nhttp2: true\n", false),
+            ("library: httpx\nhttp2: true\nhttp1: false\n", true),
+            ("library: httpx\nhttp1: false\nhttp2: true\n", true),
+            ("library: undici\nallowH2: true\n", false),
+            ("library: dotnet\nDefaultRequestVersion: \"2.0\"\n", false),
+            (
+                "library: dotnet\nDefaultRequestVersion: \"2.0\"\nDefaultVersionPolicy: RequestVersionExact\n",
+                true,
+            ),
+            (
+                "library: dotnet\nDefaultVersionPolicy: RequestVersionOrHigher\nDefaultRequestVersion: \"2.0\"\n",
+                true,
+            ),
+        ] {
+            let (s, findings) = parse(file);
+            assert!(findings.is_empty(), "{file}: {findings:?}");
+            assert_eq!(s.http2.value, http2, "{file}");
+        }
     }
 
     #[test]
@@ -1062,8 +1123,6 @@ mod tests {
         let (c, _) = parse("library: okhttp\nprotocols: [HTTP_2, HTTP_1_1]\n");
         assert!(!c.http2.value);
         let (c, _) = parse("library: okhttp\nprotocols: [H2_PRIOR_KNOWLEDGE]\n");
-        assert!(c.http2.value);
-        let (c, _) = parse("library: dotnet\nDefaultRequestVersion: \"2.0\"\n");
         assert!(c.http2.value);
     }
 

@@ -334,16 +334,15 @@ impl Reader<'_, Vocabulary> {
             self.wrong_type("a list", &format!("{help}, e.g. `[{}]`", names[0]));
             return None;
         };
-        let mut http2 = false;
+        let mut known = Vec::new();
         let mut bad = Vec::new();
         for item in items {
             match item.as_str() {
-                Some(p) if names.iter().any(|n| n.eq_ignore_ascii_case(p)) => {
-                    http2 |= self.library.is_cleartext_http2(p);
-                }
+                Some(p) if names.iter().any(|n| n.eq_ignore_ascii_case(p)) => known.push(p),
                 _ => bad.push(item),
             }
         }
+        let http2 = self.library.is_cleartext_http2(&known);
         for item in &bad {
             let shown = item
                 .as_str()

@@ -64,14 +64,21 @@ pub enum Field {
     /// The bound on requests in flight across hosts (OkHttp's `maxRequests`, HttpClient 5's
     /// `maxTotal`, aiohttp's `limit`, Node's `maxTotalSockets`).
     TotalInFlight,
-    /// HTTP/2 towards the sidecar.
+    /// HTTP/2 towards the sidecar (reqwest's prior knowledge, HttpClient 5's `FORCE_HTTP_2`;
+    /// httpx's `http2` with its `http1` off).
     Http2,
     /// HTTP/1.1 only (reqwest).
     Http1Only,
-    /// The protocols the client may use (OkHttp's `protocols`, Reactor Netty's `protocol`).
+    /// HTTP/1.1 on or off (httpx's `http1`): off, with `http2`, HTTP/2 goes out in clear.
+    Http1,
+    /// The protocols the client may use (OkHttp's `protocols`, Reactor Netty's `protocol`, Go's
+    /// `Protocols`).
     Protocols,
     /// The HTTP version of requests (.NET's `DefaultRequestVersion`).
     HttpVersion,
+    /// Whether that version may be lowered (.NET's `DefaultVersionPolicy`): to `http://`,
+    /// `RequestVersionOrLower` sends HTTP/1.1 whatever the version.
+    VersionPolicy,
     /// Keep-alive turned off (Go's `DisableKeepAlives`, aiohttp's `force_close`).
     KeepAliveDisabled,
     /// Keep-alive turned on (Node's `keepAlive`).
@@ -133,7 +140,10 @@ const GO_KEYS: &[(&str, Field)] = &[
     ("MaxIdleConnsPerHost", Field::IdlePerHost),
     ("MaxIdleConns", Field::IdleTotal),
     ("MaxConnsPerHost", Field::MaxInFlight),
-    ("ForceAttemptHTTP2", Field::Http2),
+    // Offers HTTP/2 in TLS's ALPN only: a request to `http://` is HTTP/1.1 whatever its value
+    // (Go 1.19.8's `http.DefaultTransport`, tried; golang/go#67816).
+    ("ForceAttemptHTTP2", Field::Other(Kind::Bool)),
+    ("Protocols", Field::Protocols),
     ("DisableKeepAlives", Field::KeepAliveDisabled),
     ("IdleConnTimeout", Field::IdleTimeout),
     ("DialTimeout", Field::ConnectTimeout),
@@ -187,6 +197,7 @@ const HTTPX_KEYS: &[(&str, Field)] = &[
     ("max_keepalive_connections", Field::IdlePerHost),
     ("keepalive_expiry", Field::IdleTimeout),
     ("http2", Field::Http2),
+    ("http1", Field::Http1),
     ("timeout.connect", Field::ConnectTimeout),
 ];
 
@@ -218,7 +229,9 @@ const UNDICI_KEYS: &[(&str, Field)] = &[
     ("keepAliveTimeout", Field::IdleTimeout),
     ("keepAliveMaxTimeout", Field::Other(Kind::PositiveDuration)),
     ("connect.timeout", Field::ConnectTimeout),
-    ("allowH2", Field::Http2),
+    // Offers HTTP/2 in TLS's ALPN only: undici 7.30.2 sent `http://` requests as HTTP/1.1 with
+    // it (tried).
+    ("allowH2", Field::Other(Kind::Bool)),
     ("retry.maxRetries", Field::OverloadRetries),
 ];
 
@@ -240,6 +253,7 @@ const DOTNET_KEYS: &[(&str, Field)] = &[
     ("ConnectTimeout", Field::ConnectTimeout),
     ("EnableMultipleHttp2Connections", Field::Other(Kind::Bool)),
     ("DefaultRequestVersion", Field::HttpVersion),
+    ("DefaultVersionPolicy", Field::VersionPolicy),
 ];
 
 /// A library's settings when the code sets none: what `ClientSettings::defaults` starts from.
@@ -367,10 +381,10 @@ impl Vocabulary {
                 ..BASE
             },
             // Go 1.22+ `http.DefaultTransport`: 2 idle per host, `IdleConnTimeout` 90s,
-            // `ForceAttemptHTTP2`, a dialer with a 30s timeout and 30s keep-alive.
+            // HTTP/1.1 to `http://` (its `ForceAttemptHTTP2` concerns TLS), a dialer with a 30s
+            // timeout and 30s keep-alive.
             Vocabulary::Go => Defaults {
                 idle_per_host: GO_DEFAULT_IDLE_PER_HOST,
-                http2: true,
                 idle_timeout: secs(90),
                 connect_timeout: secs(30),
                 tcp_keepalive: secs(30),
@@ -495,24 +509,28 @@ impl Vocabulary {
     pub(crate) fn http1_setting(self) -> Option<(Field, &'static str)> {
         match self {
             Vocabulary::Reqwest => Some((Field::Http1Only, "true")),
-            Vocabulary::Go | Vocabulary::HttpClient5 | Vocabulary::Httpx | Vocabulary::Undici => {
-                Some((Field::Http2, "false"))
-            }
+            Vocabulary::HttpClient5 | Vocabulary::Httpx => Some((Field::Http2, "false")),
+            Vocabulary::Go => Some((Field::Protocols, "[HTTP1]")),
             Vocabulary::OkHttp => Some((Field::Protocols, "[HTTP_1_1]")),
             Vocabulary::ReactorNetty => Some((Field::Protocols, "[HTTP11]")),
             Vocabulary::DotNet => Some((Field::HttpVersion, "\"1.1\"")),
-            Vocabulary::Aiohttp | Vocabulary::Urllib3 | Vocabulary::NodeHttp => None,
+            Vocabulary::Aiohttp
+            | Vocabulary::Urllib3
+            | Vocabulary::NodeHttp
+            | Vocabulary::Undici => None,
         }
     }
 
-    /// Whether a `protocols` / `protocol` entry lets the client speak HTTP/2 to the sidecar,
-    /// a plain-text hop: only prior knowledge (OkHttp's `H2_PRIOR_KNOWLEDGE`, Reactor Netty's
-    /// `H2C`); `HTTP_2` / `H2` need TLS.
-    pub(crate) fn is_cleartext_http2(self, protocol: &str) -> bool {
-        let p = protocol.to_ascii_uppercase();
+    /// Whether a `protocols` / `protocol` list lets the client speak HTTP/2 to the sidecar, a
+    /// plain-text hop: only prior knowledge (OkHttp's `H2_PRIOR_KNOWLEDGE`, Reactor Netty's
+    /// `H2C`, Go's `UnencryptedHTTP2` without `HTTP1`, which Go 1.24's `Transport` then uses
+    /// for `http://`); `HTTP_2`, `H2` and `HTTP2` need TLS.
+    pub(crate) fn is_cleartext_http2(self, protocols: &[&str]) -> bool {
+        let has = |name: &str| protocols.iter().any(|p| p.eq_ignore_ascii_case(name));
         match self {
-            Vocabulary::OkHttp => p == "H2_PRIOR_KNOWLEDGE",
-            Vocabulary::ReactorNetty => p == "H2C",
+            Vocabulary::OkHttp => has("H2_PRIOR_KNOWLEDGE"),
+            Vocabulary::ReactorNetty => has("H2C"),
+            Vocabulary::Go => has("UnencryptedHTTP2") && !has("HTTP1"),
             _ => false,
         }
     }
@@ -522,6 +540,7 @@ impl Vocabulary {
         match self {
             Vocabulary::OkHttp => &["HTTP_1_1", "HTTP_2", "H2_PRIOR_KNOWLEDGE", "QUIC"],
             Vocabulary::ReactorNetty => &["HTTP11", "H2", "H2C", "HTTP3"],
+            Vocabulary::Go => &["HTTP1", "HTTP2", "UnencryptedHTTP2"],
             _ => &[],
         }
     }
