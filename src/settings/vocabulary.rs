@@ -523,13 +523,16 @@ impl Vocabulary {
 
     /// Whether a `protocols` / `protocol` list lets the client speak HTTP/2 to the sidecar, a
     /// plain-text hop: only prior knowledge (OkHttp's `H2_PRIOR_KNOWLEDGE`, Reactor Netty's
-    /// `H2C`, Go's `UnencryptedHTTP2` without `HTTP1`, which Go 1.24's `Transport` then uses
-    /// for `http://`); `HTTP_2`, `H2` and `HTTP2` need TLS.
+    /// `H2C` without `HTTP11`, Go's `UnencryptedHTTP2` without `HTTP1`, which Go 1.24's
+    /// `Transport` then uses for `http://`); `HTTP_2`, `H2` and `HTTP2` need TLS. Beside
+    /// `HTTP11`, Reactor Netty's `H2C` asks for an upgrade in an HTTP/1.1 request, whose
+    /// `Upgrade: h2c` Envoy's HTTP/1 codec removes ('removing unsupported h2c upgrade headers',
+    /// envoyproxy/envoy#7161): the request stays HTTP/1.1.
     pub(crate) fn is_cleartext_http2(self, protocols: &[&str]) -> bool {
         let has = |name: &str| protocols.iter().any(|p| p.eq_ignore_ascii_case(name));
         match self {
             Vocabulary::OkHttp => has("H2_PRIOR_KNOWLEDGE"),
-            Vocabulary::ReactorNetty => has("H2C"),
+            Vocabulary::ReactorNetty => has("H2C") && !has("HTTP11"),
             Vocabulary::Go => has("UnencryptedHTTP2") && !has("HTTP1"),
             _ => false,
         }
