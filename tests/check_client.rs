@@ -367,3 +367,33 @@ fn client_file_problems_exit_as_input_errors() {
     assert_eq!(no_host.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_host.stderr).contains("--host"));
 }
+
+/// Go's defaults against Istio's circuit-breaking task rule (`maxConnections: 1`): ST301 says
+/// "1 connection", and no ST302 (`http.DefaultTransport` sends HTTP/1.1 to `http://`).
+#[test]
+fn go_defaults_against_the_task_rule() {
+    let out = run(&[
+        "check",
+        "fixtures/circuit-breaker.yaml",
+        "--host",
+        "httpbin",
+        "--client",
+        "fixtures/clients/defaults.go.yaml",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let message = |code: &str| {
+        findings
+            .iter()
+            .find(|f| f["code"] == code)
+            .map(|f| f["message"].as_str().unwrap().to_owned())
+    };
+    let st301 = message("ST301").expect("ST301");
+    assert!(
+        st301.contains("the sidecar allows 1 connection (go's default"),
+        "{st301}"
+    );
+    assert_eq!(message("ST302"), None);
+}

@@ -57,8 +57,13 @@ pub fn client_findings(
             _ => (
                 Code::IdlePoolTooLarge,
                 format!(
-                    "the client keeps {shown} idle connections per host; the sidecar allows {} connections{}",
+                    "the client keeps {shown} idle connections per host; the sidecar allows {} connection{}{}",
                     sidecar.max_connections,
+                    if sidecar.max_connections == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
                     shared_by(plan)
                 ),
             ),
