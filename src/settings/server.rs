@@ -341,6 +341,19 @@ impl ServerSettings {
                 _ => NODE_KEEP_ALIVE_NS,
             };
             let base = idle.value.unwrap_or(default as i64);
+            // An option since Node 24.6: an earlier Node ignores the key and keeps 1s.
+            if node_version.value.is_some_and(|major| major < 24)
+                && let Some(pos) = buffer.pos.take()
+            {
+                buffer.value = None;
+                let finding = Finding::new(
+                    Code::UnknownField,
+                    Location::new(file, pos),
+                    "`keepAliveTimeoutBuffer` is an option from Node 24.6: an earlier Node ignores it and closes an idle socket 1000 ms after `keepAliveTimeout`",
+                )
+                .help("remove it, or fold the buffer into `keepAliveTimeout`");
+                findings.push(finding);
+            }
             let extra = buffer.value.unwrap_or(NODE_BUFFER_NS as i64);
             idle.value = Some(if base == 0 {
                 0
@@ -612,6 +625,22 @@ mod tests {
         assert_eq!(node.idle_timeout.value, secs(4));
         let (node, _) = parse("library: node\nkeepAliveTimeout: 0\n");
         assert_eq!(node.idle_timeout.value, None);
+        // Before Node 24.6 the buffer is no option (Node 20.20.2 left `createServer({
+        // keepAliveTimeoutBuffer})` undefined and closed 6,007 ms after a response at the
+        // default 5,000): a Node 20 file's buffer is reported and the 1s kept.
+        let (node, findings) = parse(
+            "library: node\nversion: 20\nkeepAliveTimeout: 5000\nkeepAliveTimeoutBuffer: 0\n",
+        );
+        assert_eq!(node.idle_timeout.value, secs(6));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].starts_with("ST101 s.yaml:4:25 "),
+            "{findings:?}"
+        );
+        let (node, findings) = parse(
+            "library: node\nversion: 24\nkeepAliveTimeout: 5000\nkeepAliveTimeoutBuffer: 0\n",
+        );
+        assert_eq!((node.idle_timeout.value, findings.len()), (secs(5), 0));
         // Node 26 keeps an idle connection 65 s by default (nodejs/node#62782), earlier ones 5 s;
         // unsaid, the shorter, which a fix must not outlast.
         for (file, keeps) in [
