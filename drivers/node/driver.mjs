@@ -59,11 +59,16 @@ function undiciGet (settings) {
   let agent = new Agent()
   if (settings) {
     const s = take(settings, ['connections', 'pipelining', 'keepAliveTimeout',
-      'keepAliveMaxTimeout', 'connect.timeout', 'allowH2', 'retry.maxRetries'])
+      'keepAliveMaxTimeout', 'connect.timeout', 'connect.useH2c', 'allowH2', 'retry.maxRetries'])
     const options = { ...s }
     delete options['connect.timeout']
+    delete options['connect.useH2c']
     delete options['retry.maxRetries']
-    if ('connect.timeout' in s) options.connect = { timeout: s['connect.timeout'] }
+    // The connector's options: an Agent's pools build theirs from `connect`.
+    const connect = {}
+    if ('connect.timeout' in s) connect.timeout = s['connect.timeout']
+    if ('connect.useH2c' in s) connect.useH2c = s['connect.useH2c']
+    if (Object.keys(connect).length > 0) options.connect = connect
     agent = new Agent(options)
     if ('retry.maxRetries' in s) {
       // The retry interceptor the snippet composes: idempotent requests answered 503.

@@ -460,7 +460,7 @@ Fixed:\n\n    pool_max_idle_per_host: 95\n"),
 (`http://`), where only prior knowledge speaks HTTP/2: reqwest's `http2: true`, Go's \
 `Protocols` with `UnencryptedHTTP2` and without `HTTP1` (Go 1.24), OkHttp's \
 `H2_PRIOR_KNOWLEDGE`, Reactor Netty's `H2C`, HttpClient 5's `http2` (`FORCE_HTTP_2`), httpx's \
-`http2: true` with `http1: false`, .NET's `DefaultRequestVersion: \"2.0\"` with a \
+`http2: true` with `http1: false`, undici's `connect.useH2c`, .NET's `DefaultRequestVersion: \"2.0\"` with a \
 `DefaultVersionPolicy` that may not lower it. Settings that offer HTTP/2 in TLS's ALPN (Go's \
 `ForceAttemptHTTP2`, httpx's `http2` alone, undici's `allowH2`, .NET's 2.0 under its default \
 `RequestVersionOrLower`) send HTTP/1.1 to `http://` and are not reported.\n\n\

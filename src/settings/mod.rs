@@ -843,7 +843,7 @@ mod tests {
     /// against a loopback server reading each connection's first bytes: Go 1.19.8's
     /// `http.DefaultTransport` (`ForceAttemptHTTP2: true`), httpx 0.28.1 with `http2=True` and
     /// undici 7.30.2 with `allowH2: true` sent `GET / HTTP/1.1`; httpx with `http1=False,
-    /// http2=True` the HTTP/2 preface. Go 1.24's `Protocols` speaks it in clear with
+    /// http2=True` and undici with `connect: {useH2c: true}` the HTTP/2 preface. Go 1.24's `Protocols` speaks it in clear with
     /// `UnencryptedHTTP2` and without `HTTP1` (golang/go#67816); .NET only with a version policy
     /// that may not lower the version (`HttpConnectionPool`, read in its source); Reactor
     /// Netty's `H2C` beside `HTTP11` is an upgrade request, which Envoy strips.
@@ -858,6 +858,7 @@ mod tests {
             ("library: httpx\nhttp2: true\nhttp1: false\n", true),
             ("library: httpx\nhttp1: false\nhttp2: true\n", true),
             ("library: undici\nallowH2: true\n", false),
+            ("library: undici\nconnect.useH2c: true\n", true),
             ("library: reactor-netty\nprotocol: [H2C]\n", true),
             ("library: reactor-netty\nprotocol: [HTTP11, H2C]\n", false),
             ("library: dotnet\nDefaultRequestVersion: \"2.0\"\n", false),

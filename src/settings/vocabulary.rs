@@ -229,6 +229,10 @@ const UNDICI_KEYS: &[(&str, Field)] = &[
     ("keepAliveTimeout", Field::IdleTimeout),
     ("keepAliveMaxTimeout", Field::Other(Kind::PositiveDuration)),
     ("connect.timeout", Field::ConnectTimeout),
+    // HTTP/2 in clear, by prior knowledge: undici 7.30.2's `new Agent({connect: {useH2c:
+    // true}})` sent the HTTP/2 preface to `http://` (tried; a top-level `useH2c` is lost, the
+    // Agent's pools building their connector from `connect`).
+    ("connect.useH2c", Field::Http2),
     // Offers HTTP/2 in TLS's ALPN only: undici 7.30.2 sent `http://` requests as HTTP/1.1 with
     // it (tried).
     ("allowH2", Field::Other(Kind::Bool)),
@@ -509,15 +513,14 @@ impl Vocabulary {
     pub(crate) fn http1_setting(self) -> Option<(Field, &'static str)> {
         match self {
             Vocabulary::Reqwest => Some((Field::Http1Only, "true")),
-            Vocabulary::HttpClient5 | Vocabulary::Httpx => Some((Field::Http2, "false")),
+            Vocabulary::HttpClient5 | Vocabulary::Httpx | Vocabulary::Undici => {
+                Some((Field::Http2, "false"))
+            }
             Vocabulary::Go => Some((Field::Protocols, "[HTTP1]")),
             Vocabulary::OkHttp => Some((Field::Protocols, "[HTTP_1_1]")),
             Vocabulary::ReactorNetty => Some((Field::Protocols, "[HTTP11]")),
             Vocabulary::DotNet => Some((Field::HttpVersion, "\"1.1\"")),
-            Vocabulary::Aiohttp
-            | Vocabulary::Urllib3
-            | Vocabulary::NodeHttp
-            | Vocabulary::Undici => None,
+            Vocabulary::Aiohttp | Vocabulary::Urllib3 | Vocabulary::NodeHttp => None,
         }
     }
 
