@@ -847,6 +847,27 @@ mod tests {
     /// `UnencryptedHTTP2` and without `HTTP1` (golang/go#67816); .NET only with a version policy
     /// that may not lower the version (`HttpConnectionPool`, read in its source); Reactor
     /// Netty's `H2C` beside `HTTP11` is an upgrade request, which Envoy strips.
+    /// OkHttp 3.13.1 (Debian's jar, a scratch program): `Builder.protocols` threw for
+    /// `[h2_prior_knowledge, http/1.1]` ("protocols containing h2_prior_knowledge cannot use
+    /// other protocols") and `[h2]` ("protocols must contain h2_prior_knowledge or http/1.1"),
+    /// and built `[http/1.1]`, `[h2_prior_knowledge]` and `[h2, http/1.1]`.
+    #[test]
+    fn protocol_lists_okhttp_refuses_are_out_of_range() {
+        for (list, refused) in [
+            ("[HTTP_1_1]", false),
+            ("[H2_PRIOR_KNOWLEDGE]", false),
+            ("[HTTP_2, HTTP_1_1]", false),
+            ("[H2_PRIOR_KNOWLEDGE, HTTP_1_1]", true),
+            ("[HTTP_2]", true),
+        ] {
+            let (s, findings) = parse(&format!("library: okhttp\nprotocols: {list}\n"));
+            let codes: Vec<_> = findings.iter().map(|f| f.code.as_str()).collect();
+            let expected: &[&str] = if refused { &["ST103"] } else { &[] };
+            assert_eq!(codes, expected, "{list}");
+            assert_eq!(s.http2.unreadable, refused, "{list}");
+        }
+    }
+
     #[test]
     fn only_prior_knowledge_sends_http2_to_the_sidecar() {
         for (file, http2) in [

@@ -342,6 +342,12 @@ impl Reader<'_, Vocabulary> {
                 _ => bad.push(item),
             }
         }
+        if bad.is_empty()
+            && let Some(range) = self.library.refused_protocols(&known)
+        {
+            self.out_of_range(range);
+            return None;
+        }
         let http2 = self.library.is_cleartext_http2(&known);
         for item in &bad {
             let shown = item

@@ -541,6 +541,22 @@ impl Vocabulary {
         }
     }
 
+    /// Why the library refuses a `protocols` list as the client is built, if it does: OkHttp's
+    /// `Builder.protocols` (3.13.1, tried) throws for `H2_PRIOR_KNOWLEDGE` beside another
+    /// protocol and for a list with neither it nor `HTTP_1_1`.
+    pub(crate) fn refused_protocols(self, protocols: &[&str]) -> Option<&'static str> {
+        let has = |name: &str| protocols.iter().any(|p| p.eq_ignore_ascii_case(name));
+        match self {
+            Vocabulary::OkHttp if has("H2_PRIOR_KNOWLEDGE") && protocols.len() > 1 => Some(
+                "`[H2_PRIOR_KNOWLEDGE]` alone (OkHttp throws as the client is built: protocols containing h2_prior_knowledge cannot use other protocols)",
+            ),
+            Vocabulary::OkHttp if !has("H2_PRIOR_KNOWLEDGE") && !has("HTTP_1_1") => Some(
+                "a list with `HTTP_1_1` or `H2_PRIOR_KNOWLEDGE` (OkHttp throws as the client is built: protocols must contain h2_prior_knowledge or http/1.1)",
+            ),
+            _ => None,
+        }
+    }
+
     /// The protocol names the library's list takes.
     pub(crate) fn protocol_names(self) -> &'static [&'static str] {
         match self {
