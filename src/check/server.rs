@@ -11,7 +11,7 @@ use crate::istio::resolve::{EffectivePolicy, PolicySource};
 use crate::plan::{
     Plan, fmt_duration, inbound_idle_timeout, rule_idle_timeout_below, server_idle_timeout_above,
 };
-use crate::settings::{ServerLibrary, ServerSettings, Setting};
+use crate::settings::{ServerSettings, Setting};
 
 /// Every mismatch between the server's settings and the sidecar of `plan`, the plan of the
 /// inbound `policy`.
@@ -48,10 +48,10 @@ pub fn server_findings(
                 fmt_duration(sidecar)
             ));
         }
-        if library == ServerLibrary::Node && server.idle_timeout.pos.is_none() {
-            help.push_str(
-                "; 6s is the default of Node before 26, and Node 26 and later keep idle connections 65s: say `version: 26` if the server runs one",
-            );
+        if server.idle_timeout.pos.is_none()
+            && let Some(note) = library.unsaid_idle_timeout_note()
+        {
+            help.push_str(&format!("; {note}"));
         }
         let message = format!(
             "the server closes idle connections after {}; its sidecar keeps them for {}: a request the sidecar sends on a connection as the server closes it fails with 503 UC",

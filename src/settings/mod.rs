@@ -459,7 +459,7 @@ impl ClientSettings {
         // lowered: 'prefer HTTP/1.1 if connection is not secured and downgrade is possible'
         // (`HttpConnectionPool`, `VersionPolicy != RequestVersionOrLower || IsSecure`).
         if vocabulary == Vocabulary::DotNet
-            && version_policy.unwrap_or(DOTNET_VERSION_POLICIES[0]) == DOTNET_VERSION_POLICIES[0]
+            && version_policy.is_none_or(|policy| policy == DOTNET_VERSION_POLICIES[0])
         {
             settings.http2.value = false;
         }

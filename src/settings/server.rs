@@ -144,6 +144,19 @@ impl ServerLibrary {
         (key, self.unit().text(Some(d)))
     }
 
+    /// What to know of the idle timeout a file that leaves it unsaid is read with, when that
+    /// depends on the library's version: Node's before 26, which a server on 26 outlasts.
+    pub(crate) fn unsaid_idle_timeout_note(self) -> Option<String> {
+        let secs = |ns: u64| ns / 1_000_000_000;
+        (self == ServerLibrary::Node).then(|| {
+            format!(
+                "{}s is the default of Node before 26, and Node 26 and later keep idle connections {}s: say `version: 26` if the server runs one",
+                secs(NODE_KEEP_ALIVE_NS + NODE_BUFFER_NS),
+                secs(NODE_26_KEEP_ALIVE_NS)
+            )
+        })
+    }
+
     /// The key and value that keep connections alive, for a server that keeps none.
     pub(crate) fn keep_alive_fix(self) -> (&'static str, &'static str) {
         match self {

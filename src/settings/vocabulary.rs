@@ -260,6 +260,11 @@ const DOTNET_KEYS: &[(&str, Field)] = &[
     ("DefaultVersionPolicy", Field::VersionPolicy),
 ];
 
+/// Whether a protocol list names `name` (in any case, as the readers accept it).
+fn lists(protocols: &[&str], name: &str) -> bool {
+    protocols.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
 /// A library's settings when the code sets none: what `ClientSettings::defaults` starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Defaults {
@@ -532,7 +537,7 @@ impl Vocabulary {
     /// `Upgrade: h2c` Envoy's HTTP/1 codec removes ('removing unsupported h2c upgrade headers',
     /// envoyproxy/envoy#7161): the request stays HTTP/1.1.
     pub(crate) fn is_cleartext_http2(self, protocols: &[&str]) -> bool {
-        let has = |name: &str| protocols.iter().any(|p| p.eq_ignore_ascii_case(name));
+        let has = |name| lists(protocols, name);
         match self {
             Vocabulary::OkHttp => has("H2_PRIOR_KNOWLEDGE"),
             Vocabulary::ReactorNetty => has("H2C") && !has("HTTP11"),
@@ -545,7 +550,7 @@ impl Vocabulary {
     /// `Builder.protocols` (3.13.1, tried) throws for `H2_PRIOR_KNOWLEDGE` beside another
     /// protocol and for a list with neither it nor `HTTP_1_1`.
     pub(crate) fn refused_protocols(self, protocols: &[&str]) -> Option<&'static str> {
-        let has = |name: &str| protocols.iter().any(|p| p.eq_ignore_ascii_case(name));
+        let has = |name| lists(protocols, name);
         match self {
             Vocabulary::OkHttp if has("H2_PRIOR_KNOWLEDGE") && protocols.len() > 1 => Some(
                 "`[H2_PRIOR_KNOWLEDGE]` alone (OkHttp throws as the client is built: protocols containing h2_prior_knowledge cannot use other protocols)",
