@@ -407,14 +407,14 @@ async fn drive(
                 while start.elapsed() < time_limit
                     && sent.fetch_add(1, Ordering::Relaxed) < requests
                 {
-                    let began = ready;
                     let outcome = tokio::time::timeout_at(deadline, driver.get(&url)).await;
+                    let now = Instant::now();
                     match outcome.unwrap_or(Outcome::Error) {
-                        Outcome::Ok => tally.ok_after(began.elapsed().as_micros()),
+                        Outcome::Ok => tally.ok_after((now - ready).as_micros()),
                         Outcome::Overflow => tally.overflow += 1,
                         Outcome::Error => tally.errors += 1,
                     }
-                    ready = Instant::now();
+                    ready = now;
                 }
                 tally
             })
