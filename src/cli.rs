@@ -966,8 +966,9 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
 fn resolved<'a>(loaded: &'a Loaded, destination: &Destination) -> Result<Resolution<'a>, Failure> {
     let index = MeshIndex::new(&loaded.rules, mesh(loaded), &destination.namespace);
     let resolution = index.resolve(destination)?;
-    let warnings: Vec<Finding> = check::resolution_findings(&resolution)
+    let warnings: Vec<Finding> = check::egress_findings(&index, &loaded.sidecars, destination)
         .into_iter()
+        .chain(check::resolution_findings(&resolution))
         .filter(|f| f.severity >= Severity::Warning)
         .collect();
     if !warnings.is_empty() {

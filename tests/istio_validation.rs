@@ -9,7 +9,7 @@
 //! `TestValidateOutlierDetection`, `Test_validateExportTo`) and
 //! `pkg/config/validation/agent/validation_test.go` (`TestValidateTLS`,
 //! `TestValidateLocalityLbSetting`, `TestValidateZoneAwareLbSetting`, `TestValidateLocalities`,
-//! `TestValidateWildcardDomain`). Cases that concern ServiceEntries only (`~` in exportTo for a
+//! `TestValidateWildcardDomain`), and the egress cases of `TestValidateSidecar`. Cases that concern ServiceEntries only (`~` in exportTo for a
 //! ServiceEntry) have no DestinationRule counterpart and are left out.
 
 mod common;
@@ -39,6 +39,8 @@ struct Case {
     namespace: &'static str,
     spec: String,
     expect: Expect,
+    /// The spec is a Sidecar's, not a DestinationRule's.
+    sidecar: bool,
 }
 
 fn case(istio: &'static str, spec: impl Into<String>, expect: Expect) -> Case {
@@ -56,11 +58,27 @@ fn in_namespace(
         namespace,
         spec: spec.into(),
         expect,
+        sidecar: false,
+    }
+}
+
+/// A case of `TestValidateSidecar`, whose Sidecar is `bar/foo`.
+fn sidecar_case(istio: &'static str, spec: &str, expect: Expect) -> Case {
+    Case {
+        sidecar: true,
+        ..in_namespace(istio, "bar", spec, expect)
     }
 }
 
 fn findings(case: &Case) -> Vec<Finding> {
-    let yaml = common::rule_yaml("some-name", case.namespace, &case.spec);
+    let yaml = if case.sidecar {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: foo, namespace: {}}}\nspec:\n{}",
+            case.namespace, case.spec
+        )
+    } else {
+        common::rule_yaml("some-name", case.namespace, &case.spec)
+    };
     let name: Arc<str> = Arc::from("case.yaml");
     load_str(&yaml, &name, &LoadOptions::default()).findings
 }
@@ -996,6 +1014,110 @@ fn test_validate_wildcard_domain() {
 
 /// Checks of `ValidateDestinationRule` and the functions it reaches that Istio's tables do not
 /// exercise, each expected from the function's code (named in the case).
+/// validation_test.go `TestValidateSidecar`: its cases on egress listeners and their hosts
+/// (`ValidateSidecar`, `agent.ValidateNamespaceSlashWildcardHostname`); the cases on ingress
+/// listeners, ports, binds and TLS concern what this tool does not read.
+#[test]
+fn test_validate_sidecar_egress() {
+    let hosts = |hosts: &str| format!("  egress:\n  - hosts: [{hosts}]\n");
+    let cases = [
+        sidecar_case("TestValidateSidecar/default", &hosts("'*/*'"), Valid),
+        sidecar_case(
+            "TestValidateSidecar/import local namespace with wildcard",
+            &hosts("'./*'"),
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/import local namespace with fqdn",
+            &hosts("./foo.com"),
+            Valid,
+        ),
+        sidecar_case("TestValidateSidecar/import nothing", &hosts("'~/*'"), Valid),
+        sidecar_case(
+            "TestValidateSidecar/import all except a namespace",
+            &hosts("'*/*', '~ns1/*'"),
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/import all except an exact host",
+            &hosts("'*/*', '~/foo.com'"),
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/exclude with invalid namespace",
+            &hosts("'*/*', '~Invalid_NS/*'"),
+            Error(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/bad egress host 1",
+            &hosts("'*'"),
+            Error(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/bad egress host 2",
+            &hosts("'/'"),
+            Error(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/empty egress host",
+            &hosts(""),
+            Error(Code::MissingField),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/multiple wildcard egress",
+            "  egress:\n  - hosts: ['*/foo.com']\n  - hosts: [ns1/bar.com]\n",
+            Error(Code::ConflictingFields),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/wildcard egress not in end",
+            "  egress:\n  - hosts: ['*/foo.com']\n  - port: {protocol: http, number: 8080, name: h8080}\n    hosts: [ns1/bar.com]\n",
+            Error(Code::ConflictingFields),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/Port without name",
+            "  egress:\n  - port: {protocol: http, number: 8080}\n    hosts: [ns1/bar.com]\n",
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/duplicate ports",
+            "  egress:\n  - port: {protocol: http, number: 90, name: foo}\n    hosts: [ns1/bar.com]\n  - port: {protocol: tcp, number: 90, name: tcp}\n    hosts: [ns2/bar.com]\n",
+            Error(Code::ConflictingFields),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress only one wildcarded",
+            &hosts("'*/*', test/a.com"),
+            Warns(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress wildcarded ns",
+            &hosts("'*/b.com', test/a.com"),
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress duplicated with wildcarded same namespace",
+            &hosts("'test/*', test/a.com"),
+            Warns(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/invalid partial wildcard",
+            &hosts("'test/*a.com'"),
+            Error(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress duplicated with wildcarded same namespace .",
+            &hosts("'./*', bar/a.com"),
+            Warns(Code::InvalidHost),
+        ),
+        // validateSidecarOrGatewayHostnamePart: "short names (non FQDN) are not allowed".
+        sidecar_case(
+            "validateSidecarOrGatewayHostnamePart short name",
+            &hosts("bookinfo/reviews"),
+            Error(Code::InvalidHost),
+        ),
+    ];
+    run(&cases);
+}
+
 #[test]
 fn validate_destination_rule_code_paths() {
     let tunnel = |istio, tunnel: &str, expect| {

@@ -538,3 +538,126 @@ fn the_tuner_reads_a_mesh_config_file() {
         .plan();
     assert!(missing.is_err());
 }
+
+// ---- the client's Sidecar: which hosts its sidecar has a cluster for ------------------------
+
+const EGRESS: &str = "fixtures/mesh/sidecar-egress.yaml";
+const BOOKINFO_REVIEWS: &str = "reviews.bookinfo.svc.cluster.local";
+
+/// The ST215 findings of `check EGRESS --host reviews.bookinfo...` with `args`, as messages.
+fn not_imported(args: &[&str]) -> Vec<Value> {
+    let mut all = vec![
+        "check",
+        EGRESS,
+        "--host",
+        BOOKINFO_REVIEWS,
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    json(&run(&all))["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "ST215")
+        .cloned()
+        .collect()
+}
+
+/// `sidecar.go`: the Sidecar of the client (`doGetSidecarScope`: a selector one of its
+/// namespace, else its namespace's, else the root namespace's, converted for the client's
+/// namespace so that `.` is the client's) imports a host through its egress listeners
+/// (`selectServices`; a listener with a port on that port only, `needsPortMatch`); a host it
+/// does not import gets no cluster, so the rule of `bookinfo` does not apply.
+#[test]
+fn a_sidecar_scopes_the_hosts_its_clients_reach() {
+    // `web`'s default Sidecar imports `./*` and `istio-system/*`: not bookinfo.
+    let web = not_imported(&["-n", "web"]);
+    assert_eq!(web.len(), 1, "{web:?}");
+    let message = web[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "the Sidecar web/default of this client does not import `reviews.bookinfo.svc.cluster.local`, so its sidecar has no cluster for it: its requests leave through PassthroughCluster"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "and nothing limits them (MeshConfig sets no defaultTrafficPolicy connectionPool)"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        (&web[0]["line"], &web[0]["column"]),
+        (&Value::from(23), &Value::from(5))
+    );
+    assert_eq!(
+        web[0]["help"],
+        "add `bookinfo/reviews.bookinfo.svc.cluster.local` (or `bookinfo/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
+    );
+    // The frontend's Sidecar imports bookinfo on port 9080 only.
+    assert!(not_imported(&["-n", "web", "--labels", "app=frontend", "--port", "9080"]).is_empty());
+    let other_port = not_imported(&["-n", "web", "--labels", "app=frontend", "--port", "9443"]);
+    assert_eq!(other_port.len(), 1);
+    assert!(other_port[0]["message"].as_str().unwrap().contains("web/frontend of this client does not import `reviews.bookinfo.svc.cluster.local` on port 9443"));
+    // REGISTRY_ONLY: BlackHoleCluster.
+    let legacy = not_imported(&["-n", "web", "--labels", "app=legacy"]);
+    assert!(legacy[0]["message"].as_str().unwrap().ends_with(
+        "the sidecar answers its requests 502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)"
+    ));
+    let related = legacy[0]["related"].as_array().unwrap();
+    assert_eq!(
+        (&related[1]["line"], &related[1]["column"]),
+        (&Value::from(48), &Value::from(33))
+    );
+    // No Sidecar in `jobs`: the root namespace's, which imports reviews by its full name; in
+    // `bookinfo` its `./*` is bookinfo's own services.
+    assert!(not_imported(&["-n", "jobs"]).is_empty());
+    assert!(not_imported(&["-n", "bookinfo"]).is_empty());
+}
+
+/// Without a mode in the Sidecar, MeshConfig's `outboundTrafficPolicy` decides
+/// (`initSidecarScopeInternalIndexes`), and the passthrough cluster takes MeshConfig's default
+/// pool (`cluster_builder.go` `buildDefaultPassthroughCluster`); `plan` says so on standard
+/// error.
+#[test]
+fn the_mesh_decides_where_requests_for_a_host_not_imported_go() {
+    let (registry_only, _) = mesh_file(
+        "registry-only.yaml",
+        "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n",
+    );
+    let path = registry_only.to_str().unwrap();
+    let web = not_imported(&["-n", "web", "--mesh", path]);
+    assert!(
+        web[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)")
+    );
+    let related = web[0]["related"].as_array().unwrap();
+    assert_eq!(related[1]["file"], path);
+    let (pooled, _) = mesh_file(
+        "pooled.yaml",
+        "outboundTrafficPolicy: {mode: ALLOW_ANY}\ndefaultTrafficPolicy:\n  connectionPool: {tcp: {maxConnections: 50}}\n",
+    );
+    let web = not_imported(&["-n", "web", "--mesh", pooled.to_str().unwrap()]);
+    assert!(web[0]["message"].as_str().unwrap().ends_with(
+        "where no DestinationRule applies, only MeshConfig's defaultTrafficPolicy connectionPool, shared by all the traffic it carries"
+    ));
+    let out = run(&["plan", EGRESS, "--host", BOOKINFO_REVIEWS, "-n", "web"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning[ST215]: the Sidecar web/default of this client does not import"),
+        "{stderr}"
+    );
+    let (_, typo) = mesh_file(
+        "mode.yaml",
+        "outboundTrafficPolicy: {mode: DENY, mdoe: REGISTRY_ONLY}\n",
+    );
+    let codes: Vec<&str> = typo.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["ST101", "ST105"]);
+    let (_, scalar) = mesh_file("scalar.yaml", "outboundTrafficPolicy: REGISTRY_ONLY\n");
+    let codes: Vec<&str> = scalar.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["ST102"]);
+}

@@ -2,11 +2,13 @@
 
 use crate::diag::Pos;
 use crate::diag::{Code, Finding, Location};
+use crate::istio::egress;
+use crate::istio::inbound::select_sidecar;
 use crate::istio::model::{
-    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
+    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, Sidecar, TrafficPolicy,
 };
 use crate::istio::resolve::{
-    CLUSTER_DOMAIN, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
+    CLUSTER_DOMAIN, Destination, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
 };
 use crate::istio::yaml::parallel_map;
 
@@ -340,6 +342,107 @@ fn merged_rules(merged: &MergedRule<'_>, findings: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// ST215 when the `Sidecar` of `sidecars` that applies to the destination's client (Istio's
+/// `doGetSidecarScope`) does not import its host: the client's sidecar then has no cluster for
+/// it, and no rule of `index` applies to its requests.
+///
+/// ```
+/// use sidecar_tuner::check::egress_findings;
+/// use sidecar_tuner::istio::MeshConfig;
+/// use sidecar_tuner::istio::load::{LoadOptions, load_str};
+/// use sidecar_tuner::istio::resolve::{Destination, MeshIndex};
+///
+/// let yaml = r#"
+/// apiVersion: networking.istio.io/v1
+/// kind: Sidecar
+/// metadata: {name: default, namespace: web}
+/// spec:
+///   egress:
+///   - hosts: ["./*", "istio-system/*"]
+/// "#;
+/// let loaded = load_str(yaml, &"in.yaml".into(), &LoadOptions::default());
+/// let mesh = MeshConfig::default();
+/// let index = MeshIndex::new(&loaded.rules, &mesh, "web");
+/// let own = Destination::new("cart").namespace("web");
+/// assert!(egress_findings(&index, &loaded.sidecars, &own).is_empty());
+/// let other = Destination::new("reviews.bookinfo.svc.cluster.local").namespace("web");
+/// let findings = egress_findings(&index, &loaded.sidecars, &other);
+/// assert_eq!(findings[0].code.as_str(), "ST215");
+/// ```
+pub fn egress_findings(
+    index: &MeshIndex<'_>,
+    sidecars: &[Sidecar],
+    destination: &Destination,
+) -> Vec<Finding> {
+    let mesh = index.mesh();
+    let Some((sidecar, step)) = select_sidecar(
+        sidecars,
+        &destination.namespace,
+        &destination.labels,
+        mesh.root_namespace(),
+        index.default_namespace(),
+    ) else {
+        return Vec::new();
+    };
+    let fqdn = destination.fqdn();
+    let service_namespace = destination.effective_service_namespace();
+    if egress::imports(
+        sidecar,
+        &destination.namespace,
+        &fqdn,
+        service_namespace.as_deref(),
+        destination.port,
+    ) {
+        return Vec::new();
+    }
+    let port = destination
+        .port
+        .map(|p| format!(" on port {p}"))
+        .unwrap_or_default();
+    // The Sidecar's mode, else MeshConfig's (`initSidecarScopeInternalIndexes`).
+    let mode = match (&sidecar.registry_only, &mesh.registry_only) {
+        (Some(mode), _) => Some((mode, Some(&sidecar.origin.file))),
+        (None, Some(mode)) => Some((mode, mesh.file.as_ref())),
+        (None, None) => None,
+    };
+    let consequence = if mode.is_some_and(|(m, _)| m.value) {
+        "the sidecar answers its requests 502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)".to_owned()
+    } else {
+        let limit = if mesh.default_connection_pool.is_some() {
+            ", only MeshConfig's defaultTrafficPolicy connectionPool, shared by all the traffic it carries"
+        } else {
+            " and nothing limits them (MeshConfig sets no defaultTrafficPolicy connectionPool)"
+        };
+        format!(
+            "its requests leave through PassthroughCluster (outboundTrafficPolicy ALLOW_ANY), where no DestinationRule applies{limit}"
+        )
+    };
+    let at = sidecar.egress.first().map_or(sidecar.origin.pos, |e| e.pos);
+    let namespace = service_namespace.as_deref().unwrap_or("NAMESPACE");
+    let mut finding = Finding::new(
+        Code::HostNotImported,
+        Location::new(&sidecar.origin.file, at),
+        format!(
+            "the Sidecar {} of this client does not import `{fqdn}`{port}, so its sidecar has no cluster for it: {consequence}",
+            sidecar.id()
+        ),
+    )
+    .label(
+        Location::new(&sidecar.origin.file, sidecar.origin.pos),
+        format!("{} applies to the client: {step}", sidecar.id()),
+    )
+    .help(format!(
+        "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
+    ));
+    if let Some((mode, Some(file))) = mode {
+        finding = finding.label(
+            Location::new(file, mode.pos),
+            "the outbound traffic policy's mode is set here",
+        );
+    }
+    vec![finding]
 }
 
 /// Findings that describe how a destination resolved: the rules used and those passed over

@@ -3,7 +3,7 @@
 //!
 //! Only the fields that shape an outbound cluster are read (`rootNamespace`,
 //! `defaultTrafficPolicy`, `connectTimeout`, `tcpKeepalive`, `h2UpgradePolicy`,
-//! `defaultDestinationRuleExportTo`). The other fields of Istio's MeshConfig are ignored, but a
+//! `defaultDestinationRuleExportTo`, `outboundTrafficPolicy`). The other fields of Istio's MeshConfig are ignored, but a
 //! key that is no MeshConfig field and is close to one of the read ones is a typo (ST101).
 
 use std::sync::Arc;
@@ -28,6 +28,7 @@ const READ_FIELDS: &[&str] = &[
     "tcpKeepalive",
     "h2UpgradePolicy",
     "defaultDestinationRuleExportTo",
+    "outboundTrafficPolicy",
 ];
 
 /// Every top-level field of Istio's `MeshConfig` (istio/api `mesh/v1alpha1/config.proto`):
@@ -49,7 +50,6 @@ const OTHER_FIELDS: &[&str] = &[
     "enableEnvoyAccessLogService",
     "disableEnvoyListenerLog",
     "defaultConfig",
-    "outboundTrafficPolicy",
     "inboundTrafficPolicy",
     "configSources",
     "enableAutoMtls",
@@ -98,6 +98,9 @@ pub struct MeshConfig {
     pub h2_upgrade: Option<Located<bool>>,
     /// `defaultDestinationRuleExportTo`: the visibility of rules without `exportTo`.
     pub default_destination_rule_export_to: Vec<Located<String>>,
+    /// `outboundTrafficPolicy.mode`: `true` for `REGISTRY_ONLY`, `false` for `ALLOW_ANY` and
+    /// `ALLOW_ANY_DYNAMIC_DNS` (Istio's default is `ALLOW_ANY`).
+    pub registry_only: Option<Located<bool>>,
     /// Where it was read; `None` for the default mesh.
     pub file: Option<Arc<str>>,
 }
@@ -153,23 +156,15 @@ impl MeshConfig {
                     walk(field_schema(&["tcp", "tcpKeepalive"]));
                     mesh.tcp_keepalive = block(Some(value), TcpKeepalive::from_node);
                 }
-                "h2UpgradePolicy" => match value.as_str() {
-                    Some("UPGRADE") => mesh.h2_upgrade = Some(Located::new(true, value.pos)),
-                    Some("DO_NOT_UPGRADE") => {
-                        mesh.h2_upgrade = Some(Located::new(false, value.pos));
-                    }
-                    _ => findings.push(
-                        Finding::new(
-                            Code::InvalidEnum,
-                            Location::new(file, value.pos),
-                            format!(
-                                "`h2UpgradePolicy` is `{}`, not a MeshConfig H2UpgradePolicy",
-                                value.as_str().map_or(value.value.kind().into(), truncate)
-                            ),
-                        )
-                        .help("use `DO_NOT_UPGRADE` or `UPGRADE`"),
-                    ),
-                },
+                "h2UpgradePolicy" => {
+                    mesh.h2_upgrade = flag(
+                        value,
+                        file,
+                        findings,
+                        ("h2UpgradePolicy", "H2UpgradePolicy"),
+                        &[("DO_NOT_UPGRADE", false), ("UPGRADE", true)],
+                    );
+                }
                 "defaultDestinationRuleExportTo" => match value.as_seq() {
                     Some(items) => {
                         for item in items {
@@ -183,6 +178,40 @@ impl MeshConfig {
                 },
                 "defaultTrafficPolicy" => {
                     mesh.default_traffic_policy(value, file, findings, pool_schema);
+                }
+                "outboundTrafficPolicy" => {
+                    if value.as_map().is_none() && value.value != Value::Null {
+                        findings.push(wrong_type(file, value, name, "a mapping"));
+                    }
+                    for (key, _) in value.as_map().unwrap_or_default() {
+                        let field = key.as_str().unwrap_or_default();
+                        if field != "mode" {
+                            findings.push(
+                                Finding::new(
+                                    Code::UnknownField,
+                                    Location::new(file, key.pos),
+                                    format!(
+                                        "unknown field `outboundTrafficPolicy.{}`",
+                                        truncate(field)
+                                    ),
+                                )
+                                .help("MeshConfig's outboundTrafficPolicy has `mode`"),
+                            );
+                        }
+                    }
+                    if let Some(mode) = value.get("mode") {
+                        mesh.registry_only = flag(
+                            mode,
+                            file,
+                            findings,
+                            ("outboundTrafficPolicy.mode", "outbound traffic policy mode"),
+                            &[
+                                ("ALLOW_ANY", false),
+                                ("REGISTRY_ONLY", true),
+                                ("ALLOW_ANY_DYNAMIC_DNS", false),
+                            ],
+                        );
+                    }
                 }
                 _ if OTHER_FIELDS.contains(&name) => {}
                 _ => {
@@ -319,6 +348,35 @@ fn field_schema(path: &[&str]) -> &'static Schema {
     path.iter()
         .try_fold(policy_schema("connectionPool"), |s, p| s.property(p))
         .expect("the DestinationRule schema has the connection pool fields")
+}
+
+/// A MeshConfig enumeration read as a flag: the flag of the value among `values`, else an
+/// ST105 finding naming the `(field, enumeration)` and the values.
+fn flag(
+    node: &Node,
+    file: &Arc<str>,
+    findings: &mut Vec<Finding>,
+    (field, enumeration): (&str, &str),
+    values: &[(&str, bool)],
+) -> Option<Located<bool>> {
+    let text = node.as_str();
+    if let Some(&(_, on)) = values.iter().find(|(v, _)| Some(*v) == text) {
+        return Some(Located::new(on, node.pos));
+    }
+    let names: Vec<String> = values.iter().map(|(v, _)| format!("`{v}`")).collect();
+    let (last, rest) = names.split_last().expect("an enumeration has values");
+    findings.push(
+        Finding::new(
+            Code::InvalidEnum,
+            Location::new(file, node.pos),
+            format!(
+                "`{field}` is `{}`, not a MeshConfig {enumeration}",
+                text.map_or(node.value.kind().into(), truncate)
+            ),
+        )
+        .help(format!("use {} or {last}", rest.join(", "))),
+    );
+    None
 }
 
 fn wrong_type(file: &Arc<str>, node: &Node, field: &str, expected: &str) -> Finding {

@@ -1,8 +1,10 @@
 //! Istio's DestinationRule (and the `Sidecar` resource): the YAML layer, the model, loading
 //! with validation, and resolution of the policy that applies to one destination
-//! ([`resolve`]) or to a server workload's inbound side ([`inbound`]).
+//! ([`resolve`]) or to a server workload's inbound side ([`inbound`]), and whether a client's
+//! Sidecar imports the destination at all.
 
 pub mod duration;
+pub(crate) mod egress;
 pub mod inbound;
 pub mod load;
 pub mod mesh;

@@ -822,7 +822,8 @@ impl Service {
 }
 
 /// An Istio `Sidecar` (`networking.istio.io/v1`, `v1beta1` or `v1alpha3`), as far as it decides
-/// the inbound connection pool of the workloads it applies to.
+/// the inbound connection pool of the workloads it applies to and the hosts their outbound
+/// traffic reaches through a cluster of their own sidecar.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Sidecar {
@@ -837,6 +838,10 @@ pub struct Sidecar {
     pub ingress: Vec<SidecarIngress>,
     /// `spec.inboundConnectionPool`.
     pub inbound_connection_pool: Option<ConnectionPool>,
+    /// `spec.egress[]`: the hosts each egress listener imports.
+    pub egress: Vec<SidecarEgress>,
+    /// `spec.outboundTrafficPolicy.mode`: `true` for `REGISTRY_ONLY`, `false` for `ALLOW_ANY`.
+    pub registry_only: Option<Located<bool>>,
     /// `metadata.creationTimestamp` (Istio orders Sidecars by it, oldest first).
     pub creation_timestamp: Option<Located<Timestamp>>,
     /// Where the object was read.
@@ -855,6 +860,19 @@ pub struct SidecarIngress {
     pub default_endpoint: Option<Located<String>>,
     /// `connectionPool`.
     pub connection_pool: Option<ConnectionPool>,
+}
+
+/// One `spec.egress[]` listener of a [`Sidecar`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SidecarEgress {
+    /// Where the entry starts.
+    pub pos: Pos,
+    /// `port.number`, unless the port's protocol is `HTTP_PROXY` (Istio's `needsPortMatch`:
+    /// such a listener imports its hosts on every port).
+    pub port: Option<Located<u32>>,
+    /// `hosts`: `namespace/dnsName` entries.
+    pub hosts: Vec<Located<String>>,
 }
 
 impl Sidecar {
@@ -893,6 +911,22 @@ impl Sidecar {
                 spec.get("inboundConnectionPool"),
                 ConnectionPool::from_node,
             ),
+            egress: kept(spec.items("egress"), |e| {
+                let http_proxy = e
+                    .get("port")
+                    .and_then(|p| p.get("protocol"))
+                    .and_then(Node::as_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("HTTP_PROXY"));
+                e.as_map().map(|_| SidecarEgress {
+                    pos: e.pos,
+                    port: port_number(e).filter(|p| p.value != 0 && !http_proxy),
+                    hosts: kept(e.items("hosts"), |h| string(Some(h))),
+                })
+            }),
+            registry_only: spec
+                .get("outboundTrafficPolicy")
+                .and_then(|t| t.get("mode"))
+                .and_then(|m| Some(Located::new(m.as_str()? == "REGISTRY_ONLY", m.pos))),
             creation_timestamp: creation_timestamp(metadata),
             origin,
         })

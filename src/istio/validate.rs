@@ -2,7 +2,7 @@
 //! [`super::schema`]) and then the checks of Istio's admission webhook
 //! (`pkg/config/validation/validation.go`) that a schema cannot express.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::duration;
@@ -153,6 +153,120 @@ impl<'a> Validator<'a> {
         if let Some(pool) = spec.get("inboundConnectionPool") {
             self.connection_pool(pool);
         }
+        let namespace = object
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::as_str);
+        self.sidecar_egress(spec.items("egress"), namespace);
+    }
+
+    /// `ValidateSidecar`'s checks of the egress listeners: one listener without a port, and
+    /// last; distinct ports; at least one host per listener, each `namespace/dnsName`; hosts
+    /// that repeat what the listener already imports (warnings).
+    fn sidecar_egress(&mut self, listeners: &[Node], namespace: Option<&str>) {
+        let mut ports = HashSet::new();
+        let mut catch_all = false;
+        for (index, egress) in listeners.iter().enumerate() {
+            match egress.get("port").filter(|p| p.value != Value::Null) {
+                None if catch_all => {
+                    self.report(
+                        Code::ConflictingFields,
+                        egress,
+                        "sidecar: egress can have only one listener with empty port",
+                        Some("give the other listeners a `port`"),
+                    );
+                    continue;
+                }
+                None if index + 1 == listeners.len() => catch_all = true,
+                None => self.report(
+                    Code::ConflictingFields,
+                    egress,
+                    "sidecar: the egress listener with empty port should be the last listener in the list",
+                    Some("move it to the end of `egress`"),
+                ),
+                Some(port) => {
+                    if let Some(number) = port.get("number")
+                        && let Value::Int(n) = number.value
+                        && n != 0
+                        && !ports.insert(n)
+                    {
+                        self.report(
+                            Code::ConflictingFields,
+                            number,
+                            "sidecar: ports on IP bound listeners must be unique",
+                            Some("give each egress listener its own port"),
+                        );
+                    }
+                }
+            }
+            self.egress_hosts(egress, namespace);
+        }
+    }
+
+    fn egress_hosts(&mut self, egress: &Node, namespace: Option<&str>) {
+        let hosts = egress.items("hosts");
+        if hosts.is_empty() {
+            return self.report(
+                Code::MissingField,
+                egress,
+                "sidecar: egress listener must contain at least one host",
+                Some("add `hosts`, e.g. `[\"./*\", \"istio-system/*\"]`"),
+            );
+        }
+        let mut by_namespace: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for host in hosts {
+            let Some(text) = host.as_str() else { continue };
+            if let Some((ns, name)) = text.split_once('/')
+                && !ns.starts_with('~')
+            {
+                let ns = if ns == "." {
+                    namespace.unwrap_or(ns)
+                } else {
+                    ns
+                };
+                let names = by_namespace.entry(ns).or_default();
+                let duplicate = if name == "*" {
+                    !names.is_empty()
+                } else {
+                    names.contains(name) || names.contains("*")
+                };
+                if duplicate {
+                    self.warn(
+                        host,
+                        format!("duplicated egress host: {}", truncate(text)),
+                        "remove it: the listener already imports it",
+                    );
+                }
+                names.insert(name);
+            }
+            if let Err(why) = validate_egress_host(text) {
+                self.report(
+                    Code::InvalidHost,
+                    host,
+                    why,
+                    Some("write `namespace/dnsName`: a namespace, `.` (the workload's), `*` or `~` (exclude), and a full host name, `*` or `*.suffix`"),
+                );
+            }
+        }
+        if by_namespace.get("*").is_some_and(|n| n.contains("*")) && by_namespace.len() != 1 {
+            self.warn(
+                egress,
+                "`*/*` host select all resources, no other hosts can be added",
+                "keep `*/*` alone, or name the namespaces instead",
+            );
+        }
+    }
+
+    /// An egress host warning of Istio's webhook (ST107 as a warning).
+    fn warn(&mut self, node: &Node, message: impl Into<String>, help: &str) {
+        let finding = Finding::new(
+            Code::InvalidHost,
+            Location::new(self.file, node.pos),
+            message,
+        )
+        .help(help)
+        .with_severity(Severity::Warning);
+        self.findings.push(finding);
     }
 
     /// The checks every Istio object gets: top-level fields, `apiVersion`, `metadata`.
@@ -1109,6 +1223,37 @@ impl<'a> Validator<'a> {
             );
         }
     }
+}
+
+/// Istio's `agent.ValidateNamespaceSlashWildcardHostname` for a Sidecar's egress host:
+/// `namespace/dnsName`, the namespace `*`, `.`, a DNS label or none, `~`-prefixed or not, and
+/// the name `*` or a wildcard domain with a dot (`validateSidecarOrGatewayHostnamePart`: no
+/// short names, a wildcard only as `*.`); the first of Istio's errors.
+fn validate_egress_host(host: &str) -> Result<(), String> {
+    let Some((namespace, name)) = host.split_once('/') else {
+        return Err("host must be of form namespace/dnsName".into());
+    };
+    if namespace.is_empty() || name.is_empty() {
+        return Err("config namespace and dnsName in host entry cannot be empty".into());
+    }
+    let bare = namespace.strip_prefix('~').unwrap_or(namespace);
+    if !matches!(bare, "" | "*" | ".") && !is_dns1123_label(bare) {
+        return Err(format!(
+            "invalid namespace value \"{}\" in sidecar",
+            truncate(namespace)
+        ));
+    }
+    if name != "*" && !name.contains('.') {
+        return Err("short names (non FQDN) are not allowed".into());
+    }
+    validate_wildcard_domain(name)?;
+    if name.contains('*') && name.len() != 1 && !name.starts_with("*.") {
+        return Err(format!(
+            "partial wildcard \"{}\" not allowed",
+            truncate(name)
+        ));
+    }
+    Ok(())
 }
 
 /// Istio's `ValidateWildcardDomain`: non-empty, at most 255 characters, DNS labels, a wildcard
