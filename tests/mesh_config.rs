@@ -661,3 +661,34 @@ fn the_mesh_decides_where_requests_for_a_host_not_imported_go() {
     let codes: Vec<&str> = scalar.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["ST102"]);
 }
+
+/// A Sidecar's `outboundTrafficPolicy` without `mode` is REGISTRY_ONLY: the zero value of
+/// `networking.OutboundTrafficPolicy.Mode`, which `initSidecarScopeInternalIndexes` takes over
+/// MeshConfig's ALLOW_ANY as soon as the Sidecar has a policy at all.
+#[test]
+fn a_sidecar_policy_without_mode_is_registry_only() {
+    use sidecar_tuner::check::egress_findings;
+    let sidecar = |policy: &str| {
+        rules(&format!(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: default, namespace: web}}\nspec:\n{policy}  egress:\n  - hosts: [\"./*\"]\n"
+        ))
+    };
+    let allow_any = mesh("outboundTrafficPolicy: {mode: ALLOW_ANY}\n");
+    let client = Destination::new(BOOKINFO_REVIEWS).namespace("web");
+    for (policy, blackhole) in [
+        ("", false),
+        ("  outboundTrafficPolicy: {}\n", true),
+        ("  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n", true),
+        ("  outboundTrafficPolicy: {mode: ALLOW_ANY}\n", false),
+    ] {
+        let loaded = sidecar(policy);
+        let index = MeshIndex::new(&loaded.rules, &allow_any, "web");
+        let found = egress_findings(&index, &loaded.sidecars, &client);
+        assert_eq!(
+            found[0].message.contains("502 (BlackHoleCluster"),
+            blackhole,
+            "{policy}: {}",
+            found[0].message
+        );
+    }
+}

@@ -439,7 +439,7 @@ pub fn egress_findings(
     if let Some((mode, Some(file))) = mode {
         finding = finding.label(
             Location::new(file, mode.pos),
-            "the outbound traffic policy's mode is set here",
+            "the outbound traffic policy that applies",
         );
     }
     vec![finding]

@@ -840,7 +840,9 @@ pub struct Sidecar {
     pub inbound_connection_pool: Option<ConnectionPool>,
     /// `spec.egress[]`: the hosts each egress listener imports.
     pub egress: Vec<SidecarEgress>,
-    /// `spec.outboundTrafficPolicy.mode`: `true` for `REGISTRY_ONLY`, `false` for `ALLOW_ANY`.
+    /// `spec.outboundTrafficPolicy.mode`: `true` for `REGISTRY_ONLY` (also when the policy
+    /// names no mode: it is the zero value of Istio's `OutboundTrafficPolicy.Mode`), `false`
+    /// for `ALLOW_ANY`.
     pub registry_only: Option<Located<bool>>,
     /// `metadata.creationTimestamp` (Istio orders Sidecars by it, oldest first).
     pub creation_timestamp: Option<Located<Timestamp>>,
@@ -923,10 +925,14 @@ impl Sidecar {
                     hosts: kept(e.items("hosts"), |h| string(Some(h))),
                 })
             }),
+            // A policy without `mode` is REGISTRY_ONLY, the enumeration's zero value.
             registry_only: spec
                 .get("outboundTrafficPolicy")
-                .and_then(|t| t.get("mode"))
-                .and_then(|m| Some(Located::new(m.as_str()? == "REGISTRY_ONLY", m.pos))),
+                .filter(|t| t.as_map().is_some())
+                .map(|t| match t.get("mode") {
+                    Some(m) => Located::new(m.as_str() != Some("ALLOW_ANY"), m.pos),
+                    None => Located::new(true, t.pos),
+                }),
             creation_timestamp: creation_timestamp(metadata),
             origin,
         })
