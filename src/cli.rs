@@ -938,17 +938,7 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
     let ports: Vec<u32> = loaded
         .services
         .iter()
-        .filter(|s| {
-            let namespace = s
-                .namespace
-                .as_ref()
-                .map_or(destination.namespace.as_str(), |n| n.value.as_str());
-            fqdn == format!(
-                "{}.{namespace}.{}",
-                s.name.value,
-                sidecar_tuner::istio::resolve::CLUSTER_DOMAIN
-            )
-        })
+        .filter(|s| s.fqdn(&destination.namespace) == fqdn)
         .flat_map(|s| s.ports.iter().map(|p| p.value))
         .collect();
     if ports.is_empty() {
@@ -966,7 +956,7 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
 fn resolved<'a>(loaded: &'a Loaded, destination: &Destination) -> Result<Resolution<'a>, Failure> {
     let index = MeshIndex::new(&loaded.rules, mesh(loaded), &destination.namespace);
     let resolution = index.resolve(destination)?;
-    let warnings: Vec<Finding> = check::egress_findings(&index, &loaded.sidecars, destination)
+    let warnings: Vec<Finding> = check::scope_findings(&index, loaded, destination)
         .into_iter()
         .chain(check::resolution_findings(&resolution))
         .filter(|f| f.severity >= Severity::Warning)

@@ -544,16 +544,14 @@ fn the_tuner_reads_a_mesh_config_file() {
 const EGRESS: &str = "fixtures/mesh/sidecar-egress.yaml";
 const BOOKINFO_REVIEWS: &str = "reviews.bookinfo.svc.cluster.local";
 
-/// The ST215 findings of `check EGRESS --host reviews.bookinfo...` with `args`, as messages.
+/// The ST215 findings of `check EGRESS --host reviews.bookinfo...` with `args`.
 fn not_imported(args: &[&str]) -> Vec<Value> {
-    let mut all = vec![
-        "check",
-        EGRESS,
-        "--host",
-        BOOKINFO_REVIEWS,
-        "--format",
-        "json",
-    ];
+    unreachable_host(BOOKINFO_REVIEWS, args)
+}
+
+/// The ST215 findings of `check EGRESS --host HOST` with `args`.
+fn unreachable_host(host: &str, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["check", EGRESS, "--host", host, "--format", "json"];
     all.extend_from_slice(args);
     json(&run(&all))["findings"]
         .as_array()
@@ -667,7 +665,7 @@ fn the_mesh_decides_where_requests_for_a_host_not_imported_go() {
 /// MeshConfig's ALLOW_ANY as soon as the Sidecar has a policy at all.
 #[test]
 fn a_sidecar_policy_without_mode_is_registry_only() {
-    use sidecar_tuner::check::egress_findings;
+    use sidecar_tuner::check::scope_findings;
     let sidecar = |policy: &str| {
         rules(&format!(
             "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: default, namespace: web}}\nspec:\n{policy}  egress:\n  - hosts: [\"./*\"]\n"
@@ -683,7 +681,7 @@ fn a_sidecar_policy_without_mode_is_registry_only() {
     ] {
         let loaded = sidecar(policy);
         let index = MeshIndex::new(&loaded.rules, &allow_any, "web");
-        let found = egress_findings(&index, &loaded.sidecars, &client);
+        let found = scope_findings(&index, &loaded, &client);
         assert_eq!(
             found[0].message.contains("502 (BlackHoleCluster"),
             blackhole,
@@ -691,4 +689,37 @@ fn a_sidecar_policy_without_mode_is_registry_only() {
             found[0].message
         );
     }
+}
+
+/// push_context.go `IsServiceVisible`: a Service's `networking.istio.io/exportTo` annotation,
+/// else MeshConfig's `defaultServiceExportTo`, decides which namespaces see it; a client of
+/// another namespace gets no cluster for it, whatever its Sidecar imports.
+#[test]
+fn a_service_not_exported_to_the_client_has_no_cluster() {
+    let check = unreachable_host;
+    let ratings = "ratings.bookinfo.svc.cluster.local";
+    let frontend = ["-n", "web", "--labels", "app=frontend"];
+    let found = check(ratings, &frontend);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0]["message"],
+        "the Service bookinfo/ratings is not exported to `web` (its exportTo is `bookinfo`), so the client's sidecar has no cluster for `ratings.bookinfo.svc.cluster.local`: its requests leave through PassthroughCluster (outboundTrafficPolicy ALLOW_ANY), where no DestinationRule applies and nothing limits them (MeshConfig sets no defaultTrafficPolicy connectionPool)"
+    );
+    assert_eq!(
+        (&found[0]["line"], &found[0]["column"]),
+        (&Value::from(70), &Value::from(35))
+    );
+    assert!(check(ratings, &["-n", "bookinfo"]).is_empty());
+    let details = "details.bookinfo.svc.cluster.local";
+    assert!(check(details, &frontend).is_empty());
+    let (private, _) = mesh_file("private-services.yaml", "defaultServiceExportTo: [\".\"]\n");
+    let mut args = frontend.to_vec();
+    args.extend(["--mesh", private.to_str().unwrap()]);
+    let found = check(details, &args);
+    assert!(
+        found[0]["message"].as_str().unwrap().starts_with(
+            "the Service bookinfo/details is not exported to `web` (MeshConfig's defaultServiceExportTo is `.`)"
+        ),
+        "{found:?}"
+    );
 }

@@ -2,14 +2,15 @@
 
 use crate::diag::Pos;
 use crate::diag::{Code, Finding, Location};
-use crate::istio::egress;
 use crate::istio::inbound::select_sidecar;
+use crate::istio::load::Loaded;
 use crate::istio::model::{
-    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, Sidecar, TrafficPolicy,
+    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
 };
 use crate::istio::resolve::{
     CLUSTER_DOMAIN, Destination, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
 };
+use crate::istio::scope;
 use crate::istio::yaml::parallel_map;
 
 /// Rules linted by one thread at a time; a mesh of fewer is linted without a thread.
@@ -344,12 +345,13 @@ fn merged_rules(merged: &MergedRule<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
-/// ST215 when the `Sidecar` of `sidecars` that applies to the destination's client (Istio's
-/// `doGetSidecarScope`) does not import its host: the client's sidecar then has no cluster for
-/// it, and no rule of `index` applies to its requests.
+/// ST215 when the destination's client has no cluster for its host in its own sidecar
+/// (Istio's `SidecarScope`): the host's Kubernetes Service in `loaded` is not exported to the
+/// client's namespace, or the `Sidecar` that applies to the client (`doGetSidecarScope`) does
+/// not import it. No rule of `index` then applies to the client's requests.
 ///
 /// ```
-/// use sidecar_tuner::check::egress_findings;
+/// use sidecar_tuner::check::scope_findings;
 /// use sidecar_tuner::istio::MeshConfig;
 /// use sidecar_tuner::istio::load::{LoadOptions, load_str};
 /// use sidecar_tuner::istio::resolve::{Destination, MeshIndex};
@@ -366,49 +368,95 @@ fn merged_rules(merged: &MergedRule<'_>, findings: &mut Vec<Finding>) {
 /// let mesh = MeshConfig::default();
 /// let index = MeshIndex::new(&loaded.rules, &mesh, "web");
 /// let own = Destination::new("cart").namespace("web");
-/// assert!(egress_findings(&index, &loaded.sidecars, &own).is_empty());
+/// assert!(scope_findings(&index, &loaded, &own).is_empty());
 /// let other = Destination::new("reviews.bookinfo.svc.cluster.local").namespace("web");
-/// let findings = egress_findings(&index, &loaded.sidecars, &other);
+/// let findings = scope_findings(&index, &loaded, &other);
 /// assert_eq!(findings[0].code.as_str(), "ST215");
 /// ```
-pub fn egress_findings(
+pub fn scope_findings(
     index: &MeshIndex<'_>,
-    sidecars: &[Sidecar],
+    loaded: &Loaded,
     destination: &Destination,
 ) -> Vec<Finding> {
     let mesh = index.mesh();
-    let Some((sidecar, step)) = select_sidecar(
-        sidecars,
-        &destination.namespace,
+    let default_namespace = index.default_namespace();
+    let client = destination.namespace.as_str();
+    let sidecar = select_sidecar(
+        &loaded.sidecars,
+        client,
         &destination.labels,
         mesh.root_namespace(),
-        index.default_namespace(),
-    ) else {
-        return Vec::new();
-    };
+        default_namespace,
+    );
     let fqdn = destination.fqdn();
     let service_namespace = destination.effective_service_namespace();
-    if egress::imports(
-        sidecar,
-        &destination.namespace,
-        &fqdn,
-        service_namespace.as_deref(),
-        destination.port,
-    ) {
-        return Vec::new();
-    }
-    let port = destination
-        .port
-        .map(|p| format!(" on port {p}"))
-        .unwrap_or_default();
-    // The Sidecar's mode, else MeshConfig's (`initSidecarScopeInternalIndexes`).
-    let mode = match (&sidecar.registry_only, &mesh.registry_only) {
-        (Some(mode), _) => Some((mode, Some(&sidecar.origin.file))),
-        (None, Some(mode)) => Some((mode, mesh.file.as_ref())),
-        (None, None) => None,
+    let namespace = service_namespace.as_deref().unwrap_or("NAMESPACE");
+    let hidden = loaded.services.iter().find(|s| {
+        s.fqdn(default_namespace) == fqdn
+            && !scope::exported_to(s, s.namespace_or(default_namespace), mesh, client)
+    });
+    let mut finding = if let Some(service) = hidden {
+        let (at, export_to) = match &service.export_to {
+            Some(list) => (
+                Location::new(&service.origin.file, list.pos),
+                format!("its exportTo is `{}`", list.value.join(",")),
+            ),
+            None => (
+                Location::new(&service.origin.file, service.origin.pos),
+                format!(
+                    "MeshConfig's defaultServiceExportTo is `{}`",
+                    mesh.default_service_export_to
+                        .iter()
+                        .map(|e| e.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ),
+        };
+        Finding::new(
+            Code::HostNotImported,
+            at,
+            format!(
+                "the Service {namespace}/{} is not exported to `{client}` ({export_to}), so the client's sidecar has no cluster for `{fqdn}`",
+                service.name.value
+            ),
+        )
+        .help(format!(
+            "add `{client}` (or `*`) to the Service's annotation `networking.istio.io/exportTo`"
+        ))
+    } else {
+        let Some((sidecar, step)) = &sidecar else {
+            return Vec::new();
+        };
+        let port = destination.port;
+        if scope::imports(sidecar, client, &fqdn, service_namespace.as_deref(), port) {
+            return Vec::new();
+        }
+        let port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
+        let at = sidecar.egress.first().map_or(sidecar.origin.pos, |e| e.pos);
+        Finding::new(
+            Code::HostNotImported,
+            Location::new(&sidecar.origin.file, at),
+            format!(
+                "the Sidecar {} of this client does not import `{fqdn}`{port}, so its sidecar has no cluster for it",
+                sidecar.id()
+            ),
+        )
+        .label(
+            Location::new(&sidecar.origin.file, sidecar.origin.pos),
+            format!("{} applies to the client: {step}", sidecar.id()),
+        )
+        .help(format!(
+            "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
+        ))
     };
-    let consequence = if mode.is_some_and(|(m, _)| m.value) {
-        "the sidecar answers its requests 502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)".to_owned()
+    // Where the requests go instead: the Sidecar's mode, else MeshConfig's
+    // (`initSidecarScopeInternalIndexes`).
+    let mode = sidecar
+        .and_then(|(s, _)| Some((s.registry_only.as_ref()?, Some(&s.origin.file))))
+        .or_else(|| Some((mesh.registry_only.as_ref()?, mesh.file.as_ref())));
+    finding.message += &if mode.is_some_and(|(m, _)| m.value) {
+        ": the sidecar answers its requests 502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)".to_owned()
     } else {
         let limit = if mesh.default_connection_pool.is_some() {
             ", only MeshConfig's defaultTrafficPolicy connectionPool, shared by all the traffic it carries"
@@ -416,26 +464,9 @@ pub fn egress_findings(
             " and nothing limits them (MeshConfig sets no defaultTrafficPolicy connectionPool)"
         };
         format!(
-            "its requests leave through PassthroughCluster (outboundTrafficPolicy ALLOW_ANY), where no DestinationRule applies{limit}"
+            ": its requests leave through PassthroughCluster (outboundTrafficPolicy ALLOW_ANY), where no DestinationRule applies{limit}"
         )
     };
-    let at = sidecar.egress.first().map_or(sidecar.origin.pos, |e| e.pos);
-    let namespace = service_namespace.as_deref().unwrap_or("NAMESPACE");
-    let mut finding = Finding::new(
-        Code::HostNotImported,
-        Location::new(&sidecar.origin.file, at),
-        format!(
-            "the Sidecar {} of this client does not import `{fqdn}`{port}, so its sidecar has no cluster for it: {consequence}",
-            sidecar.id()
-        ),
-    )
-    .label(
-        Location::new(&sidecar.origin.file, sidecar.origin.pos),
-        format!("{} applies to the client: {step}", sidecar.id()),
-    )
-    .help(format!(
-        "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
-    ));
     if let Some((mode, Some(file))) = mode {
         finding = finding.label(
             Location::new(file, mode.pos),

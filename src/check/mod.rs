@@ -8,7 +8,7 @@ mod mismatch;
 mod server;
 
 pub use fleet::{Replicas, fleet_findings};
-pub use lints::{egress_findings, lint_rules, resolution_findings};
+pub use lints::{lint_rules, resolution_findings, scope_findings};
 pub use mismatch::client_findings;
 pub use server::server_findings;
 
@@ -80,7 +80,7 @@ pub fn run(
     findings.extend(lint_rules(&index));
     let mut plans = Vec::new();
     for destination in destinations {
-        findings.extend(egress_findings(&index, &loaded.sidecars, destination));
+        findings.extend(scope_findings(&index, loaded, destination));
         match index.resolve(destination) {
             Ok(resolution) => {
                 findings.extend(resolution_findings(&resolution));

@@ -438,23 +438,26 @@ Example: the rule `maxConnections: 100, http1MaxPendingRequests: 10` for both si
 pods and 2 server pods: the clients send up to 300 at once, the servers admit 220.\n\n\
 Fixed: a Sidecar for the server with room for all clients:\n\n    apiVersion: networking.istio.io/v1\n    kind: Sidecar\n    metadata: {name: reviews, namespace: prod}\n    spec:\n      workloadSelector: {labels: {app: reviews}}\n      inboundConnectionPool:\n        tcp: {maxConnections: 150}\n\n\
 or 3 server pods, or lower client limits.\n"),
-    /// The client's Sidecar does not import the destination's host.
+    /// The client's sidecar has no cluster for the destination's host.
     HostNotImported = ("ST215", "host-not-imported", Warning,
-        "the client's Sidecar does not import the host: its sidecar has no cluster for it",
-        "What it does: reports a destination whose host the `Sidecar` that applies to the client \
-(by its `workloadSelector`, else its namespace's, else the root namespace's) does not import in \
-any of its `egress` listeners' `hosts`, as Istio reads them (`sidecar.go` `selectServices`): \
-`namespace/dnsName`, `.` for the client's namespace, `*` for every namespace, `~` to exclude, a \
-listener with a port importing on that port only.\n\n\
-Why is this bad: Istio builds the client's sidecar no cluster for a host its Sidecar does not \
-import, so no DestinationRule applies to these requests and the plan's limits are not what the \
-sidecar enforces. With `outboundTrafficPolicy` `ALLOW_ANY` (Istio's default) they leave through \
-`PassthroughCluster`, limited only by MeshConfig's `defaultTrafficPolicy.connectionPool` \
-(`buildDefaultPassthroughCluster`), shared by every host it carries; with `REGISTRY_ONLY` the \
-sidecar answers them 502 (`BlackHoleCluster`). The host is imported too when a VirtualService \
-that the Sidecar imports routes to it, which this tool does not read.\n\n\
-Example: a namespace-wide Sidecar in `web` that keeps its sidecars' configuration small,\n\n\
-    egress:\n    - hosts: [\"./*\", \"istio-system/*\"]\n\n\
+        "the client's sidecar has no cluster for the host: its Sidecar does not import it, or the Service is not exported to the client",
+        "What it does: reports a destination whose host the client's own sidecar has no cluster \
+for, as Istio computes its scope: the host's Kubernetes Service in the input is not exported to \
+the client's namespace (`push_context.go` `IsServiceVisible`: the annotation \
+`networking.istio.io/exportTo`, else MeshConfig's `defaultServiceExportTo`, else `*`), or the \
+`Sidecar` that applies to the client (by its `workloadSelector`, else its namespace's, else the \
+root namespace's) does not import it in any of its `egress` listeners' `hosts` (`sidecar.go` \
+`selectServices`: `namespace/dnsName`, `.` for the client's namespace, `*` for every namespace, \
+`~` to exclude, a listener with a port importing on that port only).\n\n\
+Why is this bad: without a cluster for the host, no DestinationRule applies to these requests \
+and the plan's limits are not what the sidecar enforces. With `outboundTrafficPolicy` \
+`ALLOW_ANY` (Istio's default) they leave through `PassthroughCluster`, limited only by \
+MeshConfig's `defaultTrafficPolicy.connectionPool` (`buildDefaultPassthroughCluster`), shared by \
+every host it carries; with `REGISTRY_ONLY` (the Sidecar's, else MeshConfig's; a Sidecar's \
+`outboundTrafficPolicy` without `mode` is `REGISTRY_ONLY`) the sidecar answers them 502 \
+(`BlackHoleCluster`). The host is imported too when a VirtualService that the Sidecar imports \
+routes to it, which this tool does not read.\n\n\
+Example: a namespace-wide Sidecar in `web` that keeps its sidecars' configuration small,\n\n    egress:\n    - hosts: [\"./*\", \"istio-system/*\"]\n\n\
 and a client of `web` calling `reviews.bookinfo.svc.cluster.local`.\n\n\
 Fixed:\n\n    egress:\n    - hosts: [\"./*\", \"istio-system/*\", \"bookinfo/reviews.bookinfo.svc.cluster.local\"]\n"),
     /// The client keeps more idle connections than the sidecar allows.

@@ -1,10 +1,11 @@
 //! MeshConfig: the mesh-wide settings that change what a sidecar enforces, read from a MeshConfig
 //! YAML (the `mesh` key of the `istio` ConfigMap) or from the ConfigMap itself.
 //!
-//! Only the fields that shape an outbound cluster are read (`rootNamespace`,
-//! `defaultTrafficPolicy`, `connectTimeout`, `tcpKeepalive`, `h2UpgradePolicy`,
-//! `defaultDestinationRuleExportTo`, `outboundTrafficPolicy`). The other fields of Istio's MeshConfig are ignored, but a
-//! key that is no MeshConfig field and is close to one of the read ones is a typo (ST101).
+//! Only the fields that shape an outbound cluster, or decide whether there is one, are read
+//! (`rootNamespace`, `defaultTrafficPolicy`, `connectTimeout`, `tcpKeepalive`,
+//! `h2UpgradePolicy`, `defaultDestinationRuleExportTo`, `defaultServiceExportTo`,
+//! `outboundTrafficPolicy`). The other fields of Istio's MeshConfig are ignored, but a key that
+//! is no MeshConfig field and is close to one of the read ones is a typo (ST101).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ const READ_FIELDS: &[&str] = &[
     "h2UpgradePolicy",
     "defaultDestinationRuleExportTo",
     "outboundTrafficPolicy",
+    "defaultServiceExportTo",
 ];
 
 /// Every top-level field of Istio's `MeshConfig` (istio/api `mesh/v1alpha1/config.proto`):
@@ -56,7 +58,6 @@ const OTHER_FIELDS: &[&str] = &[
     "trustDomain",
     "trustDomainAliases",
     "caCertificates",
-    "defaultServiceExportTo",
     "defaultVirtualServiceExportTo",
     "localityLbSetting",
     "zoneAwareLbSetting",
@@ -98,6 +99,8 @@ pub struct MeshConfig {
     pub h2_upgrade: Option<Located<bool>>,
     /// `defaultDestinationRuleExportTo`: the visibility of rules without `exportTo`.
     pub default_destination_rule_export_to: Vec<Located<String>>,
+    /// `defaultServiceExportTo`: the visibility of Services without an `exportTo`.
+    pub default_service_export_to: Vec<Located<String>>,
     /// `outboundTrafficPolicy.mode`: `true` for `REGISTRY_ONLY`, `false` for `ALLOW_ANY` and
     /// `ALLOW_ANY_DYNAMIC_DNS` (Istio's default is `ALLOW_ANY`).
     pub registry_only: Option<Located<bool>>,
@@ -165,17 +168,12 @@ impl MeshConfig {
                         &[("DO_NOT_UPGRADE", false), ("UPGRADE", true)],
                     );
                 }
-                "defaultDestinationRuleExportTo" => match value.as_seq() {
-                    Some(items) => {
-                        for item in items {
-                            match string(Some(item)) {
-                                Some(e) => mesh.default_destination_rule_export_to.push(e),
-                                None => findings.push(wrong_type(file, item, name, "a string")),
-                            }
-                        }
-                    }
-                    None => findings.push(wrong_type(file, value, name, "a list")),
-                },
+                "defaultDestinationRuleExportTo" => {
+                    mesh.default_destination_rule_export_to = strings(value, file, findings, name);
+                }
+                "defaultServiceExportTo" => {
+                    mesh.default_service_export_to = strings(value, file, findings, name);
+                }
                 "defaultTrafficPolicy" => {
                     mesh.default_traffic_policy(value, file, findings, pool_schema);
                 }
@@ -348,6 +346,27 @@ fn field_schema(path: &[&str]) -> &'static Schema {
     path.iter()
         .try_fold(policy_schema("connectionPool"), |s, p| s.property(p))
         .expect("the DestinationRule schema has the connection pool fields")
+}
+
+/// A list of strings; an item or a value of another type is reported and left out.
+fn strings(
+    node: &Node,
+    file: &Arc<str>,
+    findings: &mut Vec<Finding>,
+    field: &str,
+) -> Vec<Located<String>> {
+    let Some(items) = node.as_seq() else {
+        findings.push(wrong_type(file, node, field, "a list"));
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match string(Some(item)) {
+            Some(e) => out.push(e),
+            None => findings.push(wrong_type(file, item, field, "a string")),
+        }
+    }
+    out
 }
 
 /// A MeshConfig enumeration read as a flag: the flag of the value among `values`, else an

@@ -4,13 +4,13 @@
 //! Sidecar imports the destination at all.
 
 pub mod duration;
-pub(crate) mod egress;
 pub mod inbound;
 pub mod load;
 pub mod mesh;
 pub mod model;
 pub mod resolve;
 pub(crate) mod schema;
+pub(crate) mod scope;
 mod validate;
 pub(crate) mod yaml;
 

@@ -770,11 +770,32 @@ pub struct Service {
     pub namespace: Option<Located<String>>,
     /// `spec.ports[].port`.
     pub ports: Vec<Located<u32>>,
+    /// The namespaces of the annotation `networking.istio.io/exportTo` (comma-separated, as
+    /// Istio's `kube.ConvertService` splits it), when it is set and not empty.
+    pub export_to: Option<Located<Vec<String>>>,
     /// Where the object was read.
     pub origin: Origin,
 }
 
 impl Service {
+    /// The service's namespace: its own, else `default_namespace`.
+    pub fn namespace_or<'a>(&'a self, default_namespace: &'a str) -> &'a str {
+        self.namespace
+            .as_ref()
+            .map_or(default_namespace, |n| n.value.as_str())
+    }
+
+    /// The service's host, `NAME.NAMESPACE.svc.cluster.local`, for a Service without a
+    /// namespace in `default_namespace`.
+    pub fn fqdn(&self, default_namespace: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            self.name.value,
+            self.namespace_or(default_namespace),
+            super::resolve::CLUSTER_DOMAIN
+        )
+    }
+
     /// Reads a Service object; `None` without a name. Ports that are not numbers from 1 to
     /// 65535 are reported into `findings` and left out.
     pub(crate) fn from_node(
@@ -809,10 +830,21 @@ impl Service {
                 ),
             }
         }
+        let export_to = metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("networking.istio.io/exportTo"))
+            .and_then(|e| {
+                let list = e.as_str().filter(|l| !l.is_empty())?;
+                Some(Located::new(
+                    list.split(',').map(|n| n.trim().to_owned()).collect(),
+                    e.pos,
+                ))
+            });
         Some(Self {
             name: string(metadata.and_then(|m| m.get("name")))?,
             namespace: namespace(metadata),
             ports,
+            export_to,
             origin: Origin {
                 file,
                 pos: object.pos,

@@ -1,5 +1,6 @@
-//! The hosts a client's own sidecar has outbound clusters for, as a `Sidecar`'s egress listeners
-//! import them (Istio's `sidecar.go`, read at istio/istio 86c9f01fd735). Pure: no I/O.
+//! The hosts a client's own sidecar has outbound clusters for (its `SidecarScope`): the services
+//! exported to the client's namespace ([`exported_to`]), as a `Sidecar`'s egress listeners import
+//! them (Istio's `sidecar.go`, read at istio/istio 86c9f01fd735). Pure: no I/O.
 //!
 //! A Sidecar without `egress` imports `*/*` (`initSidecarScopeInternalIndexes`). Otherwise each
 //! listener's `hosts` are `namespace/dnsName` entries (`convertIstioListenerToWrapper`): `.` is
@@ -14,15 +15,41 @@
 //! service on that port only, unless its protocol is `HTTP_PROXY` (`needsPortMatch`).
 //!
 //! Not modelled: the hosts a listener also imports from the routes of the VirtualServices it
-//! imports (`collectImportedServices`), and a Service's own `exportTo`; so a host found not
-//! imported here may still be imported by a VirtualService's route.
+//! imports (`collectImportedServices`), so a host found not imported here may still be imported
+//! by a VirtualService's route; and ServiceEntries (their `exportTo`, MeshConfig's
+//! `serviceEntryVisibility`).
 
 use std::collections::BTreeMap;
 
-use super::model::{Sidecar, SidecarEgress};
+use super::MeshConfig;
+use super::model::{Service, Sidecar, SidecarEgress};
 
 /// The namespace part of an egress host that stands for every namespace.
 const EVERY_NAMESPACE: &str = "*";
+
+/// Whether `service`, of `namespace`, is visible to clients of `client_namespace` (Istio's
+/// `PushContext.IsServiceVisible` and `serviceExportTo`): its `networking.istio.io/exportTo`
+/// annotation, else MeshConfig's `defaultServiceExportTo`, else `*`; `*` exports to every
+/// namespace, `.` to its own, a name to that namespace, `~` to none.
+pub(crate) fn exported_to(
+    service: &Service,
+    namespace: &str,
+    mesh: &MeshConfig,
+    client_namespace: &str,
+) -> bool {
+    let export_to: Vec<&str> = match &service.export_to {
+        Some(list) => list.value.iter().map(String::as_str).collect(),
+        None if !mesh.default_service_export_to.is_empty() => mesh
+            .default_service_export_to
+            .iter()
+            .map(|e| e.value.as_str())
+            .collect(),
+        None => vec!["*"],
+    };
+    export_to.iter().any(|e| {
+        *e == "*" || (*e == "." && namespace == client_namespace) || *e == client_namespace
+    })
+}
 
 /// Whether `sidecar`, applying to a client in `client_namespace`, imports the service `fqdn`
 /// of `service_namespace` (`None`: not known, so any namespace may hold it) on `port` (`None`:
@@ -287,6 +314,53 @@ mod tests {
         assert!(imports(&hosts(&["./*"]), "web", host, None, None));
         let elsewhere = hosts(&["ext/*.other.com", "istio-system/*.svc.cluster.local"]);
         assert!(!imports(&elsewhere, "web", host, None, None));
+    }
+
+    /// push_context_test.go `TestIsServiceVisible`, client namespace `foo`: a Service of
+    /// `namespace` with the annotation `export_to` (none: the mesh's default `mesh_default`).
+    /// (Its cases on MeshConfig's `serviceEntryVisibility` concern ServiceEntries.)
+    #[test]
+    fn services_are_visible_as_istio_exports_them() {
+        let visible = |namespace: &str, export_to: Option<&str>, mesh_default: &[&str]| {
+            let annotation = export_to
+                .map(|e| format!(", annotations: {{networking.istio.io/exportTo: '{e}'}}"))
+                .unwrap_or_default();
+            let yaml = format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: s, namespace: {namespace}{annotation}}}\nspec: {{ports: [{{port: 80}}]}}\n"
+            );
+            let loaded = load_str(&yaml, &Arc::from("s.yaml"), &LoadOptions::default());
+            let mesh = MeshConfig {
+                default_service_export_to: mesh_default
+                    .iter()
+                    .map(|e| crate::istio::Located::new((*e).to_owned(), Default::default()))
+                    .collect(),
+                ..MeshConfig::default()
+            };
+            exported_to(&loaded.services[0], namespace, &mesh, "foo")
+        };
+        // "... has no exportTo map with global private": foo yes, bar no; "... global public"
+        assert!(visible("foo", None, &["."]));
+        assert!(!visible("bar", None, &["."]));
+        assert!(visible("bar", None, &["*"]));
+        // No default in the mesh: `*`.
+        assert!(visible("bar", None, &[]));
+        // "... has exportTo map with private", "... with public", "... specific namespace foo",
+        // "... specific namespace baz"
+        assert!(visible("foo", Some("."), &[]));
+        assert!(!visible("bar", Some("."), &[]));
+        assert!(visible("bar", Some("*"), &[]));
+        assert!(visible("bar", Some("foo"), &[]));
+        assert!(!visible("bar", Some("baz"), &[]));
+        // "service visible to none", "both public visibility and none visibility", "both none
+        // visibility and private visibility" (the annotation is split at commas and trimmed)
+        assert!(!visible("bar", Some("~"), &[]));
+        assert!(visible("bar", Some("*, ~"), &[]));
+        assert!(!visible("bar", Some(".,~"), &[]));
+        assert!(visible("bar", Some("baz, foo"), &[]));
+        // "... global private and target namespace foo", "... and unrelated target namespace"
+        assert!(visible("bar", None, &[".", "foo"]));
+        assert!(!visible("bar", None, &[".", "baz"]));
+        assert!(visible("foo", None, &[".", "baz"]));
     }
 
     /// `needsPortMatch`, `serviceMatchingListenerPort`: a listener with a port imports its
