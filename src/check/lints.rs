@@ -2,10 +2,10 @@
 
 use crate::diag::Pos;
 use crate::diag::{Code, Finding, Location};
-use crate::istio::inbound::select_sidecar;
+use crate::istio::inbound::{SidecarStep, select_sidecar};
 use crate::istio::load::Loaded;
 use crate::istio::model::{
-    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, TrafficPolicy,
+    ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, Sidecar, TrafficPolicy,
 };
 use crate::istio::resolve::{
     CLUSTER_DOMAIN, Destination, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
@@ -379,76 +379,19 @@ pub fn scope_findings(
     destination: &Destination,
 ) -> Vec<Finding> {
     let mesh = index.mesh();
-    let default_namespace = index.default_namespace();
-    let client = destination.namespace.as_str();
     let sidecar = select_sidecar(
         &loaded.sidecars,
-        client,
+        &destination.namespace,
         &destination.labels,
         mesh.root_namespace(),
-        default_namespace,
+        index.default_namespace(),
     );
-    let fqdn = destination.fqdn();
-    let service_namespace = destination.effective_service_namespace();
-    let namespace = service_namespace.as_deref().unwrap_or("NAMESPACE");
-    let hidden = loaded.services.iter().find(|s| {
-        s.fqdn(default_namespace) == fqdn
-            && !scope::exported_to(s, s.namespace_or(default_namespace), mesh, client)
+    let unreachable = hidden_service(index, loaded, destination).or_else(|| {
+        let (sidecar, step) = sidecar.as_ref()?;
+        not_imported(sidecar, step, destination)
     });
-    let mut finding = if let Some(service) = hidden {
-        let (at, export_to) = match &service.export_to {
-            Some(list) => (
-                Location::new(&service.origin.file, list.pos),
-                format!("its exportTo is `{}`", list.value.join(",")),
-            ),
-            None => (
-                Location::new(&service.origin.file, service.origin.pos),
-                format!(
-                    "MeshConfig's defaultServiceExportTo is `{}`",
-                    mesh.default_service_export_to
-                        .iter()
-                        .map(|e| e.value.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-            ),
-        };
-        Finding::new(
-            Code::HostNotImported,
-            at,
-            format!(
-                "the Service {namespace}/{} is not exported to `{client}` ({export_to}), so the client's sidecar has no cluster for `{fqdn}`",
-                service.name.value
-            ),
-        )
-        .help(format!(
-            "add `{client}` (or `*`) to the Service's annotation `networking.istio.io/exportTo`"
-        ))
-    } else {
-        let Some((sidecar, step)) = &sidecar else {
-            return Vec::new();
-        };
-        let port = destination.port;
-        if scope::imports(sidecar, client, &fqdn, service_namespace.as_deref(), port) {
-            return Vec::new();
-        }
-        let port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
-        let at = sidecar.egress.first().map_or(sidecar.origin.pos, |e| e.pos);
-        Finding::new(
-            Code::HostNotImported,
-            Location::new(&sidecar.origin.file, at),
-            format!(
-                "the Sidecar {} of this client does not import `{fqdn}`{port}, so its sidecar has no cluster for it",
-                sidecar.id()
-            ),
-        )
-        .label(
-            Location::new(&sidecar.origin.file, sidecar.origin.pos),
-            format!("{} applies to the client: {step}", sidecar.id()),
-        )
-        .help(format!(
-            "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
-        ))
+    let Some(mut finding) = unreachable else {
+        return Vec::new();
     };
     // Where the requests go instead: the Sidecar's mode, else MeshConfig's
     // (`initSidecarScopeInternalIndexes`).
@@ -474,6 +417,95 @@ pub fn scope_findings(
         );
     }
     vec![finding]
+}
+
+/// ST215 when the destination's Kubernetes Service in `loaded` is not exported to the client's
+/// namespace; its message says why, not yet where the requests go.
+fn hidden_service(
+    index: &MeshIndex<'_>,
+    loaded: &Loaded,
+    destination: &Destination,
+) -> Option<Finding> {
+    let (mesh, default_namespace) = (index.mesh(), index.default_namespace());
+    let client = destination.namespace.as_str();
+    let fqdn = destination.fqdn();
+    let service = loaded.services.iter().find(|s| {
+        s.fqdn(default_namespace) == fqdn
+            && !scope::exported_to(s, s.namespace_or(default_namespace), mesh, client)
+    })?;
+    let (at, export_to) = match &service.export_to {
+        Some(list) => (
+            list.pos,
+            format!("its exportTo is `{}`", list.value.join(",")),
+        ),
+        None => {
+            let default: Vec<&str> = mesh
+                .default_service_export_to
+                .iter()
+                .map(|e| e.value.as_str())
+                .collect();
+            (
+                service.origin.pos,
+                format!(
+                    "MeshConfig's defaultServiceExportTo is `{}`",
+                    default.join(",")
+                ),
+            )
+        }
+    };
+    let finding = Finding::new(
+        Code::HostNotImported,
+        Location::new(&service.origin.file, at),
+        format!(
+            "the Service {}/{} is not exported to `{client}` ({export_to}), so the client's sidecar has no cluster for `{fqdn}`",
+            service.namespace_or(default_namespace),
+            service.name.value
+        ),
+    )
+    .help(format!(
+        "add `{client}` (or `*`) to the Service's annotation `networking.istio.io/exportTo`"
+    ));
+    Some(finding)
+}
+
+/// ST215 when `sidecar`, applying to the destination's client for `step`, does not import the
+/// destination's host; its message says why, not yet where the requests go.
+fn not_imported(
+    sidecar: &Sidecar,
+    step: &SidecarStep,
+    destination: &Destination,
+) -> Option<Finding> {
+    let fqdn = destination.fqdn();
+    let service_namespace = destination.effective_service_namespace();
+    let port = destination.port;
+    if scope::imports(
+        sidecar,
+        &destination.namespace,
+        &fqdn,
+        service_namespace.as_deref(),
+        port,
+    ) {
+        return None;
+    }
+    let on_port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
+    let at = sidecar.egress.first().map_or(sidecar.origin.pos, |e| e.pos);
+    let namespace = service_namespace.as_deref().unwrap_or("NAMESPACE");
+    let finding = Finding::new(
+        Code::HostNotImported,
+        Location::new(&sidecar.origin.file, at),
+        format!(
+            "the Sidecar {} of this client does not import `{fqdn}`{on_port}, so its sidecar has no cluster for it",
+            sidecar.id()
+        ),
+    )
+    .label(
+        Location::new(&sidecar.origin.file, sidecar.origin.pos),
+        format!("{} applies to the client: {step}", sidecar.id()),
+    )
+    .help(format!(
+        "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
+    ));
+    Some(finding)
 }
 
 /// Findings that describe how a destination resolved: the rules used and those passed over
