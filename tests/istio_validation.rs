@@ -1015,8 +1015,9 @@ fn test_validate_wildcard_domain() {
 /// Checks of `ValidateDestinationRule` and the functions it reaches that Istio's tables do not
 /// exercise, each expected from the function's code (named in the case).
 /// validation_test.go `TestValidateSidecar`: its cases on egress listeners and their hosts
-/// (`ValidateSidecar`, `agent.ValidateNamespaceSlashWildcardHostname`); the cases on ingress
-/// listeners, ports, binds and TLS concern what this tool does not read.
+/// (`ValidateSidecar`, `agent.ValidateNamespaceSlashWildcardHostname`) and on the outbound
+/// traffic policy (`validateSidecarOutboundTrafficPolicy`); the cases on ingress listeners,
+/// ports, binds and TLS concern what this tool does not read.
 #[test]
 fn test_validate_sidecar_egress() {
     let hosts = |hosts: &str| format!("  egress:\n  - hosts: [{hosts}]\n");
@@ -1107,6 +1108,41 @@ fn test_validate_sidecar_egress() {
             "TestValidateSidecar/sidecar egress duplicated with wildcarded same namespace .",
             &hosts("'./*', bar/a.com"),
             Warns(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/just outbound traffic policy",
+            "  outboundTrafficPolicy: {mode: ALLOW_ANY}\n",
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/ALLOW_ANY sidecar egress policy with no egress proxy",
+            "  outboundTrafficPolicy: {mode: ALLOW_ANY}\n  egress:\n  - hosts: ['*/*']\n",
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress proxy with RESGISTRY_ONLY(default)",
+            "  outboundTrafficPolicy:\n    egressProxy: {host: foo.bar, subset: shiny, port: {number: 5000}}\n  egress:\n  - hosts: ['*/*']\n",
+            Error(Code::ConflictingFields),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress proxy with ALLOW_ANY",
+            "  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n    egressProxy: {host: foo.bar, subset: shiny, port: {number: 5000}}\n  egress:\n  - hosts: ['*/*']\n",
+            Valid,
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress proxy with ALLOW_ANY, service hostname invalid fqdn",
+            "  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n    egressProxy: {host: 'foobar*123', subset: shiny, port: {number: 5000}}\n  egress:\n  - hosts: ['*/*']\n",
+            Error(Code::InvalidHost),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/sidecar egress proxy(without Port) with ALLOW_ANY",
+            "  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n    egressProxy: {host: foo.bar, subset: shiny}\n  egress:\n  - hosts: ['*/*']\n",
+            Error(Code::MissingField),
+        ),
+        sidecar_case(
+            "TestValidateSidecar/ALLOW_ANY_DYNAMIC_DNS rejected in sidecar",
+            "  outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS}\n  egress:\n  - hosts: ['*/*']\n",
+            Error(Code::InvalidEnum),
         ),
         // validateSidecarOrGatewayHostnamePart: "short names (non FQDN) are not allowed".
         sidecar_case(

@@ -608,6 +608,11 @@ fn a_sidecar_scopes_the_hosts_its_clients_reach() {
         (&related[1]["line"], &related[1]["column"]),
         (&Value::from(48), &Value::from(33))
     );
+    // ALLOW_ANY with an egress proxy (`httproute.go`): the proxy's cluster, not PassthroughCluster.
+    let proxied = not_imported(&["-n", "web", "--labels", "app=proxied"]);
+    assert!(proxied[0]["message"].as_str().unwrap().ends_with(
+        "its requests go to the Sidecar's egressProxy `istio-egressgateway.istio-system.svc.cluster.local` (outboundTrafficPolicy ALLOW_ANY), whose own cluster and rule apply"
+    ));
     // No Sidecar in `jobs`: the root namespace's, which imports reviews by its full name; in
     // `bookinfo` its `./*` is bookinfo's own services.
     assert!(not_imported(&["-n", "jobs"]).is_empty());

@@ -395,11 +395,19 @@ pub fn scope_findings(
     };
     // Where the requests go instead: the Sidecar's mode, else MeshConfig's
     // (`initSidecarScopeInternalIndexes`).
+    let sidecar = sidecar.map(|(s, _)| s);
     let mode = sidecar
-        .and_then(|(s, _)| Some((s.registry_only.as_ref()?, Some(&s.origin.file))))
+        .and_then(|s| Some((s.registry_only.as_ref()?, Some(&s.origin.file))))
         .or_else(|| Some((mesh.registry_only.as_ref()?, mesh.file.as_ref())));
+    let egress_proxy = sidecar.and_then(|s| s.egress_proxy.as_ref());
     finding.message += &if mode.is_some_and(|(m, _)| m.value) {
         ": the sidecar answers its requests 502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)".to_owned()
+    } else if let Some(proxy) = egress_proxy {
+        // `httproute.go`: ALLOW_ANY with an egress proxy routes to the proxy's cluster.
+        format!(
+            ": its requests go to the Sidecar's egressProxy `{}` (outboundTrafficPolicy ALLOW_ANY), whose own cluster and rule apply",
+            proxy.value
+        )
     } else {
         let limit = if mesh.default_connection_pool.is_some() {
             ", only MeshConfig's defaultTrafficPolicy connectionPool, shared by all the traffic it carries"

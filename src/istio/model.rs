@@ -876,6 +876,9 @@ pub struct Sidecar {
     /// names no mode: it is the zero value of Istio's `OutboundTrafficPolicy.Mode`), `false`
     /// for `ALLOW_ANY`.
     pub registry_only: Option<Located<bool>>,
+    /// `spec.outboundTrafficPolicy.egressProxy.host`: where `ALLOW_ANY` sends the requests
+    /// for hosts the sidecar has no cluster for, instead of `PassthroughCluster`.
+    pub egress_proxy: Option<Located<String>>,
     /// `metadata.creationTimestamp` (Istio orders Sidecars by it, oldest first).
     pub creation_timestamp: Option<Located<Timestamp>>,
     /// Where the object was read.
@@ -965,6 +968,11 @@ impl Sidecar {
                     Some(m) => Located::new(m.as_str() != Some("ALLOW_ANY"), m.pos),
                     None => Located::new(true, t.pos),
                 }),
+            egress_proxy: string(
+                spec.get("outboundTrafficPolicy")
+                    .and_then(|t| t.get("egressProxy"))
+                    .and_then(|p| p.get("host")),
+            ),
             creation_timestamp: creation_timestamp(metadata),
             origin,
         })

@@ -158,6 +158,43 @@ impl<'a> Validator<'a> {
             .and_then(|m| m.get("namespace"))
             .and_then(Node::as_str);
         self.sidecar_egress(spec.items("egress"), namespace);
+        if let Some(policy) = spec.get("outboundTrafficPolicy") {
+            self.egress_proxy(policy);
+        }
+    }
+
+    /// `validateSidecarOutboundTrafficPolicy`: an `egressProxy` only with `ALLOW_ANY` (the mode
+    /// left out is `REGISTRY_ONLY`), its host a fully qualified name, a port set.
+    fn egress_proxy(&mut self, policy: &Node) {
+        let Some(proxy) = policy.get("egressProxy").filter(|p| p.value != Value::Null) else {
+            return;
+        };
+        if policy.get("mode").and_then(Node::as_str) != Some("ALLOW_ANY") {
+            return self.report(
+                Code::ConflictingFields,
+                proxy,
+                "sidecar: egress_proxy must be set only with ALLOW_ANY outbound_traffic_policy mode",
+                Some("set `mode: ALLOW_ANY` (a policy without `mode` is REGISTRY_ONLY), or remove `egressProxy`"),
+            );
+        }
+        if let Some(host) = proxy.get("host")
+            && let Some(Err(why)) = host.as_str().map(validate_fqdn)
+        {
+            self.report(
+                Code::InvalidHost,
+                host,
+                why,
+                Some("name the egress proxy's service by its full host name"),
+            );
+        }
+        if proxy.get("port").is_none_or(|p| p.value == Value::Null) {
+            self.report(
+                Code::MissingField,
+                proxy,
+                "sidecar: egress_proxy port must be non-nil",
+                Some("add `port: {number: ...}`"),
+            );
+        }
     }
 
     /// `ValidateSidecar`'s checks of the egress listeners: one listener without a port, and
