@@ -1144,6 +1144,12 @@ fn test_validate_sidecar_egress() {
             "  outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS}\n  egress:\n  - hosts: ['*/*']\n",
             Error(Code::InvalidEnum),
         ),
+        // ValidateSidecar: "egress listener may not be null".
+        sidecar_case(
+            "ValidateSidecar null egress listener",
+            "  egress:\n  - null\n  - hosts: ['*/*']\n",
+            Error(Code::WrongType),
+        ),
         // validateSidecarOrGatewayHostnamePart: "short names (non FQDN) are not allowed".
         sidecar_case(
             "validateSidecarOrGatewayHostnamePart short name",

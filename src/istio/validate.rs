@@ -204,6 +204,15 @@ impl<'a> Validator<'a> {
         let mut ports = HashSet::new();
         let mut catch_all = false;
         for (index, egress) in listeners.iter().enumerate() {
+            if egress.value == Value::Null {
+                self.report(
+                    Code::WrongType,
+                    egress,
+                    "egress listener may not be null",
+                    Some("remove the empty entry from `egress`"),
+                );
+                continue;
+            }
             match egress.get("port").filter(|p| p.value != Value::Null) {
                 None if catch_all => {
                     self.report(
@@ -242,7 +251,9 @@ impl<'a> Validator<'a> {
 
     fn egress_hosts(&mut self, egress: &Node, namespace: Option<&str>) {
         let hosts = egress.items("hosts");
-        if hosts.is_empty() {
+        // A `hosts` that is no list is the schema's error (ST102).
+        let listed = egress.get("hosts").is_none_or(|h| h.as_seq().is_some());
+        if hosts.is_empty() && listed {
             return self.report(
                 Code::MissingField,
                 egress,
