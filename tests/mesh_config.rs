@@ -591,7 +591,7 @@ fn a_sidecar_scopes_the_hosts_its_clients_reach() {
     );
     assert_eq!(
         web[0]["help"],
-        "add `bookinfo/reviews.bookinfo.svc.cluster.local` (or `bookinfo/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
+        "add `bookinfo/reviews.bookinfo.svc.cluster.local` (or `bookinfo/*`) to an egress listener's `hosts` (or route to it from a VirtualService that a listener imports)"
     );
     // The frontend's Sidecar imports bookinfo on port 9080 only.
     assert!(not_imported(&["-n", "web", "--labels", "app=frontend", "--port", "9080"]).is_empty());
@@ -613,6 +613,18 @@ fn a_sidecar_scopes_the_hosts_its_clients_reach() {
     assert!(proxied[0]["message"].as_str().unwrap().ends_with(
         "its requests go to the Sidecar's egressProxy `istio-egressgateway.istio-system.svc.cluster.local` (outboundTrafficPolicy ALLOW_ANY), whose own cluster and rule apply"
     ));
+    // `web`'s VirtualService for details, which `./*` imports, imports details on port 9080
+    // (`collectImportedServices`, `serviceMatchingVirtualServicePorts`).
+    let details = "details.bookinfo.svc.cluster.local";
+    assert!(unreachable_host(details, &["-n", "web"]).is_empty());
+    assert!(unreachable_host(details, &["-n", "web", "--labels", "app=legacy"]).is_empty());
+    let other_port = unreachable_host(details, &["-n", "web", "--port", "9443"]);
+    assert!(
+        other_port[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not import `details.bookinfo.svc.cluster.local` on port 9443")
+    );
     // No Sidecar in `jobs`: the root namespace's, which imports reviews by its full name; in
     // `bookinfo` its `./*` is bookinfo's own services.
     assert!(not_imported(&["-n", "jobs"]).is_empty());

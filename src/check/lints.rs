@@ -386,9 +386,14 @@ pub fn scope_findings(
         mesh.root_namespace(),
         index.default_namespace(),
     );
+    let routes = scope::Routes {
+        virtual_services: &loaded.virtual_services,
+        mesh,
+        default_namespace: index.default_namespace(),
+    };
     let unreachable = hidden_service(index, loaded, destination).or_else(|| {
         let (sidecar, step) = sidecar.as_ref()?;
-        not_imported(sidecar, step, destination)
+        not_imported(sidecar, step, routes, destination)
     });
     let Some(mut finding) = unreachable else {
         return Vec::new();
@@ -477,10 +482,12 @@ fn hidden_service(
 }
 
 /// ST215 when `sidecar`, applying to the destination's client for `step`, does not import the
-/// destination's host; its message says why, not yet where the requests go.
+/// destination's host, by its egress hosts or a VirtualService's `routes`; its message says
+/// why, not yet where the requests go.
 fn not_imported(
     sidecar: &Sidecar,
     step: &SidecarStep,
+    routes: scope::Routes<'_>,
     destination: &Destination,
 ) -> Option<Finding> {
     let fqdn = destination.fqdn();
@@ -489,6 +496,7 @@ fn not_imported(
     if scope::imports(
         sidecar,
         &destination.namespace,
+        routes,
         &fqdn,
         service_namespace.as_deref(),
         port,
@@ -511,7 +519,7 @@ fn not_imported(
         format!("{} applies to the client: {step}", sidecar.id()),
     )
     .help(format!(
-        "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts`; a VirtualService the Sidecar imports that routes to the host imports it too, which this tool does not read"
+        "add `{namespace}/{fqdn}` (or `{namespace}/*`) to an egress listener's `hosts` (or route to it from a VirtualService that a listener imports)"
     ));
     Some(finding)
 }

@@ -455,8 +455,9 @@ and the plan's limits are not what the sidecar enforces. With `outboundTrafficPo
 MeshConfig's `defaultTrafficPolicy.connectionPool` (`buildDefaultPassthroughCluster`), shared by \
 every host it carries; with `REGISTRY_ONLY` (the Sidecar's, else MeshConfig's; a Sidecar's \
 `outboundTrafficPolicy` without `mode` is `REGISTRY_ONLY`) the sidecar answers them 502 \
-(`BlackHoleCluster`). The host is imported too when a VirtualService that the Sidecar imports \
-routes to it, which this tool does not read.\n\n\
+(`BlackHoleCluster`). A listener imports the destinations of the VirtualServices it selects \
+too (bound to the sidecars, exported to the client's namespace, a host matching its entries), \
+which is read from the VirtualServices in the input.\n\n\
 Example: a namespace-wide Sidecar in `web` that keeps its sidecars' configuration small,\n\n    egress:\n    - hosts: [\"./*\", \"istio-system/*\"]\n\n\
 and a client of `web` calling `reviews.bookinfo.svc.cluster.local`.\n\n\
 Fixed:\n\n    egress:\n    - hosts: [\"./*\", \"istio-system/*\", \"bookinfo/reviews.bookinfo.svc.cluster.local\"]\n"),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mesh::{self, MeshConfig};
-use super::model::{Deployment, DestinationRule, Origin, Service, Sidecar};
+use super::model::{Deployment, DestinationRule, Origin, Service, Sidecar, VirtualService};
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
 use crate::diag::{Code, Finding, Location, Severity, Sources};
@@ -75,8 +75,12 @@ pub struct Loaded {
     pub mesh: Option<MeshConfig>,
     /// Kubernetes Services, for their ports.
     pub services: Vec<Service>,
-    /// Istio `Sidecar` resources, for the inbound connection pool of the workloads they select.
+    /// Istio `Sidecar` resources, for the inbound connection pool of the workloads they select
+    /// and the hosts their outbound traffic reaches.
     pub sidecars: Vec<Sidecar>,
+    /// Istio `VirtualService` resources, for the hosts their routes import into a Sidecar's
+    /// scope.
+    pub virtual_services: Vec<VirtualService>,
     /// Kubernetes Deployments, for how many client and server pods there are.
     pub deployments: Vec<Deployment>,
     /// ST1xx findings: syntax, unknown fields, types, ranges, skipped kinds.
@@ -129,6 +133,7 @@ impl Loaded {
         }
         append(&mut self.services, other.services);
         append(&mut self.sidecars, other.sidecars);
+        append(&mut self.virtual_services, other.virtual_services);
         append(&mut self.deployments, other.deployments);
         append(&mut self.findings, other.findings);
         append(&mut self.files, other.files);
@@ -383,6 +388,21 @@ pub fn load_str(text: &str, name: &Arc<str>, options: &LoadOptions) -> Loaded {
     }
 }
 
+/// ST111: an object of another kind than the DestinationRule, not validated; `detail` says
+/// what is read of it, if anything.
+fn skipped(node: &Node, kind: &str, at: Location, detail: &str) -> Finding {
+    let name = node
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or("(unnamed)");
+    let message = format!(
+        "skipped {kind} `{}`: not a DestinationRule{detail}",
+        super::schema::truncate(name)
+    );
+    Finding::new(Code::NotADestinationRule, at, message)
+}
+
 fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
     let at = |pos| Location::new(file, pos);
     if node.as_map().is_none() {
@@ -415,6 +435,21 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
                 pos: node.pos,
             };
             out.sidecars.extend(Sidecar::from_node(node, origin));
+        }
+        Some(Value::Str(kind)) if kind == "VirtualService" => {
+            // Not validated: read for the hosts its routes import into a Sidecar's scope.
+            out.findings.push(skipped(
+                node,
+                kind,
+                at(node.pos),
+                " (read only for the hosts its routes import into a client's Sidecar scope)",
+            ));
+            let origin = Origin {
+                file: Arc::clone(file),
+                pos: node.pos,
+            };
+            out.virtual_services
+                .extend(VirtualService::from_node(node, origin));
         }
         Some(Value::Str(kind)) if kind == "Deployment" => {
             out.deployments.extend(Deployment::from_node(
@@ -468,22 +503,7 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
                 )),
             }
         }
-        Some(Value::Str(kind)) => {
-            let name = node
-                .get("metadata")
-                .and_then(|m| m.get("name"))
-                .and_then(Node::as_str)
-                .unwrap_or("(unnamed)");
-            let message = format!(
-                "skipped {kind} `{}`: not a DestinationRule",
-                super::schema::truncate(name)
-            );
-            out.findings.push(Finding::new(
-                Code::NotADestinationRule,
-                at(node.pos),
-                message,
-            ));
-        }
+        Some(Value::Str(kind)) => out.findings.push(skipped(node, kind, at(node.pos), "")),
         _ => out.findings.push(
             Finding::new(
                 Code::MissingField,

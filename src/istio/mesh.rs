@@ -4,7 +4,7 @@
 //! Only the fields that shape an outbound cluster, or decide whether there is one, are read
 //! (`rootNamespace`, `defaultTrafficPolicy`, `connectTimeout`, `tcpKeepalive`,
 //! `h2UpgradePolicy`, `defaultDestinationRuleExportTo`, `defaultServiceExportTo`,
-//! `outboundTrafficPolicy`). The other fields of Istio's MeshConfig are ignored, but a key that
+//! `defaultVirtualServiceExportTo`, `outboundTrafficPolicy`). The other fields of Istio's MeshConfig are ignored, but a key that
 //! is no MeshConfig field and is close to one of the read ones is a typo (ST101).
 
 use std::sync::Arc;
@@ -31,6 +31,7 @@ const READ_FIELDS: &[&str] = &[
     "defaultDestinationRuleExportTo",
     "outboundTrafficPolicy",
     "defaultServiceExportTo",
+    "defaultVirtualServiceExportTo",
 ];
 
 /// Every top-level field of Istio's `MeshConfig` (istio/api `mesh/v1alpha1/config.proto`):
@@ -58,7 +59,6 @@ const OTHER_FIELDS: &[&str] = &[
     "trustDomain",
     "trustDomainAliases",
     "caCertificates",
-    "defaultVirtualServiceExportTo",
     "localityLbSetting",
     "zoneAwareLbSetting",
     "dnsRefreshRate",
@@ -101,6 +101,8 @@ pub struct MeshConfig {
     pub default_destination_rule_export_to: Vec<Located<String>>,
     /// `defaultServiceExportTo`: the visibility of Services without an `exportTo`.
     pub default_service_export_to: Vec<Located<String>>,
+    /// `defaultVirtualServiceExportTo`: the visibility of VirtualServices without `exportTo`.
+    pub default_virtual_service_export_to: Vec<Located<String>>,
     /// `outboundTrafficPolicy.mode`: `true` for `REGISTRY_ONLY`, `false` for `ALLOW_ANY` and
     /// `ALLOW_ANY_DYNAMIC_DNS` (Istio's default is `ALLOW_ANY`).
     pub registry_only: Option<Located<bool>>,
@@ -173,6 +175,9 @@ impl MeshConfig {
                 }
                 "defaultServiceExportTo" => {
                     mesh.default_service_export_to = strings(value, file, findings, name);
+                }
+                "defaultVirtualServiceExportTo" => {
+                    mesh.default_virtual_service_export_to = strings(value, file, findings, name);
                 }
                 "defaultTrafficPolicy" => {
                     mesh.default_traffic_policy(value, file, findings, pool_schema);

@@ -979,6 +979,90 @@ impl Sidecar {
     }
 }
 
+/// An Istio `VirtualService`, as far as its routes import hosts into a client's `Sidecar`
+/// scope (Istio's `collectImportedServices`): read, not validated.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct VirtualService {
+    /// `metadata.name`.
+    pub name: Located<String>,
+    /// `metadata.namespace`, when the object names one.
+    pub namespace: Option<Located<String>>,
+    /// `spec.hosts`, as written.
+    pub hosts: Vec<String>,
+    /// `spec.gateways`; none is the sidecars' `mesh`.
+    pub gateways: Vec<String>,
+    /// `spec.exportTo`.
+    pub export_to: Vec<String>,
+    /// The destinations of each route (`http`, `tcp`, `tls`).
+    pub routes: Vec<VirtualServiceRoute>,
+    /// Where the object was read.
+    pub origin: Origin,
+}
+
+/// One route of a [`VirtualService`]: where it sends requests, and from which namespaces.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct VirtualServiceRoute {
+    /// The `sourceNamespace` of its matches (`http` routes): none, any namespace.
+    pub source_namespaces: Vec<String>,
+    /// Each `destination` (and `mirror`, `mirrors[].destination`): host as written, port.
+    pub destinations: Vec<(String, Option<u32>)>,
+}
+
+impl VirtualService {
+    /// Reads a VirtualService object; `None` without a name or a `spec` mapping.
+    pub(crate) fn from_node(object: &Node, origin: Origin) -> Option<Self> {
+        let metadata = object.get("metadata");
+        let spec = object.get("spec").filter(|s| s.as_map().is_some())?;
+        let texts =
+            |key: &str| -> Vec<String> { kept(spec.items(key), |n| n.as_str().map(str::to_owned)) };
+        let destination = |d: &Node| -> Option<(String, Option<u32>)> {
+            let host = d.get("host")?.as_str()?.to_owned();
+            let port = int(d.get("port").and_then(|p| p.get("number")))
+                .and_then(|p| u32::try_from(p.value).ok());
+            Some((host, port))
+        };
+        let mut routes = Vec::new();
+        for http in spec.items("http") {
+            let mut destinations =
+                kept(http.items("route"), |r| destination(r.get("destination")?));
+            destinations.extend(http.get("mirror").and_then(destination));
+            destinations.extend(kept(http.items("mirrors"), |m| {
+                destination(m.get("destination")?)
+            }));
+            routes.push(VirtualServiceRoute {
+                source_namespaces: kept(http.items("match"), |m| {
+                    m.get("sourceNamespace")?
+                        .as_str()
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                }),
+                destinations,
+            });
+        }
+        for kind in ["tcp", "tls"] {
+            for route in spec.items(kind) {
+                routes.push(VirtualServiceRoute {
+                    source_namespaces: Vec::new(),
+                    destinations: kept(route.items("route"), |r| {
+                        destination(r.get("destination")?)
+                    }),
+                });
+            }
+        }
+        Some(Self {
+            name: string(metadata.and_then(|m| m.get("name")))?,
+            namespace: namespace(metadata),
+            hosts: texts("hosts"),
+            gateways: texts("gateways"),
+            export_to: texts("exportTo"),
+            routes,
+            origin,
+        })
+    }
+}
+
 /// A Kubernetes `Deployment` (`apps/v1`), for its pod count and pod labels: how many client or
 /// server pods share one rule.
 #[derive(Clone, Debug, PartialEq)]

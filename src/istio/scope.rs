@@ -14,15 +14,21 @@
 //! (`hostClassification.Matches`, `host.Name.SubsetOf`). A listener with a port imports the
 //! service on that port only, unless its protocol is `HTTP_PROXY` (`needsPortMatch`).
 //!
-//! Not modelled: the hosts a listener also imports from the routes of the VirtualServices it
-//! imports (`collectImportedServices`), so a host found not imported here may still be imported
-//! by a VirtualService's route; and ServiceEntries (their `exportTo`, MeshConfig's
-//! `serviceEntryVisibility`).
+//! A listener also imports the destinations of the VirtualServices it selects
+//! (`SelectVirtualServices`, `collectImportedServices`): a VirtualService bound to the sidecars
+//! (`gateways` none or `mesh`) and exported to the client's namespace, one of whose hosts (short
+//! names in its own namespace, `ResolveShortnameToFQDN`) matches the listener's entries of its
+//! namespace or of `*` (`VSMatches`: a wildcard on either side) and no exclusion; its routes'
+//! destinations for the client's namespace (`sourceNamespace`), on the listener's port if it has
+//! one, else on the routes' ports (all of them for a route without one).
+//!
+//! Not modelled: ServiceEntries (their `exportTo`, MeshConfig's `serviceEntryVisibility`, a
+//! host defined in several namespaces), delegate VirtualServices and Gateway API routes.
 
 use std::collections::BTreeMap;
 
 use super::MeshConfig;
-use super::model::{Service, Sidecar, SidecarEgress};
+use super::model::{Service, Sidecar, SidecarEgress, VirtualService};
 
 /// The namespace part of an egress host that stands for every namespace.
 const EVERY_NAMESPACE: &str = "*";
@@ -51,24 +57,111 @@ pub(crate) fn exported_to(
     })
 }
 
+/// The VirtualServices of the mesh: a Sidecar's egress listener imports the hosts their routes
+/// send to (`collectImportedServices`).
+#[derive(Clone, Copy)]
+pub(crate) struct Routes<'a> {
+    pub(crate) virtual_services: &'a [VirtualService],
+    pub(crate) mesh: &'a MeshConfig,
+    /// Where a VirtualService that names no namespace lives.
+    pub(crate) default_namespace: &'a str,
+}
+
 /// Whether `sidecar`, applying to a client in `client_namespace`, imports the service `fqdn`
 /// of `service_namespace` (`None`: not known, so any namespace may hold it) on `port` (`None`:
-/// on some port).
+/// on some port): by its egress hosts, or by the routes of a VirtualService they import.
 pub(crate) fn imports(
     sidecar: &Sidecar,
     client_namespace: &str,
+    routes: Routes<'_>,
     fqdn: &str,
     service_namespace: Option<&str>,
     port: Option<u32>,
 ) -> bool {
     sidecar.egress.is_empty()
         || sidecar.egress.iter().any(|listener| {
+            let hosts = Imports::of(listener, client_namespace);
             let on_port = match (&listener.port, port) {
                 (Some(listener_port), Some(port)) => listener_port.value == port,
                 _ => true,
             };
-            on_port && Imports::of(listener, client_namespace).service(fqdn, service_namespace)
+            (on_port && hosts.service(fqdn, service_namespace))
+                || routes.import(&hosts, listener, client_namespace, fqdn, port)
         })
+}
+
+impl Routes<'_> {
+    /// Whether a VirtualService that `hosts` (of `listener`) select routes to `fqdn` on `port`
+    /// for clients of `client_namespace`.
+    fn import(
+        &self,
+        hosts: &Imports<'_>,
+        listener: &SidecarEgress,
+        client_namespace: &str,
+        fqdn: &str,
+        port: Option<u32>,
+    ) -> bool {
+        self.virtual_services.iter().any(|vs| {
+            let namespace = vs
+                .namespace
+                .as_ref()
+                .map_or(self.default_namespace, |n| n.value.as_str());
+            if !self.visible(vs, namespace, client_namespace) || !hosts.select(vs, namespace) {
+                return false;
+            }
+            // `virtualServiceDestinationsFilteredBySourceNamespace`: 0 for a destination
+            // without a port.
+            let ports: Vec<u32> = vs
+                .routes
+                .iter()
+                .filter(|r| {
+                    r.source_namespaces.is_empty()
+                        || r.source_namespaces.iter().any(|n| n == client_namespace)
+                })
+                .flat_map(|r| &r.destinations)
+                .filter(|(host, _)| full_name(host, namespace) == fqdn)
+                .map(|(_, port)| port.unwrap_or(0))
+                .collect();
+            !ports.is_empty()
+                && match (&listener.port, port) {
+                    // `serviceMatchingListenerPort`: the listener's port, whatever the route's.
+                    (Some(listener_port), Some(port)) => listener_port.value == port,
+                    // `serviceMatchingVirtualServicePorts`: the routes' ports, all for a 0.
+                    (None, Some(port)) => ports.contains(&0) || ports.contains(&port),
+                    (_, None) => true,
+                }
+        })
+    }
+
+    /// `initVirtualServices`: a VirtualService is bound to the sidecars (`gateways` none or
+    /// `mesh`) and exported to the client's namespace (its `exportTo`, else MeshConfig's
+    /// `defaultVirtualServiceExportTo`, else `*`; `*` wins over `~`, `~` over names).
+    fn visible(&self, vs: &VirtualService, namespace: &str, client_namespace: &str) -> bool {
+        let mesh_bound = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
+        let export_to: Vec<&str> = if !vs.export_to.is_empty() {
+            vs.export_to.iter().map(String::as_str).collect()
+        } else if !self.mesh.default_virtual_service_export_to.is_empty() {
+            let defaults = &self.mesh.default_virtual_service_export_to;
+            defaults.iter().map(|e| e.value.as_str()).collect()
+        } else {
+            vec!["*"]
+        };
+        let has = |e: &str| export_to.contains(&e);
+        mesh_bound
+            && (has("*")
+                || (!has("~")
+                    && (has(client_namespace) || (has(".") && namespace == client_namespace))))
+    }
+}
+
+/// `ResolveShortnameToFQDN`: a name without a dot (not `*`, not an IP address) is a service of
+/// `namespace`.
+fn full_name(host: &str, namespace: &str) -> String {
+    if host == "*" || host.contains('.') || host.parse::<std::net::IpAddr>().is_ok() {
+        host.to_owned()
+    } else {
+        format!("{host}.{namespace}.{}", super::resolve::CLUSTER_DOMAIN)
+    }
 }
 
 /// One listener's hosts by namespace (Istio's `hostsByNamespace`).
@@ -126,6 +219,19 @@ impl<'a> Imports<'a> {
         self.in_namespace(fqdn, Some(namespace))
     }
 
+    /// `SelectVirtualServices`: whether the entries of the VirtualService's namespace, or of
+    /// `*`, match one of its hosts that no exclusion of either covers.
+    fn select(&self, vs: &VirtualService, namespace: &str) -> bool {
+        let scopes: Vec<&Hosts<'_>> = [namespace, EVERY_NAMESPACE]
+            .iter()
+            .filter_map(|n| self.by_namespace.get(n))
+            .collect();
+        vs.hosts.iter().any(|host| {
+            let host = full_name(host, namespace);
+            scopes.iter().any(|h| h.matches_vs(&host)) && !scopes.iter().any(|h| h.excludes(&host))
+        })
+    }
+
     fn in_namespace(&self, fqdn: &str, namespace: Option<&str>) -> bool {
         let own = namespace.and_then(|n| self.by_namespace.get(n));
         let every = self.by_namespace.get(EVERY_NAMESPACE);
@@ -141,6 +247,16 @@ impl Hosts<'_> {
     fn matches(&self, host: &str) -> bool {
         self.imported.iter().any(|entry| {
             *entry == host || ((is_wildcard(host) || is_wildcard(entry)) && subset_of(host, entry))
+        })
+    }
+
+    /// `hostClassification.VSMatches` (without Gateway API semantics): equal, or either side
+    /// a wildcard covering the other (`host.Name.Matches`).
+    fn matches_vs(&self, host: &str) -> bool {
+        self.imported.iter().any(|entry| {
+            *entry == host
+                || ((is_wildcard(host) || is_wildcard(entry))
+                    && (subset_of(host, entry) || subset_of(entry, host)))
         })
     }
 
@@ -189,6 +305,23 @@ mod tests {
         loaded.sidecars.into_iter().next().expect("a Sidecar")
     }
 
+    /// `imports` without VirtualServices, in Istio's default mesh.
+    fn plain(
+        sidecar: &Sidecar,
+        client: &str,
+        fqdn: &str,
+        service_namespace: Option<&str>,
+        port: Option<u32>,
+    ) -> bool {
+        let mesh = MeshConfig::default();
+        let routes = Routes {
+            virtual_services: &[],
+            mesh: &mesh,
+            default_namespace: "default",
+        };
+        imports(sidecar, client, routes, fqdn, service_namespace, port)
+    }
+
     fn hosts(hosts: &[&str]) -> Sidecar {
         let list: Vec<String> = hosts.iter().map(|h| format!("'{h}'")).collect();
         sidecar(&format!("  egress:\n  - hosts: [{}]\n", list.join(", ")))
@@ -201,7 +334,7 @@ mod tests {
     #[test]
     fn egress_hosts_import_as_istio_selects_services() {
         let imported = |sidecar: &Sidecar, client: &str, host: &str, namespace: &str| {
-            imports(sidecar, client, host, Some(namespace), None)
+            plain(sidecar, client, host, Some(namespace), None)
         };
         // "a/* imports only those in a"
         let s = hosts(&["a/*"]);
@@ -249,46 +382,46 @@ mod tests {
     fn egress_hosts_are_read_as_istio_reads_them() {
         let fqdn = "reviews.bookinfo.svc.cluster.local";
         let none = sidecar("  inboundConnectionPool: {tcp: {maxConnections: 5}}\n");
-        assert!(imports(&none, "web", fqdn, Some("bookinfo"), None));
+        assert!(plain(&none, "web", fqdn, Some("bookinfo"), None));
         let own = hosts(&["./*", "istio-system/*"]);
-        assert!(imports(&own, "bookinfo", fqdn, Some("bookinfo"), None));
-        assert!(!imports(&own, "web", fqdn, Some("bookinfo"), None));
-        assert!(!imports(
+        assert!(plain(&own, "bookinfo", fqdn, Some("bookinfo"), None));
+        assert!(!plain(&own, "web", fqdn, Some("bookinfo"), None));
+        assert!(!plain(
             &hosts(&["bookinfo/reviews"]),
             "web",
             fqdn,
             Some("bookinfo"),
             None
         ));
-        assert!(imports(
+        assert!(plain(
             &hosts(&[&format!("bookinfo/{fqdn}")]),
             "web",
             fqdn,
             Some("bookinfo"),
             None
         ));
-        assert!(imports(
+        assert!(plain(
             &hosts(&["*/*.bookinfo.svc.cluster.local"]),
             "web",
             fqdn,
             Some("bookinfo"),
             None
         ));
-        assert!(!imports(
+        assert!(!plain(
             &hosts(&["*/*.prod.svc.cluster.local"]),
             "web",
             fqdn,
             Some("bookinfo"),
             None
         ));
-        assert!(!imports(
+        assert!(!plain(
             &hosts(&["bookinfo/a/b", "*"]),
             "web",
             fqdn,
             Some("bookinfo"),
             None
         ));
-        assert!(!imports(
+        assert!(!plain(
             &hosts(&["~/*", "*/*"]),
             "web",
             fqdn,
@@ -297,23 +430,17 @@ mod tests {
         ));
         // A ServiceEntry host whose namespace is not known: any listed namespace may hold it.
         let host = "api.example.com";
-        assert!(imports(
+        assert!(plain(
             &hosts(&["ext/api.example.com"]),
             "web",
             host,
             None,
             None
         ));
-        assert!(imports(
-            &hosts(&["*/*.example.com"]),
-            "web",
-            host,
-            None,
-            None
-        ));
-        assert!(imports(&hosts(&["./*"]), "web", host, None, None));
+        assert!(plain(&hosts(&["*/*.example.com"]), "web", host, None, None));
+        assert!(plain(&hosts(&["./*"]), "web", host, None, None));
         let elsewhere = hosts(&["ext/*.other.com", "istio-system/*.svc.cluster.local"]);
-        assert!(!imports(&elsewhere, "web", host, None, None));
+        assert!(!plain(&elsewhere, "web", host, None, None));
     }
 
     /// push_context_test.go `TestIsServiceVisible`, client namespace `foo`: a Service of
@@ -363,6 +490,173 @@ mod tests {
         assert!(visible("foo", None, &[".", "baz"]));
     }
 
+    /// `imports` with the VirtualServices of `yaml`, in Istio's default mesh.
+    fn routed(yaml: &str, sidecar: &Sidecar, client: &str, fqdn: &str, port: Option<u32>) -> bool {
+        // Istio's tables put foo in ns1 and baz in ns3; a cluster host names its namespace.
+        let namespace = match fqdn {
+            "foo.svc.cluster.local" => "ns1",
+            "baz.svc.cluster.local" => "ns3",
+            _ => fqdn
+                .split('.')
+                .nth(1)
+                .expect("NAME.NAMESPACE.svc.cluster.local"),
+        };
+        let loaded = load_str(yaml, &Arc::from("vs.yaml"), &LoadOptions::default());
+        assert!(!loaded.virtual_services.is_empty(), "{:?}", loaded.findings);
+        let mesh = MeshConfig::default();
+        let routes = Routes {
+            virtual_services: &loaded.virtual_services,
+            mesh: &mesh,
+            default_namespace: "default",
+        };
+        imports(sidecar, client, routes, fqdn, Some(namespace), port)
+    }
+
+    fn virtual_service(meta: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{{meta}}}\nspec:\n{spec}"
+        )
+    }
+
+    /// sidecar_test.go `TestCreateSidecarScope`, its VirtualService cases: a listener imports
+    /// the destinations of the VirtualServices its hosts select (`SelectVirtualServices`,
+    /// `collectImportedServices`), on the listener's port when it has one
+    /// (`serviceMatchingListenerPort`), else on the routes' ports, all of them for a route
+    /// without one (`serviceMatchingVirtualServicePorts`). Istio's tables resolve the short
+    /// host `virtualbar` of namespace `foo` without a cluster domain (`virtualbar.foo`); a
+    /// cluster names it `virtualbar.foo.svc.cluster.local`, as here.
+    #[test]
+    fn virtual_service_routes_import_their_destinations() {
+        let (foo, baz) = ("foo.svc.cluster.local", "baz.svc.cluster.local");
+        let meta = "name: virtualbar, namespace: foo";
+        // virtualServices1: a mirror to foo, a route to baz, no ports.
+        let vs1 = virtual_service(
+            meta,
+            "  hosts: [virtualbar]\n  http:\n  - mirror: {host: foo.svc.cluster.local}\n    route:\n    - destination: {host: baz.svc.cluster.local}\n",
+        );
+        // "virtual-service": configs11, an HTTP_PROXY listener on 7443 importing
+        // foo/virtualbar.foo: foo and baz on 7443.
+        let configs11 = sidecar(
+            "  egress:\n  - port: {number: 7443, protocol: http_proxy, name: grpc-tls}\n    hosts: [foo/virtualbar.foo.svc.cluster.local]\n",
+        );
+        assert!(routed(&vs1, &configs11, "default", foo, Some(7443)));
+        assert!(routed(&vs1, &configs11, "default", baz, Some(7443)));
+        assert!(!plain(&configs11, "default", baz, None, Some(7443)));
+        // "virtual-service-destinations-matching-ports": configs15, an HTTP listener on 7443
+        // importing */*: baz (services17: port 7000) only through the listener's port.
+        let configs15 = sidecar(
+            "  egress:\n  - port: {number: 7443, protocol: http, name: grpc-tls}\n    hosts: ['*/*']\n",
+        );
+        assert!(!routed(&vs1, &configs15, "default", baz, Some(7000)));
+        // configs21: no port, importing foo/virtualbar.foo.
+        let configs21 = sidecar("  egress:\n  - hosts: [foo/virtualbar.foo.svc.cluster.local]\n");
+        // "...-matching-http-virtual-service-ports": virtualServices3, baz and the mirror foo
+        // on 7000: both on 7000 only.
+        let vs3 = virtual_service(
+            meta,
+            "  hosts: [virtualbar]\n  http:\n  - route:\n    - destination: {host: baz.svc.cluster.local, port: {number: 7000}}\n    mirror: {host: foo.svc.cluster.local, port: {number: 7000}}\n",
+        );
+        assert!(routed(&vs3, &configs21, "default", baz, Some(7000)));
+        assert!(routed(&vs3, &configs21, "default", foo, Some(7000)));
+        assert!(!routed(&vs3, &configs21, "default", baz, Some(7443)));
+        // "...-matching-tcp-virtual-service-ports" and "...-tls-...": virtualServices4 and 5,
+        // baz on 7000 only.
+        for kind in ["tcp", "tls"] {
+            let vs = virtual_service(
+                meta,
+                &format!(
+                    "  hosts: [virtualbar]\n  {kind}:\n  - route:\n    - destination: {{host: baz.svc.cluster.local, port: {{number: 7000}}}}\n"
+                ),
+            );
+            assert!(
+                routed(&vs, &configs21, "default", baz, Some(7000)),
+                "{kind}"
+            );
+            assert!(
+                !routed(&vs, &configs21, "default", foo, Some(7000)),
+                "{kind}"
+            );
+        }
+    }
+
+    /// What selects a VirtualService besides its hosts: bound to the sidecars (`gateways` none
+    /// or `mesh`), exported to the client (`initVirtualServices`), not excluded
+    /// (`SelectVirtualServices`); a route restricted by `sourceNamespace`
+    /// (`virtualServiceDestinationsFilteredBySourceNamespace`); a short destination names a
+    /// service of the VirtualService's namespace (`ResolveShortnameToFQDN`).
+    #[test]
+    fn what_else_decides_a_virtual_service_import() {
+        let fqdn = "details.bookinfo.svc.cluster.local";
+        let web = sidecar("  egress:\n  - hosts: ['./*']\n");
+        let route = |meta: &str, extra: &str| {
+            virtual_service(
+                meta,
+                &format!(
+                    "  hosts: [details.bookinfo.svc.cluster.local]\n{extra}  http:\n  - route:\n    - destination: {{host: details.bookinfo.svc.cluster.local}}\n"
+                ),
+            )
+        };
+        let in_web = "name: details, namespace: web";
+        assert!(routed(&route(in_web, ""), &web, "web", fqdn, Some(9080)));
+        assert!(!routed(
+            &route(in_web, "  gateways: [edge]\n"),
+            &web,
+            "web",
+            fqdn,
+            None
+        ));
+        assert!(routed(
+            &route(in_web, "  gateways: [edge, mesh]\n"),
+            &web,
+            "web",
+            fqdn,
+            None
+        ));
+        // A VirtualService of `bookinfo` for another name, exported to `bookinfo` only, to none,
+        // to `web`; the listener imports that name, not details itself.
+        let elsewhere = sidecar("  egress:\n  - hosts: [bookinfo/details.example.com, './*']\n");
+        let aliased = |extra: &str, destination: &str| {
+            virtual_service(
+                "name: details, namespace: bookinfo",
+                &format!(
+                    "  hosts: [details.example.com]\n{extra}  http:\n  - route:\n    - destination: {{host: {destination}}}\n"
+                ),
+            )
+        };
+        let check = |extra: &str| routed(&aliased(extra, fqdn), &elsewhere, "web", fqdn, None);
+        assert!(check(""));
+        assert!(!check("  exportTo: [.]\n"));
+        assert!(!check("  exportTo: ['~']\n"));
+        assert!(check("  exportTo: [web]\n"));
+        assert!(check("  exportTo: ['~', '*']\n"));
+        assert!(!plain(&elsewhere, "web", fqdn, Some("bookinfo"), None));
+        // A short destination in `bookinfo` is bookinfo's details.
+        assert!(routed(
+            &aliased("", "details"),
+            &elsewhere,
+            "web",
+            fqdn,
+            None
+        ));
+        // An exclusion of the VirtualService's host.
+        let excluding =
+            sidecar("  egress:\n  - hosts: ['./*', '~web/details.bookinfo.svc.cluster.local']\n");
+        assert!(!routed(&route(in_web, ""), &excluding, "web", fqdn, None));
+        // sourceNamespace.
+        let sourced = virtual_service(
+            in_web,
+            "  hosts: [details.bookinfo.svc.cluster.local]\n  http:\n  - match: [{sourceNamespace: jobs}]\n    route:\n    - destination: {host: details.bookinfo.svc.cluster.local}\n",
+        );
+        assert!(!routed(&sourced, &web, "web", fqdn, None));
+        let either = sourced.replace(
+            "[{sourceNamespace: jobs}]",
+            "[{sourceNamespace: jobs}, {sourceNamespace: web}]",
+        );
+        assert!(routed(&either, &web, "web", fqdn, None));
+        // Without the VirtualService, `./*` does not import bookinfo's details.
+        assert!(!plain(&web, "web", fqdn, Some("bookinfo"), None));
+    }
+
     /// `needsPortMatch`, `serviceMatchingListenerPort`: a listener with a port imports its
     /// hosts on that port only; an `HTTP_PROXY` listener, or one without port, on every port.
     #[test]
@@ -371,12 +665,12 @@ mod tests {
         let s = sidecar(
             "  egress:\n  - port: {number: 9080, protocol: HTTP, name: http}\n    hosts: [bookinfo/*]\n  - hosts: [./*]\n",
         );
-        assert!(imports(&s, "web", fqdn, Some("bookinfo"), Some(9080)));
-        assert!(!imports(&s, "web", fqdn, Some("bookinfo"), Some(9443)));
-        assert!(imports(&s, "web", fqdn, Some("bookinfo"), None));
+        assert!(plain(&s, "web", fqdn, Some("bookinfo"), Some(9080)));
+        assert!(!plain(&s, "web", fqdn, Some("bookinfo"), Some(9443)));
+        assert!(plain(&s, "web", fqdn, Some("bookinfo"), None));
         let proxy = sidecar(
             "  egress:\n  - port: {number: 3128, protocol: HTTP_PROXY, name: proxy}\n    hosts: [bookinfo/*]\n",
         );
-        assert!(imports(&proxy, "web", fqdn, Some("bookinfo"), Some(9443)));
+        assert!(plain(&proxy, "web", fqdn, Some("bookinfo"), Some(9443)));
     }
 }
