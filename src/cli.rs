@@ -955,6 +955,7 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
 /// standard error, as a compiler's warnings do.
 fn resolved<'a>(loaded: &'a Loaded, destination: &Destination) -> Result<Resolution<'a>, Failure> {
     let index = MeshIndex::new(&loaded.rules, mesh(loaded), &destination.namespace);
+    let destination = &loaded.complete(destination, mesh(loaded));
     let resolution = index.resolve(destination)?;
     let warnings: Vec<Finding> = check::scope_findings(&index, loaded, destination)
         .into_iter()

@@ -251,7 +251,7 @@ impl Tuner {
         let destination = self.destination()?;
         let (mesh, _) = self.mesh()?;
         let index = MeshIndex::new(&self.loaded.rules, &mesh, &destination.namespace);
-        let resolution = index.resolve(&destination)?;
+        let resolution = index.resolve(&self.loaded.complete(&destination, &mesh))?;
         derive(&resolution.policy, &self.plan_options)
     }
 

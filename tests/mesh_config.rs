@@ -551,7 +551,12 @@ fn not_imported(args: &[&str]) -> Vec<Value> {
 
 /// The ST215 findings of `check EGRESS --host HOST` with `args`.
 fn unreachable_host(host: &str, args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["check", EGRESS, "--host", host, "--format", "json"];
+    unreachable_in(EGRESS, host, args)
+}
+
+/// The ST215 findings of `check FILE --host HOST` with `args`.
+fn unreachable_in(file: &str, host: &str, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["check", file, "--host", host, "--format", "json"];
     all.extend_from_slice(args);
     json(&run(&all))["findings"]
         .as_array()
@@ -739,4 +744,38 @@ fn a_service_not_exported_to_the_client_has_no_cluster() {
         ),
         "{found:?}"
     );
+}
+
+/// push_context.go `destinationRule`: a host's rule is looked up in the namespace of the
+/// service behind it too, for a ServiceEntry host the entry's (`Loaded::complete`); a
+/// ServiceEntry exported to its own namespace only leaves other clients without a cluster.
+#[test]
+fn service_entry_hosts_find_their_rule_in_the_entrys_namespace() {
+    const ENTRIES: &str = "fixtures/mesh/service-entries.yaml";
+    let plan_api = |extra: &[&str]| {
+        let mut args = vec!["plan", ENTRIES, "--host", "api.example.com", "-n", "web"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let plan = json(&plan_api(&["--format", "json"]));
+    assert_eq!(plan["sidecar"]["max_connections"], 7);
+    assert_eq!(plan["rule"]["namespace"], "egress");
+    // `--service-namespace` says otherwise: no rule applies from `web`.
+    let elsewhere = plan_api(&["--service-namespace", "other"]);
+    assert!(
+        String::from_utf8_lossy(&elsewhere.stderr)
+            .contains("no DestinationRule applies to `api.example.com`")
+    );
+    let hidden = unreachable_in(ENTRIES, "internal.example.com", &["-n", "web"]);
+    assert_eq!(
+        hidden[0]["message"].as_str().unwrap().split(':').next(),
+        Some(
+            "the ServiceEntry egress/internal is not exported to `web` (its exportTo is `.`), so the client's sidecar has no cluster for `internal.example.com`"
+        )
+    );
+    assert_eq!(
+        hidden[0]["help"],
+        "add `web` (or `*`) to the ServiceEntry's `exportTo`"
+    );
+    assert!(unreachable_in(ENTRIES, "internal.example.com", &["-n", "egress"]).is_empty());
 }

@@ -7,6 +7,7 @@ use crate::istio::load::Loaded;
 use crate::istio::model::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, Sidecar, TrafficPolicy,
 };
+use crate::istio::model::{Located, Origin};
 use crate::istio::resolve::{
     CLUSTER_DOMAIN, Destination, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
 };
@@ -432,8 +433,20 @@ pub fn scope_findings(
     vec![finding]
 }
 
-/// ST215 when the destination's Kubernetes Service in `loaded` is not exported to the client's
-/// namespace; its message says why, not yet where the requests go.
+/// What defines a host: a Kubernetes Service or a ServiceEntry, with its visibility.
+struct Definition<'a> {
+    kind: &'static str,
+    namespace: &'a str,
+    name: &'a str,
+    export_to: Option<&'a Located<Vec<String>>>,
+    origin: &'a Origin,
+    /// Where its visibility is set, for the fix.
+    setting: &'static str,
+}
+
+/// ST215 when the Kubernetes Service or the ServiceEntries in `loaded` that define the
+/// destination's host are none of them exported to the client's namespace; its message says
+/// why, not yet where the requests go.
 fn hidden_service(
     index: &MeshIndex<'_>,
     loaded: &Loaded,
@@ -442,11 +455,40 @@ fn hidden_service(
     let (mesh, default_namespace) = (index.mesh(), index.default_namespace());
     let client = destination.namespace.as_str();
     let fqdn = destination.fqdn();
-    let service = loaded.services.iter().find(|s| {
-        s.fqdn(default_namespace) == fqdn
-            && !scope::exported_to(s, s.namespace_or(default_namespace), mesh, client)
-    })?;
-    let (at, export_to) = match &service.export_to {
+    let services = loaded
+        .services
+        .iter()
+        .filter(|s| s.fqdn(default_namespace) == fqdn)
+        .map(|s| Definition {
+            kind: "Service",
+            namespace: s.namespace_or(default_namespace),
+            name: &s.name.value,
+            export_to: s.export_to.as_ref(),
+            origin: &s.origin,
+            setting: "the Service's annotation `networking.istio.io/exportTo`",
+        });
+    let entries = loaded
+        .service_entries
+        .iter()
+        .filter(|e| e.hosts.contains(&fqdn))
+        .map(|e| Definition {
+            kind: "ServiceEntry",
+            namespace: e.namespace.as_ref().map_or(default_namespace, |n| &n.value),
+            name: &e.name.value,
+            export_to: e.export_to.as_ref(),
+            origin: &e.origin,
+            setting: "the ServiceEntry's `exportTo`",
+        });
+    let definitions: Vec<Definition<'_>> = services.chain(entries).collect();
+    let visible = |d: &Definition<'_>| {
+        let export_to = d.export_to.map(|l| l.value.as_slice());
+        scope::exported_to(export_to, d.namespace, mesh, client)
+    };
+    if definitions.iter().any(visible) {
+        return None;
+    }
+    let hidden = definitions.first()?;
+    let (at, export_to) = match hidden.export_to {
         Some(list) => (
             list.pos,
             format!("its exportTo is `{}`", list.value.join(",")),
@@ -458,7 +500,7 @@ fn hidden_service(
                 .map(|e| e.value.as_str())
                 .collect();
             (
-                service.origin.pos,
+                hidden.origin.pos,
                 format!(
                     "MeshConfig's defaultServiceExportTo is `{}`",
                     default.join(",")
@@ -468,16 +510,13 @@ fn hidden_service(
     };
     let finding = Finding::new(
         Code::HostNotImported,
-        Location::new(&service.origin.file, at),
+        Location::new(&hidden.origin.file, at),
         format!(
-            "the Service {}/{} is not exported to `{client}` ({export_to}), so the client's sidecar has no cluster for `{fqdn}`",
-            service.namespace_or(default_namespace),
-            service.name.value
+            "the {} {}/{} is not exported to `{client}` ({export_to}), so the client's sidecar has no cluster for `{fqdn}`",
+            hidden.kind, hidden.namespace, hidden.name
         ),
     )
-    .help(format!(
-        "add `{client}` (or `*`) to the Service's annotation `networking.istio.io/exportTo`"
-    ));
+    .help(format!("add `{client}` (or `*`) to {}", hidden.setting));
     Some(finding)
 }
 

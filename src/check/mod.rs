@@ -80,6 +80,7 @@ pub fn run(
     findings.extend(lint_rules(&index));
     let mut plans = Vec::new();
     for destination in destinations {
+        let destination = &loaded.complete(destination, mesh);
         findings.extend(scope_findings(&index, loaded, destination));
         match index.resolve(destination) {
             Ok(resolution) => {

@@ -442,9 +442,10 @@ or 3 server pods, or lower client limits.\n"),
     HostNotImported = ("ST215", "host-not-imported", Warning,
         "the client's sidecar has no cluster for the host: its Sidecar does not import it, or the Service is not exported to the client",
         "What it does: reports a destination whose host the client's own sidecar has no cluster \
-for, as Istio computes its scope: the host's Kubernetes Service in the input is not exported to \
-the client's namespace (`push_context.go` `IsServiceVisible`: the annotation \
-`networking.istio.io/exportTo`, else MeshConfig's `defaultServiceExportTo`, else `*`), or the \
+for, as Istio computes its scope: the host's Kubernetes Service in the input, or every \
+ServiceEntry that defines it, is not exported to the client's namespace (`push_context.go` \
+`IsServiceVisible`: the annotation `networking.istio.io/exportTo` or the entry's `exportTo`, else \
+MeshConfig's `defaultServiceExportTo`, else `*`), or the \
 `Sidecar` that applies to the client (by its `workloadSelector`, else its namespace's, else the \
 root namespace's) does not import it in any of its `egress` listeners' `hosts` (`sidecar.go` \
 `selectServices`: `namespace/dnsName`, `.` for the client's namespace, `*` for every namespace, \

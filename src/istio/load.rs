@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::mesh::{self, MeshConfig};
-use super::model::{Deployment, DestinationRule, Origin, Service, Sidecar, VirtualService};
+use super::model::{
+    Deployment, DestinationRule, Origin, Service, ServiceEntry, Sidecar, VirtualService,
+};
+use super::resolve::Destination;
+use super::scope;
 use super::validate::Validator;
 use super::yaml::{self, Node, Pos, Value};
 use crate::diag::{Code, Finding, Location, Severity, Sources};
@@ -81,6 +85,8 @@ pub struct Loaded {
     /// Istio `VirtualService` resources, for the hosts their routes import into a Sidecar's
     /// scope.
     pub virtual_services: Vec<VirtualService>,
+    /// Istio `ServiceEntry` resources, for the namespace and visibility of their hosts.
+    pub service_entries: Vec<ServiceEntry>,
     /// Kubernetes Deployments, for how many client and server pods there are.
     pub deployments: Vec<Deployment>,
     /// ST1xx findings: syntax, unknown fields, types, ranges, skipped kinds.
@@ -92,6 +98,39 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// `destination` with the namespace of its service taken from the ServiceEntries read, when
+    /// it names none and its host is no `NAME.NAMESPACE.svc.cluster.local`: Istio looks for the
+    /// host's DestinationRule in that namespace too. The ServiceEntries visible to the client
+    /// that define the host exactly decide: one of the client's namespace, else the one
+    /// namespace they share; otherwise it stays unset (`--service-namespace` sets it).
+    ///
+    /// ```
+    /// use sidecar_tuner::istio::MeshConfig;
+    /// use sidecar_tuner::istio::load::{LoadOptions, load_str};
+    /// use sidecar_tuner::istio::resolve::Destination;
+    ///
+    /// let yaml = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: api, namespace: egress}\nspec: {hosts: [api.example.com]}\n";
+    /// let loaded = load_str(yaml, &"in.yaml".into(), &LoadOptions::default());
+    /// let client = Destination::new("api.example.com").namespace("web");
+    /// let completed = loaded.complete(&client, &MeshConfig::default());
+    /// assert_eq!(completed.service_namespace.as_deref(), Some("egress"));
+    /// ```
+    pub fn complete(&self, destination: &Destination, mesh: &MeshConfig) -> Destination {
+        let mut out = destination.clone();
+        if destination.effective_service_namespace().is_none()
+            && let Some(namespace) = scope::service_entry_namespace(
+                &self.service_entries,
+                &destination.fqdn(),
+                &destination.namespace,
+                mesh,
+                &destination.namespace,
+            )
+        {
+            out.service_namespace = Some(namespace.to_owned());
+        }
+        out
+    }
+
     /// Whether some input could not be read at all (a finding of code ST100).
     pub fn has_unreadable_input(&self) -> bool {
         self.findings.iter().any(|f| f.code == Code::YamlSyntax)
@@ -134,6 +173,7 @@ impl Loaded {
         append(&mut self.services, other.services);
         append(&mut self.sidecars, other.sidecars);
         append(&mut self.virtual_services, other.virtual_services);
+        append(&mut self.service_entries, other.service_entries);
         append(&mut self.deployments, other.deployments);
         append(&mut self.findings, other.findings);
         append(&mut self.files, other.files);
@@ -405,6 +445,10 @@ fn skipped(node: &Node, kind: &str, at: Location, detail: &str) -> Finding {
 
 fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
     let at = |pos| Location::new(file, pos);
+    let origin = || Origin {
+        file: Arc::clone(file),
+        pos: node.pos,
+    };
     if node.as_map().is_none() {
         let what = if top_level {
             "a YAML document"
@@ -422,34 +466,24 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
     match node.get("kind").map(|k| &k.value) {
         Some(Value::Str(kind)) if kind == "DestinationRule" => {
             Validator::new(file, &mut out.findings).destination_rule(node);
-            let origin = Origin {
-                file: Arc::clone(file),
-                pos: node.pos,
-            };
-            out.rules.extend(DestinationRule::from_node(node, origin));
+            out.rules.extend(DestinationRule::from_node(node, origin()));
         }
         Some(Value::Str(kind)) if kind == "Sidecar" => {
             Validator::new(file, &mut out.findings).sidecar(node);
-            let origin = Origin {
-                file: Arc::clone(file),
-                pos: node.pos,
-            };
-            out.sidecars.extend(Sidecar::from_node(node, origin));
+            out.sidecars.extend(Sidecar::from_node(node, origin()));
         }
         Some(Value::Str(kind)) if kind == "VirtualService" => {
             // Not validated: read for the hosts its routes import into a Sidecar's scope.
-            out.findings.push(skipped(
-                node,
-                kind,
-                at(node.pos),
-                " (read only for the hosts its routes import into a client's Sidecar scope)",
-            ));
-            let origin = Origin {
-                file: Arc::clone(file),
-                pos: node.pos,
-            };
+            let read = " (read only for the hosts its routes import into a client's Sidecar scope)";
+            out.findings.push(skipped(node, kind, at(node.pos), read));
             out.virtual_services
-                .extend(VirtualService::from_node(node, origin));
+                .extend(VirtualService::from_node(node, origin()));
+        }
+        Some(Value::Str(kind)) if kind == "ServiceEntry" => {
+            let read = " (read only for the namespace and visibility of its hosts)";
+            out.findings.push(skipped(node, kind, at(node.pos), read));
+            out.service_entries
+                .extend(ServiceEntry::from_node(node, origin()));
         }
         Some(Value::Str(kind)) if kind == "Deployment" => {
             out.deployments.extend(Deployment::from_node(

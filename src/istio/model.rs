@@ -979,6 +979,46 @@ impl Sidecar {
     }
 }
 
+/// An Istio `ServiceEntry`, as far as it names the namespace of its hosts and their
+/// visibility: read, not validated.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ServiceEntry {
+    /// `metadata.name`.
+    pub name: Located<String>,
+    /// `metadata.namespace`, when the object names one.
+    pub namespace: Option<Located<String>>,
+    /// `spec.hosts`, as written.
+    pub hosts: Vec<String>,
+    /// `spec.exportTo`, when set.
+    pub export_to: Option<Located<Vec<String>>>,
+    /// Where the object was read.
+    pub origin: Origin,
+}
+
+impl ServiceEntry {
+    /// Reads a ServiceEntry object; `None` without a name or a `spec` mapping.
+    pub(crate) fn from_node(object: &Node, origin: Origin) -> Option<Self> {
+        let metadata = object.get("metadata");
+        let spec = object.get("spec").filter(|s| s.as_map().is_some())?;
+        let texts = |node: &Node| {
+            kept(node.as_seq().unwrap_or_default(), |n| {
+                n.as_str().map(str::to_owned)
+            })
+        };
+        Some(Self {
+            name: string(metadata.and_then(|m| m.get("name")))?,
+            namespace: namespace(metadata),
+            hosts: spec.get("hosts").map(texts).unwrap_or_default(),
+            export_to: spec
+                .get("exportTo")
+                .map(|e| Located::new(texts(e), e.pos))
+                .filter(|e| !e.value.is_empty()),
+            origin,
+        })
+    }
+}
+
 /// An Istio `VirtualService`, as far as its routes import hosts into a client's `Sidecar`
 /// scope (Istio's `collectImportedServices`): read, not validated.
 #[derive(Clone, Debug, PartialEq)]

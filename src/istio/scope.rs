@@ -22,29 +22,32 @@
 //! destinations for the client's namespace (`sourceNamespace`), on the listener's port if it has
 //! one, else on the routes' ports (all of them for a route without one).
 //!
-//! Not modelled: ServiceEntries (their `exportTo`, MeshConfig's `serviceEntryVisibility`, a
-//! host defined in several namespaces), delegate VirtualServices and Gateway API routes.
+//! ServiceEntries: a host's namespace is that of the entries visible to the client that define
+//! it exactly ([`service_entry_namespace`]). Not modelled: MeshConfig's
+//! `serviceEntryVisibility`, wildcard ServiceEntry hosts, Istio's pick among several
+//! namespaces, delegate VirtualServices and Gateway API routes.
 
 use std::collections::BTreeMap;
 
 use super::MeshConfig;
-use super::model::{Service, Sidecar, SidecarEgress, VirtualService};
+use super::model::{ServiceEntry, Sidecar, SidecarEgress, VirtualService};
 
 /// The namespace part of an egress host that stands for every namespace.
 const EVERY_NAMESPACE: &str = "*";
 
-/// Whether `service`, of `namespace`, is visible to clients of `client_namespace` (Istio's
-/// `PushContext.IsServiceVisible` and `serviceExportTo`): its `networking.istio.io/exportTo`
-/// annotation, else MeshConfig's `defaultServiceExportTo`, else `*`; `*` exports to every
+/// Whether a service of `namespace` whose `exportTo` is `export_to` (a Service's
+/// `networking.istio.io/exportTo` annotation, a ServiceEntry's `exportTo`) is visible to
+/// clients of `client_namespace` (Istio's `PushContext.IsServiceVisible` and `serviceExportTo`):
+/// that list, else MeshConfig's `defaultServiceExportTo`, else `*`; `*` exports to every
 /// namespace, `.` to its own, a name to that namespace, `~` to none.
 pub(crate) fn exported_to(
-    service: &Service,
+    export_to: Option<&[String]>,
     namespace: &str,
     mesh: &MeshConfig,
     client_namespace: &str,
 ) -> bool {
-    let export_to: Vec<&str> = match &service.export_to {
-        Some(list) => list.value.iter().map(String::as_str).collect(),
+    let export_to: Vec<&str> = match export_to {
+        Some(list) => list.iter().map(String::as_str).collect(),
         None if !mesh.default_service_export_to.is_empty() => mesh
             .default_service_export_to
             .iter()
@@ -55,6 +58,41 @@ pub(crate) fn exported_to(
     export_to.iter().any(|e| {
         *e == "*" || (*e == "." && namespace == client_namespace) || *e == client_namespace
     })
+}
+
+/// The namespace of the ServiceEntries among `entries` that define the host `fqdn` for a
+/// client of `client_namespace`: of those visible to it, one of its own namespace, else the one
+/// namespace they share; `None` when none defines it or the choice is Istio's own (several
+/// namespaces). An entry without a namespace lives in `default_namespace`.
+pub(crate) fn service_entry_namespace<'a>(
+    entries: &'a [ServiceEntry],
+    fqdn: &str,
+    client_namespace: &str,
+    mesh: &MeshConfig,
+    default_namespace: &'a str,
+) -> Option<&'a str> {
+    let namespaces: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.hosts.iter().any(|h| h == fqdn))
+        .map(|e| {
+            (
+                e,
+                e.namespace
+                    .as_ref()
+                    .map_or(default_namespace, |n| n.value.as_str()),
+            )
+        })
+        .filter(|(e, namespace)| {
+            let export_to = e.export_to.as_ref().map(|l| l.value.as_slice());
+            exported_to(export_to, namespace, mesh, client_namespace)
+        })
+        .map(|(_, namespace)| namespace)
+        .collect();
+    if let Some(own) = namespaces.iter().find(|n| **n == client_namespace) {
+        return Some(own);
+    }
+    let first = *namespaces.first()?;
+    namespaces.iter().all(|n| *n == first).then_some(first)
 }
 
 /// The VirtualServices of the mesh: a Sidecar's egress listener imports the hosts their routes
@@ -463,7 +501,13 @@ mod tests {
                     .collect(),
                 ..MeshConfig::default()
             };
-            exported_to(&loaded.services[0], namespace, &mesh, "foo")
+            let export_to = loaded.services[0].export_to.as_ref();
+            exported_to(
+                export_to.map(|l| l.value.as_slice()),
+                namespace,
+                &mesh,
+                "foo",
+            )
         };
         // "... has no exportTo map with global private": foo yes, bar no; "... global public"
         assert!(visible("foo", None, &["."]));
@@ -488,6 +532,44 @@ mod tests {
         assert!(visible("bar", None, &[".", "foo"]));
         assert!(!visible("bar", None, &[".", "baz"]));
         assert!(visible("foo", None, &[".", "baz"]));
+    }
+
+    /// The namespace of a ServiceEntry host: of the entries visible to the client that define
+    /// it exactly, the client's own, else the one they share (`selectServices` keeps the client
+    /// namespace's service of a hostname defined in several; otherwise Istio picks).
+    #[test]
+    fn a_service_entry_host_lives_in_its_entry_namespace() {
+        let entry = |namespace: &str, host: &str, export_to: &str| {
+            format!(
+                "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: e, namespace: {namespace}}}\nspec: {{hosts: ['{host}']{export_to}}}\n"
+            )
+        };
+        let namespace_of = |yaml: &str| {
+            let loaded = load_str(yaml, &Arc::from("se.yaml"), &LoadOptions::default());
+            let mesh = MeshConfig::default();
+            service_entry_namespace(
+                &loaded.service_entries,
+                "api.example.com",
+                "web",
+                &mesh,
+                "web",
+            )
+            .map(str::to_owned)
+        };
+        let api = "api.example.com";
+        assert_eq!(
+            namespace_of(&entry("egress", api, "")).as_deref(),
+            Some("egress")
+        );
+        let twice = entry("egress", api, "") + &entry("egress", api, "");
+        assert_eq!(namespace_of(&twice).as_deref(), Some("egress"));
+        let own = entry("egress", api, "") + &entry("web", api, "");
+        assert_eq!(namespace_of(&own).as_deref(), Some("web"));
+        let two = entry("egress", api, "") + &entry("other", api, "");
+        assert_eq!(namespace_of(&two), None);
+        let private = entry("egress", api, ", exportTo: [.]") + &entry("other", api, "");
+        assert_eq!(namespace_of(&private).as_deref(), Some("other"));
+        assert_eq!(namespace_of(&entry("egress", "*.example.com", "")), None);
     }
 
     /// `imports` with the VirtualServices of `yaml`, in Istio's default mesh.
