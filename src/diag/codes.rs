@@ -229,8 +229,10 @@ Fixed:\n\n    trafficPolicy:\n      connectionPool:\n        tcp:\n          max
     /// A document that is not a DestinationRule.
     NotADestinationRule = ("ST111", "not-a-destination-rule", Note,
         "a document that is not a DestinationRule, skipped",
-        "What it does: notes documents of other kinds (VirtualService, Service, Deployment, ...) that \
-the tool skips.\n\n\
+        "What it does: notes documents of other kinds (Gateway, EnvoyFilter, ...) that the tool \
+does not validate and skips; a VirtualService or ServiceEntry is noted too, and read only for what \
+decides a client's Sidecar scope (the hosts its routes import; its hosts' namespace and \
+visibility). Services, Deployments, Sidecars and the `istio` ConfigMap are read without a note.\n\n\
 Why is this bad: it is not; the note tells you the document was seen and left alone, so a rule \
 mislabelled with another `kind` does not go unnoticed.\n\n\
 Example:\n\n    apiVersion: networking.istio.io/v1\n    kind: VirtualService\n"),
