@@ -656,6 +656,25 @@ fn the_mesh_decides_where_requests_for_a_host_not_imported_go() {
     );
     let related = web[0]["related"].as_array().unwrap();
     assert_eq!(related[1]["file"], path);
+    // A policy without `mode` replaces the default mesh's ALLOW_ANY with the zero value,
+    // REGISTRY_ONLY (`mesh.go` `ApplyMeshConfig` overrides fields whole; golang/protobuf's
+    // jsonpb sets a fresh message); `null` keeps the default.
+    let (empty, _) = mesh_file("empty-policy.yaml", "outboundTrafficPolicy: {}\n");
+    let web = not_imported(&["-n", "web", "--mesh", empty.to_str().unwrap()]);
+    assert!(
+        web[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)")
+    );
+    let (null, _) = mesh_file("null-policy.yaml", "outboundTrafficPolicy: null\n");
+    let web = not_imported(&["-n", "web", "--mesh", null.to_str().unwrap()]);
+    assert!(
+        web[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PassthroughCluster")
+    );
     let (pooled, _) = mesh_file(
         "pooled.yaml",
         "outboundTrafficPolicy: {mode: ALLOW_ANY}\ndefaultTrafficPolicy:\n  connectionPool: {tcp: {maxConnections: 50}}\n",

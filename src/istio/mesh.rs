@@ -202,18 +202,28 @@ impl MeshConfig {
                             );
                         }
                     }
-                    if let Some(mode) = value.get("mode") {
-                        mesh.registry_only = flag(
-                            mode,
-                            file,
-                            findings,
-                            ("outboundTrafficPolicy.mode", "outbound traffic policy mode"),
-                            &[
-                                ("ALLOW_ANY", false),
-                                ("REGISTRY_ONLY", true),
-                                ("ALLOW_ANY_DYNAMIC_DNS", false),
-                            ],
-                        );
+                    match value.get("mode") {
+                        Some(mode) => {
+                            mesh.registry_only = flag(
+                                mode,
+                                file,
+                                findings,
+                                ("outboundTrafficPolicy.mode", "outbound traffic policy mode"),
+                                &[
+                                    ("ALLOW_ANY", false),
+                                    ("REGISTRY_ONLY", true),
+                                    ("ALLOW_ANY_DYNAMIC_DNS", false),
+                                ],
+                            );
+                        }
+                        // Istio reads the file over its default mesh (`ApplyMeshConfig`), and
+                        // jsonpb replaces a message field whole (`m.NewField`, `m.Set`): a policy
+                        // without `mode` is the enumeration's zero value, REGISTRY_ONLY, not the
+                        // default's ALLOW_ANY; `null` leaves the default.
+                        None if value.as_map().is_some() => {
+                            mesh.registry_only = Some(Located::new(true, value.pos));
+                        }
+                        None => {}
                     }
                 }
                 _ if OTHER_FIELDS.contains(&name) => {}
