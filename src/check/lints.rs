@@ -7,7 +7,7 @@ use crate::istio::load::Loaded;
 use crate::istio::model::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, Sidecar, TrafficPolicy,
 };
-use crate::istio::model::{Located, Origin};
+use crate::istio::model::{Located, Origin, namespace_or};
 use crate::istio::resolve::{
     CLUSTER_DOMAIN, Destination, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
 };
@@ -473,7 +473,7 @@ fn hidden_service(
         .filter(|e| e.hosts.contains(&fqdn))
         .map(|e| Definition {
             kind: "ServiceEntry",
-            namespace: e.namespace.as_ref().map_or(default_namespace, |n| &n.value),
+            namespace: namespace_or(e.namespace.as_ref(), default_namespace),
             name: &e.name.value,
             export_to: e.export_to.as_ref(),
             origin: &e.origin,

@@ -58,7 +58,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::model::Sidecar;
+use super::model::{Sidecar, namespace_or};
 use super::resolve::{Destination, MeshIndex, PolicySource, Resolution, Sourced};
 use crate::error::Error;
 
@@ -107,11 +107,7 @@ pub fn select_sidecar<'a>(
     root_namespace: &str,
     default_namespace: &str,
 ) -> Option<(&'a Sidecar, SidecarStep)> {
-    let ns = |s: &'a Sidecar| {
-        s.namespace
-            .as_ref()
-            .map_or(default_namespace, |n| n.value.as_str())
-    };
+    let ns = |s: &'a Sidecar| namespace_or(s.namespace.as_ref(), default_namespace);
     let mut ordered: Vec<&'a Sidecar> = sidecars.iter().collect();
     // initSidecarScopes: selector Sidecars first, each group by creation time (a missing one
     // is Go's zero time, first), then name, then namespace.

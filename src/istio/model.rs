@@ -494,6 +494,20 @@ pub(crate) fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> O
 /// What `keep` makes of the items of `list`, in a vector of room for the list's length:
 /// collecting a filtered iterator reserves room for four, so a rule's two subsets took four
 /// subsets' room.
+/// The namespace an object lives in: its own, else `default_namespace` (where it would be
+/// applied, as `kubectl apply -n` puts an object that names none).
+pub(crate) fn namespace_or<'a>(
+    namespace: Option<&'a Located<String>>,
+    default_namespace: &'a str,
+) -> &'a str {
+    namespace.map_or(default_namespace, |n| n.value.as_str())
+}
+
+/// The strings of a list, other items left out.
+fn texts(list: &[Node]) -> Vec<String> {
+    kept(list, |n| n.as_str().map(str::to_owned))
+}
+
 fn kept<T>(list: &[Node], keep: impl FnMut(&Node) -> Option<T>) -> Vec<T> {
     let mut kept = Vec::with_capacity(list.len());
     kept.extend(list.iter().filter_map(keep));
@@ -780,9 +794,7 @@ pub struct Service {
 impl Service {
     /// The service's namespace: its own, else `default_namespace`.
     pub fn namespace_or<'a>(&'a self, default_namespace: &'a str) -> &'a str {
-        self.namespace
-            .as_ref()
-            .map_or(default_namespace, |n| n.value.as_str())
+        namespace_or(self.namespace.as_ref(), default_namespace)
     }
 
     /// The service's host, `NAME.NAMESPACE.svc.cluster.local`, for a Service without a
@@ -1001,18 +1013,13 @@ impl ServiceEntry {
     pub(crate) fn from_node(object: &Node, origin: Origin) -> Option<Self> {
         let metadata = object.get("metadata");
         let spec = object.get("spec").filter(|s| s.as_map().is_some())?;
-        let texts = |node: &Node| {
-            kept(node.as_seq().unwrap_or_default(), |n| {
-                n.as_str().map(str::to_owned)
-            })
-        };
         Some(Self {
             name: string(metadata.and_then(|m| m.get("name")))?,
             namespace: namespace(metadata),
-            hosts: spec.get("hosts").map(texts).unwrap_or_default(),
+            hosts: texts(spec.items("hosts")),
             export_to: spec
                 .get("exportTo")
-                .map(|e| Located::new(texts(e), e.pos))
+                .map(|e| Located::new(texts(e.as_seq().unwrap_or_default()), e.pos))
                 .filter(|e| !e.value.is_empty()),
             origin,
         })
@@ -1055,8 +1062,6 @@ impl VirtualService {
     pub(crate) fn from_node(object: &Node, origin: Origin) -> Option<Self> {
         let metadata = object.get("metadata");
         let spec = object.get("spec").filter(|s| s.as_map().is_some())?;
-        let texts =
-            |key: &str| -> Vec<String> { kept(spec.items(key), |n| n.as_str().map(str::to_owned)) };
         let destination = |d: &Node| -> Option<(String, Option<u32>)> {
             let host = d.get("host")?.as_str()?.to_owned();
             let port = int(d.get("port").and_then(|p| p.get("number")))
@@ -1094,9 +1099,9 @@ impl VirtualService {
         Some(Self {
             name: string(metadata.and_then(|m| m.get("name")))?,
             namespace: namespace(metadata),
-            hosts: texts("hosts"),
-            gateways: texts("gateways"),
-            export_to: texts("exportTo"),
+            hosts: texts(spec.items("hosts")),
+            gateways: texts(spec.items("gateways")),
+            export_to: texts(spec.items("exportTo")),
             routes,
             origin,
         })

@@ -35,7 +35,7 @@ use std::time::Duration;
 use super::mesh::MeshConfig;
 use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
-    OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy,
+    OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy, namespace_or,
 };
 use super::validate::{is_label_key, is_label_value, is_lowercase_dns1123_label, validate_fqdn};
 use crate::diag::Location;
@@ -228,9 +228,7 @@ fn qualify(host: &str, namespace: &str) -> String {
 /// The namespace a rule lives in; a rule that names none lives where it would be applied,
 /// `default_namespace` (the client's, as `kubectl apply -n` would put it there).
 pub fn rule_namespace<'r>(rule: &'r DestinationRule, default_namespace: &'r str) -> &'r str {
-    rule.namespace
-        .as_ref()
-        .map_or(default_namespace, |n| n.value.as_str())
+    namespace_or(rule.namespace.as_ref(), default_namespace)
 }
 
 /// The rule's host, fully qualified in the rule's namespace.

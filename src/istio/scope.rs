@@ -30,7 +30,7 @@
 use std::collections::BTreeMap;
 
 use super::MeshConfig;
-use super::model::{ServiceEntry, Sidecar, SidecarEgress, VirtualService};
+use super::model::{ServiceEntry, Sidecar, SidecarEgress, VirtualService, namespace_or};
 
 /// The namespace part of an egress host that stands for every namespace.
 const EVERY_NAMESPACE: &str = "*";
@@ -74,14 +74,7 @@ pub(crate) fn service_entry_namespace<'a>(
     let namespaces: Vec<&str> = entries
         .iter()
         .filter(|e| e.hosts.iter().any(|h| h == fqdn))
-        .map(|e| {
-            (
-                e,
-                e.namespace
-                    .as_ref()
-                    .map_or(default_namespace, |n| n.value.as_str()),
-            )
-        })
+        .map(|e| (e, namespace_or(e.namespace.as_ref(), default_namespace)))
         .filter(|(e, namespace)| {
             let export_to = e.export_to.as_ref().map(|l| l.value.as_slice());
             exported_to(export_to, namespace, mesh, client_namespace)
@@ -140,10 +133,7 @@ impl Routes<'_> {
         port: Option<u32>,
     ) -> bool {
         self.virtual_services.iter().any(|vs| {
-            let namespace = vs
-                .namespace
-                .as_ref()
-                .map_or(self.default_namespace, |n| n.value.as_str());
+            let namespace = namespace_or(vs.namespace.as_ref(), self.default_namespace);
             if !self.visible(vs, namespace, client_namespace) || !hosts.select(vs, namespace) {
                 return false;
             }

@@ -135,16 +135,8 @@ impl<'a> Validator<'a> {
         }
         let mut ports = HashSet::new();
         for ingress in spec.items("ingress") {
-            if let Some(number) = ingress.get("port").and_then(|p| p.get("number"))
-                && let Value::Int(n) = number.value
-                && !ports.insert(n)
-            {
-                self.report(
-                    Code::ConflictingFields,
-                    number,
-                    "sidecar: ports on IP bound listeners must be unique",
-                    Some("give each ingress listener its own port"),
-                );
+            if let Some(number) = ingress.get("port").and_then(|p| p.get("number")) {
+                self.unique_port(&mut ports, number, "ingress");
             }
             if let Some(pool) = ingress.get("connectionPool") {
                 self.connection_pool(pool);
@@ -231,17 +223,9 @@ impl<'a> Validator<'a> {
                     Some("move it to the end of `egress`"),
                 ),
                 Some(port) => {
-                    if let Some(number) = port.get("number")
-                        && let Value::Int(n) = number.value
-                        && n != 0
-                        && !ports.insert(n)
-                    {
-                        self.report(
-                            Code::ConflictingFields,
-                            number,
-                            "sidecar: ports on IP bound listeners must be unique",
-                            Some("give each egress listener its own port"),
-                        );
+                    // Port 0 is a Unix domain socket's listener, not IP bound.
+                    if let Some(number) = port.get("number").filter(|n| n.value != Value::Int(0)) {
+                        self.unique_port(&mut ports, number, "egress");
                     }
                 }
             }
@@ -301,6 +285,21 @@ impl<'a> Validator<'a> {
                 egress,
                 "`*/*` host select all resources, no other hosts can be added",
                 "keep `*/*` alone, or name the namespaces instead",
+            );
+        }
+    }
+
+    /// `ValidateSidecar`: the ports of one kind of listener (`ingress`, `egress`) are unique.
+    fn unique_port(&mut self, ports: &mut HashSet<i64>, number: &Node, listener: &str) {
+        if let Value::Int(n) = number.value
+            && !ports.insert(n)
+        {
+            let help = format!("give each {listener} listener its own port");
+            self.report(
+                Code::ConflictingFields,
+                number,
+                "sidecar: ports on IP bound listeners must be unique",
+                Some(&help),
             );
         }
     }

@@ -536,7 +536,7 @@ pub fn inbound_plan_json(
     doc["direction"] = json!("inbound");
     doc["sidecar_resource"] = json!(inbound.sidecar.map(|s| json!({
         "name": s.name.value,
-        "namespace": s.namespace.as_ref().map_or(inbound.resolution.destination.namespace.as_str(), |n| n.value.as_str()),
+        "namespace": crate::istio::model::namespace_or(s.namespace.as_ref(), &inbound.resolution.destination.namespace),
         "file": &*s.origin.file,
         "line": s.origin.pos.line,
         "why": inbound.sidecar_step.as_ref().map(ToString::to_string),
