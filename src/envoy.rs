@@ -60,14 +60,15 @@ impl RenderOptions {
     }
 }
 
-/// The cluster name Istio gives the destination: `outbound|PORT|SUBSET|HOST`.
+/// The cluster name Istio gives the destination: `outbound|PORT|SUBSET|HOST`, the host being
+/// the service's (a wildcard ServiceEntry's for a host it serves).
 pub fn cluster_name(resolution: &Resolution<'_>) -> String {
     let d = &resolution.destination;
     format!(
         "outbound|{}|{}|{}",
         d.port.unwrap_or(80),
         d.subset.as_deref().unwrap_or(""),
-        d.fqdn()
+        d.service_fqdn()
     )
 }
 

@@ -798,3 +798,81 @@ fn service_entry_hosts_find_their_rule_in_the_entrys_namespace() {
     );
     assert!(unreachable_in(ENTRIES, "internal.example.com", &["-n", "egress"]).is_empty());
 }
+
+/// A host that no ServiceEntry names but a wildcard one covers goes to the wildcard's cluster
+/// (`outbound|443||*.example.org`), whose rules Istio looks up for `*.example.org`
+/// (`MostSpecificHostMatch` with a wildcard needle): a rule for the name itself applies to no
+/// cluster (Istio issue 19459, istio/istio#21857). A Sidecar must import the wildcard's host,
+/// not the name (`hostClassification.Matches`: an exact entry does not cover a wildcard host).
+#[test]
+fn a_wildcard_service_entry_takes_its_hosts_rules() {
+    const ENTRIES: &str = "fixtures/mesh/wildcard-service-entry.yaml";
+    let plan_of = |host: &str| {
+        json(&run(&[
+            "plan", ENTRIES, "--host", host, "-n", "web", "--port", "443", "--format", "json",
+        ]))
+    };
+    let api = plan_of("api.example.org");
+    assert_eq!(
+        api["sidecar"]["max_connections"], 40,
+        "the wildcard's rule, not api's 5"
+    );
+    assert_eq!(api["rule"]["name"], "example-org");
+    let pay = plan_of("pay.example.org");
+    assert_eq!(
+        pay["sidecar"]["max_connections"], 9,
+        "its own ServiceEntry, its own rule"
+    );
+
+    let findings = json(&run(&[
+        "check",
+        ENTRIES,
+        "--host",
+        "api.example.org",
+        "-n",
+        "web",
+        "--format",
+        "json",
+    ]))["findings"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let resolved = findings.iter().find(|f| f["code"] == "ST208").unwrap();
+    let labels = resolved["related"].to_string();
+    assert!(
+        labels.contains("egress/api passed over: the requests for `api.example.org` go to the cluster of the ServiceEntry host `*.example.org`"),
+        "{labels}"
+    );
+
+    let cluster = run(&[
+        "render-envoy",
+        ENTRIES,
+        "--host",
+        "api.example.org",
+        "-n",
+        "web",
+        "--port",
+        "443",
+        "--upstream",
+        "127.0.0.1:8443",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&cluster.stdout).contains("outbound|443||*.example.org"),
+        "{}",
+        String::from_utf8_lossy(&cluster.stdout)
+    );
+
+    // `jobs` imports `egress/api.example.org`: a name, which does not cover the wildcard host.
+    let jobs = unreachable_in(ENTRIES, "api.example.org", &["-n", "jobs", "--port", "443"]);
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert!(
+        jobs[0]["message"].as_str().unwrap().starts_with(
+            "the Sidecar jobs/default of this client does not import `*.example.org` (the ServiceEntry host that serves `api.example.org`) on port 443"
+        ),
+        "{}",
+        jobs[0]["message"]
+    );
+    assert!(
+        unreachable_in(ENTRIES, "pay.example.org", &["-n", "jobs", "--port", "443"]).is_empty()
+    );
+}

@@ -454,7 +454,7 @@ fn hidden_service(
 ) -> Option<Finding> {
     let (mesh, default_namespace) = (index.mesh(), index.default_namespace());
     let client = destination.namespace.as_str();
-    let fqdn = destination.fqdn();
+    let fqdn = destination.service_fqdn();
     let services = loaded
         .services
         .iter()
@@ -529,7 +529,7 @@ fn not_imported(
     routes: scope::Routes<'_>,
     destination: &Destination,
 ) -> Option<Finding> {
-    let fqdn = destination.fqdn();
+    let fqdn = destination.service_fqdn();
     let service_namespace = destination.effective_service_namespace();
     let port = destination.port;
     if scope::imports(
@@ -543,13 +543,17 @@ fn not_imported(
         return None;
     }
     let on_port = port.map(|p| format!(" on port {p}")).unwrap_or_default();
+    let serving = match destination.fqdn() {
+        host if host != fqdn => format!(" (the ServiceEntry host that serves `{host}`)"),
+        _ => String::new(),
+    };
     let at = sidecar.egress.first().map_or(sidecar.origin.pos, |e| e.pos);
     let namespace = service_namespace.as_deref().unwrap_or("NAMESPACE");
     let finding = Finding::new(
         Code::HostNotImported,
         Location::new(&sidecar.origin.file, at),
         format!(
-            "the Sidecar {} of this client does not import `{fqdn}`{on_port}, so its sidecar has no cluster for it",
+            "the Sidecar {} of this client does not import `{fqdn}`{serving}{on_port}, so its sidecar has no cluster for it",
             sidecar.id()
         ),
     )

@@ -98,32 +98,51 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// `destination` with the namespace of its service taken from the ServiceEntries read, when
-    /// it names none and its host is no `NAME.NAMESPACE.svc.cluster.local`: Istio looks for the
-    /// host's DestinationRule in that namespace too. The ServiceEntries visible to the client
-    /// that define the host exactly decide: one of the client's namespace, else the one
-    /// namespace they share; otherwise it stays unset (`--service-namespace` sets it).
+    /// `destination` completed from the ServiceEntries read, as Istio would see the service
+    /// behind its host:
+    ///
+    /// - its [`service_host`](Destination::service_host), when it names none, no Kubernetes
+    ///   Service read is for the host, and no ServiceEntry visible to the client defines it but
+    ///   one has a wildcard host that covers it (the longest such): `api.example.com` served by
+    ///   `*.example.com` goes to that host's cluster, with that host's rules;
+    /// - the namespace of its service, when it names none and its host is no
+    ///   `NAME.NAMESPACE.svc.cluster.local`: Istio looks for the host's DestinationRule in that
+    ///   namespace too. The ServiceEntries visible to the client that define the (service) host
+    ///   decide: one of the client's namespace, else the one namespace they share; otherwise it
+    ///   stays unset (`--service-namespace` sets it).
     ///
     /// ```
     /// use sidecar_tuner::istio::MeshConfig;
     /// use sidecar_tuner::istio::load::{LoadOptions, load_str};
     /// use sidecar_tuner::istio::resolve::Destination;
     ///
-    /// let yaml = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: api, namespace: egress}\nspec: {hosts: [api.example.com]}\n";
+    /// let yaml = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: api, namespace: egress}\nspec: {hosts: [api.example.com, '*.example.org']}\n";
     /// let loaded = load_str(yaml, &"in.yaml".into(), &LoadOptions::default());
     /// let client = Destination::new("api.example.com").namespace("web");
     /// let completed = loaded.complete(&client, &MeshConfig::default());
     /// assert_eq!(completed.service_namespace.as_deref(), Some("egress"));
+    /// assert_eq!(completed.service_host, None); // the host itself
+    /// let completed = loaded.complete(&Destination::new("www.example.org"), &MeshConfig::default());
+    /// assert_eq!(completed.service_host.as_deref(), Some("*.example.org"));
+    /// assert_eq!(completed.service_namespace.as_deref(), Some("egress"));
     /// ```
     pub fn complete(&self, destination: &Destination, mesh: &MeshConfig) -> Destination {
         let mut out = destination.clone();
-        if destination.effective_service_namespace().is_none()
+        let (client, fqdn) = (destination.namespace.as_str(), destination.fqdn());
+        if out.service_host.is_none()
+            && !self.services.iter().any(|s| s.fqdn(client) == fqdn)
+            && let Some(host) =
+                scope::service_entry_wildcard(&self.service_entries, &fqdn, client, mesh, client)
+        {
+            out.service_host = Some(host.to_owned());
+        }
+        if out.effective_service_namespace().is_none()
             && let Some(namespace) = scope::service_entry_namespace(
                 &self.service_entries,
-                &destination.fqdn(),
-                &destination.namespace,
+                &out.service_fqdn(),
+                client,
                 mesh,
-                &destination.namespace,
+                client,
             )
         {
             out.service_namespace = Some(namespace.to_owned());

@@ -37,7 +37,10 @@ use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
     OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy, namespace_or,
 };
-use super::validate::{is_label_key, is_label_value, is_lowercase_dns1123_label, validate_fqdn};
+use super::validate::{
+    is_label_key, is_label_value, is_lowercase_dns1123_label, validate_fqdn,
+    validate_wildcard_domain,
+};
 use crate::diag::Location;
 use crate::error::Error;
 
@@ -90,6 +93,11 @@ pub struct Destination {
     /// The namespace of the service behind the host: by default the one a
     /// `NAME.NAMESPACE.svc.cluster.local` host names; set it for a ServiceEntry host.
     pub service_namespace: Option<String>,
+    /// The host of the service behind the host when it is a wildcard: a ServiceEntry for
+    /// `*.example.com` serves `api.example.com` when no ServiceEntry names that host, and Istio
+    /// builds its cluster, imports it and looks its rules up for `*.example.com`.
+    /// [`Loaded::complete`](crate::istio::load::Loaded::complete) sets it from the input.
+    pub service_host: Option<String>,
     /// The port, which selects `portLevelSettings`.
     pub port: Option<u32>,
     /// The subset, as a VirtualService route would name it.
@@ -104,6 +112,7 @@ impl Destination {
             namespace: "default".into(),
             labels: BTreeMap::new(),
             service_namespace: None,
+            service_host: None,
             port: None,
             subset: None,
         }
@@ -133,6 +142,20 @@ impl Destination {
         self
     }
 
+    /// The wildcard host of the ServiceEntry that serves the host, such as `*.example.com` for
+    /// `api.example.com`.
+    ///
+    /// ```
+    /// use sidecar_tuner::istio::resolve::Destination;
+    ///
+    /// let to = Destination::new("api.example.com").service_host("*.example.com").port(443);
+    /// assert_eq!(to.to_string(), "api.example.com:443 (ServiceEntry host *.example.com)");
+    /// ```
+    pub fn service_host(mut self, host: impl Into<String>) -> Self {
+        self.service_host = Some(host.into());
+        self
+    }
+
     /// The port the client calls.
     pub fn port(mut self, port: u32) -> Self {
         self.port = Some(port);
@@ -151,6 +174,16 @@ impl Destination {
         qualify(&self.host, &self.namespace)
     }
 
+    /// The host of the service behind the host: the [`service_host`](Self::service_host) when
+    /// set, else the [`fqdn`](Self::fqdn). Istio's cluster, Sidecar import and rule lookup are
+    /// for it.
+    pub(crate) fn service_fqdn(&self) -> String {
+        match &self.service_host {
+            Some(host) => host.trim_end_matches('.').to_ascii_lowercase(),
+            None => self.fqdn(),
+        }
+    }
+
     /// An error when this destination names nothing a client could call: a host that Istio's
     /// `ValidateFQDN` rejects (it takes capitals, which DNS ignores), a namespace that is no
     /// lowercase DNS-1123 label, as Kubernetes names namespaces, or a label no workload can
@@ -159,6 +192,20 @@ impl Destination {
     fn check(&self) -> Result<(), Error> {
         validate_fqdn(&self.host)
             .map_err(|why| Error::invalid_destination("host", &self.host, why))?;
+        if let Some(service_host) = &self.service_host {
+            validate_wildcard_domain(service_host)
+                .map_err(|why| Error::invalid_destination("service host", service_host, why))?;
+            if !host_matches(&self.service_fqdn(), &self.fqdn()) {
+                return Err(Error::invalid_destination(
+                    "service host",
+                    service_host,
+                    format!(
+                        "the service host is `{}` itself or a wildcard that covers it, such as `*.example.com` for `api.example.com`",
+                        self.fqdn()
+                    ),
+                ));
+            }
+        }
         let namespaces = [
             Some(("namespace", &self.namespace)),
             self.service_namespace
@@ -204,9 +251,14 @@ impl Destination {
 
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.fqdn())?;
+        let fqdn = self.fqdn();
+        f.write_str(&fqdn)?;
         if let Some(port) = self.port {
             write!(f, ":{port}")?;
+        }
+        let service = self.service_fqdn();
+        if service != fqdn {
+            write!(f, " (ServiceEntry host {service})")?;
         }
         if let Some(subset) = &self.subset {
             write!(f, " (subset {subset})")?;
@@ -595,9 +647,11 @@ impl<'a> MeshIndex<'a> {
     ) -> Result<Resolution<'a>, Error> {
         destination.check()?;
         let fqdn = destination.fqdn();
+        let service = destination.service_fqdn();
         let client = destination.namespace.as_str();
         let service_namespace = destination.effective_service_namespace();
-        let lookup = self.lookup(client, &fqdn, service_namespace.as_deref());
+        // `buildOutboundClusters`: the rules of the service's cluster, looked up by its host.
+        let lookup = self.lookup(client, &service, service_namespace.as_deref());
         let chosen = lookup.as_ref().and_then(|(_, entries)| {
             choose(
                 entries,
@@ -613,7 +667,10 @@ impl<'a> MeshIndex<'a> {
         let matching: Vec<&DestinationRule> = self
             .rules
             .iter()
-            .filter(|r| host_matches(&rule_fqdn(r, &self.default_namespace), &fqdn))
+            .filter(|r| {
+                let host = rule_fqdn(r, &self.default_namespace);
+                host_matches(&host, &fqdn) || host_matches(&host, &service)
+            })
             .collect();
         if matching.is_empty()
             && !inbound
@@ -669,6 +726,13 @@ impl<'a> MeshIndex<'a> {
         let client = destination.namespace.as_str();
         let namespace = rule_namespace(rule, &self.default_namespace);
         let root = self.mesh.root_namespace();
+        let service_host = destination.service_fqdn();
+        if !host_matches(&rule_fqdn(rule, &self.default_namespace), &service_host) {
+            return format!(
+                "the requests for `{}` go to the cluster of the ServiceEntry host `{service_host}`, whose rules Istio looks up for that host, which a rule for one name under it does not match (`MostSpecificHostMatch`; Istio issue 19459)",
+                destination.fqdn()
+            );
+        }
         let service = destination.effective_service_namespace();
         if let Some(selector) = &rule.workload_selector {
             return if namespace != client {
@@ -1401,6 +1465,85 @@ mod tests {
     /// its valid ones are looked up (no rule here), its invalid ones (256 characters, empty)
     /// refused; so are what users type by mistake (a port, a scheme, an address, an empty
     /// label) and namespaces that are no DNS-1123 label.
+    /// Istio's `TestMostSpecificHostMatch` (pilot/pkg/model/config_test.go): rule hosts, the
+    /// service host looked up, and the rule host found ("" none). A wildcard service host (a
+    /// ServiceEntry's `*.foo.com`) matches wildcard rule hosts only.
+    #[test]
+    fn the_most_specific_host_matches_as_istio_matches_it() {
+        let rule = &rules(&dr("r", "prod", "reviews", ""))[0];
+        let cases: [(&[&str], &str, &str); 13] = [
+            (&[], "*", ""),
+            (&["*.foo.com", "*.com"], "bar.foo.com", "*.foo.com"),
+            (&["*.foo.com", "*.com"], "foo.com", "*.com"),
+            (&["foo.com", "*.com"], "*.foo.com", "*.com"),
+            (&["*.foo.com", "foo.com"], "foo.com", "foo.com"),
+            (&["*.foo.com", "foo.com"], "*.foo.com", "*.foo.com"),
+            (&["bar.com", "foo.com"], "*.com", ""),
+            (&["bar.com", "*.foo.com"], "*foo.com", ""),
+            (&["foo.com", "*.foo.com"], "*foo.com", ""),
+            (&["*.bar.com", "foo.bar.com"], "foo.bar.com", "foo.bar.com"),
+            (
+                &["*.foo.bar.com", "bar.foo.bar.com"],
+                "bar.foo.bar.com",
+                "bar.foo.bar.com",
+            ),
+            (&["bar.foo.com", "foo.bar.com"], "*.foo.com", ""),
+            (&["foo.bar.foo.com", "bar.foo.bar.com"], "*.bar.foo.com", ""),
+        ];
+        for (hosts, needle, want) in cases {
+            let mut index = HostIndex::default();
+            for host in hosts {
+                index.merge(host, rule, &BTreeSet::new());
+            }
+            let found = index.most_specific(needle).map(|(host, _)| host);
+            assert_eq!(found.unwrap_or(""), want, "{hosts:?} {needle}");
+        }
+    }
+
+    /// A host a wildcard ServiceEntry serves takes the rules of the wildcard's host: a rule for
+    /// the name itself is passed over (Istio issue 19459, fixed by istio/istio#21857).
+    #[test]
+    fn a_wildcard_service_host_takes_the_rules_of_its_host() {
+        let pool = |n: u32| {
+            format!("  trafficPolicy: {{connectionPool: {{tcp: {{maxConnections: {n}}}}}}}\n")
+        };
+        let yaml = dr("api", "egress", "api.example.org", &pool(5))
+            + &dr("domain", "egress", "'*.example.org'", &pool(40))
+            + &dr("everything", "egress", "'*'", &pool(70));
+        let rules = rules(&yaml);
+        let to = Destination::new("api.example.org").service_namespace("egress");
+        let found = |d: &Destination| {
+            let resolution = resolve(&rules, d).unwrap();
+            let name = resolution.rule().map(|r| r.name.value.clone());
+            (name, max_connections(&resolution.policy))
+        };
+        assert_eq!(
+            found(&to),
+            (Some("api".into()), Some(5)),
+            "the name's own service"
+        );
+        let served = to.clone().service_host("*.example.org");
+        assert_eq!(found(&served), (Some("domain".into()), Some(40)));
+        let resolution = resolve(&rules, &served).unwrap();
+        let passed: Vec<(&str, &str)> = resolution
+            .passed_over
+            .iter()
+            .map(|p| (p.rule.name.value.as_str(), p.reason.as_str()))
+            .collect();
+        assert_eq!(passed.len(), 2, "{passed:?}");
+        assert!(
+            passed[0].0 == "api" && passed[0].1.contains("Istio issue 19459"),
+            "{passed:?}"
+        );
+        assert!(
+            passed[1].0 == "everything" && passed[1].1.contains("less specific"),
+            "{passed:?}"
+        );
+        // `*.org` is less specific than the service's own host; `*` still covers it.
+        let served = to.service_host("*.org");
+        assert_eq!(found(&served), (Some("everything".into()), Some(70)));
+    }
+
     #[test]
     fn a_destination_that_names_no_host_is_an_invalid_setting() {
         let rules = rules(&dr("r", "prod", "reviews", ""));
@@ -1438,6 +1581,23 @@ mod tests {
         }
         let d = Destination::new("api.example.com").service_namespace("a_b");
         assert_eq!(kind(&d), Some(crate::ErrorKind::InvalidSetting));
+        // A service host is the host or a wildcard that covers it (`ValidateWildcardDomain`).
+        for service_host in ["*.example.org", "api.*.com", "*a.b", "other.example.com"] {
+            let d = Destination::new("api.example.com").service_host(service_host);
+            assert_eq!(
+                kind(&d),
+                Some(crate::ErrorKind::InvalidSetting),
+                "{service_host}"
+            );
+        }
+        for service_host in ["*.example.com", "*.com", "*", "api.example.com"] {
+            let d = Destination::new("api.example.com").service_host(service_host);
+            assert_eq!(
+                kind(&d),
+                Some(crate::ErrorKind::NoMatchingRule),
+                "{service_host}"
+            );
+        }
         // Labels as Istio's `labels.Instance.Validate` takes them: the cases of
         // `TestInstanceValidate` (pkg/config/labels/instance_test.go), and a value with `=`.
         for (key, value, valid) in [

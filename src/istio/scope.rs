@@ -23,8 +23,9 @@
 //! one, else on the routes' ports (all of them for a route without one).
 //!
 //! ServiceEntries: a host's namespace is that of the entries visible to the client that define
-//! it exactly ([`service_entry_namespace`]). Not modelled: MeshConfig's
-//! `serviceEntryVisibility`, wildcard ServiceEntry hosts, Istio's pick among several
+//! it exactly ([`service_entry_namespace`]); a host none of them defines but a wildcard host
+//! covers is served by that wildcard's service ([`service_entry_wildcard`]). Not modelled:
+//! MeshConfig's `serviceEntryVisibility`, the ServiceEntries' ports, Istio's pick among several
 //! namespaces, delegate VirtualServices and Gateway API routes.
 
 use std::collections::BTreeMap;
@@ -75,10 +76,7 @@ pub(crate) fn service_entry_namespace<'a>(
         .iter()
         .filter(|e| e.hosts.iter().any(|h| h == fqdn))
         .map(|e| (e, namespace_or(e.namespace.as_ref(), default_namespace)))
-        .filter(|(e, namespace)| {
-            let export_to = e.export_to.as_ref().map(|l| l.value.as_slice());
-            exported_to(export_to, namespace, mesh, client_namespace)
-        })
+        .filter(|(e, namespace)| visible(e, namespace, mesh, client_namespace))
         .map(|(_, namespace)| namespace)
         .collect();
     if let Some(own) = namespaces.iter().find(|n| **n == client_namespace) {
@@ -86,6 +84,49 @@ pub(crate) fn service_entry_namespace<'a>(
     }
     let first = *namespaces.first()?;
     namespaces.iter().all(|n| *n == first).then_some(first)
+}
+
+/// The wildcard host of the ServiceEntries among `entries` that serves `fqdn` for a client of
+/// `client_namespace`, when none visible to it defines `fqdn` itself: the most specific
+/// (longest) of the visible entries' wildcard hosts that covers it, as the sidecar picks a
+/// virtual host for the request (an exact domain first, then the longest suffix) and its TLS
+/// listener a server name. Its cluster is that host's (`outbound|443||*.example.com`), so are
+/// its import and its rules (`MostSpecificHostMatch` with a wildcard needle; Istio issue 19459).
+pub(crate) fn service_entry_wildcard<'a>(
+    entries: &'a [ServiceEntry],
+    fqdn: &str,
+    client_namespace: &str,
+    mesh: &MeshConfig,
+    default_namespace: &str,
+) -> Option<&'a str> {
+    let hosts = entries
+        .iter()
+        .filter(|e| {
+            let namespace = namespace_or(e.namespace.as_ref(), default_namespace);
+            visible(e, namespace, mesh, client_namespace)
+        })
+        .flat_map(|e| e.hosts.iter().map(String::as_str));
+    let mut best: Option<&str> = None;
+    for host in hosts {
+        if host == fqdn {
+            return None;
+        }
+        if is_wildcard(host) && subset_of(fqdn, host) && best.is_none_or(|b| host.len() > b.len()) {
+            best = Some(host);
+        }
+    }
+    best
+}
+
+/// Whether the ServiceEntry `entry` of `namespace` is visible to clients of `client_namespace`.
+fn visible(
+    entry: &ServiceEntry,
+    namespace: &str,
+    mesh: &MeshConfig,
+    client_namespace: &str,
+) -> bool {
+    let export_to = entry.export_to.as_ref().map(|l| l.value.as_slice());
+    exported_to(export_to, namespace, mesh, client_namespace)
 }
 
 /// The VirtualServices of the mesh: a Sidecar's egress listener imports the hosts their routes
@@ -560,6 +601,68 @@ mod tests {
         let private = entry("egress", api, ", exportTo: [.]") + &entry("other", api, "");
         assert_eq!(namespace_of(&private).as_deref(), Some("other"));
         assert_eq!(namespace_of(&entry("egress", "*.example.com", "")), None);
+    }
+
+    /// The host of the service behind a host no visible ServiceEntry defines: the longest
+    /// visible wildcard host that covers it, as the sidecar's routes pick a virtual host
+    /// (Envoy: an exact domain, then the longest suffix wildcard) and its TLS listener a
+    /// server name; Istio's cluster, import and rule lookup are then for that host.
+    #[test]
+    fn a_wildcard_service_entry_serves_the_hosts_no_entry_names() {
+        let entry = |namespace: &str, hosts: &str, export_to: &str| {
+            format!(
+                "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: e, namespace: {namespace}}}\nspec: {{hosts: [{hosts}]{export_to}}}\n"
+            )
+        };
+        let served_by = |yaml: &str, host: &str| {
+            let loaded = load_str(yaml, &Arc::from("se.yaml"), &LoadOptions::default());
+            let mesh = MeshConfig::default();
+            service_entry_wildcard(&loaded.service_entries, host, "web", &mesh, "web")
+                .map(str::to_owned)
+        };
+        let domain = entry("egress", "'*.example.com'", "");
+        assert_eq!(
+            served_by(&domain, "api.example.com").as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(
+            served_by(&domain, "a.b.example.com").as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(
+            served_by(&domain, "example.com"),
+            None,
+            "`*.example.com` needs a label"
+        );
+        assert_eq!(served_by(&domain, "api.example.org"), None);
+        let named = domain.clone() + &entry("egress", "api.example.com", "");
+        assert_eq!(
+            served_by(&named, "api.example.com"),
+            None,
+            "an entry names it"
+        );
+        let hidden = domain.clone() + &entry("egress", "api.example.com", ", exportTo: [.]");
+        assert_eq!(
+            served_by(&hidden, "api.example.com").as_deref(),
+            Some("*.example.com"),
+            "the entry that names it is not the client's to use"
+        );
+        let nested = entry("egress", "'*.com', '*.api.example.com'", "") + &domain;
+        assert_eq!(
+            served_by(&nested, "v1.api.example.com").as_deref(),
+            Some("*.api.example.com")
+        );
+        assert_eq!(
+            served_by(&nested, "www.example.com").as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(served_by(&nested, "example.com").as_deref(), Some("*.com"));
+        let private = entry("egress", "'*.example.com'", ", exportTo: [.]");
+        assert_eq!(
+            served_by(&private, "api.example.com"),
+            None,
+            "not exported to `web`"
+        );
     }
 
     /// `imports` with the VirtualServices of `yaml`, in Istio's default mesh.
