@@ -623,12 +623,16 @@ fn a_sidecar_scopes_the_hosts_its_clients_reach() {
     let details = "details.bookinfo.svc.cluster.local";
     assert!(unreachable_host(details, &["-n", "web"]).is_empty());
     assert!(unreachable_host(details, &["-n", "web", "--labels", "app=legacy"]).is_empty());
+    // On a port its Service does not have, no sidecar has a cluster for it, whatever imports
+    // it (`buildOutboundClusters`; the import on the routes' ports only is
+    // `istio::scope::tests::virtual_service_routes_import_their_destinations`).
     let other_port = unreachable_host(details, &["-n", "web", "--port", "9443"]);
     assert!(
         other_port[0]["message"]
             .as_str()
             .unwrap()
-            .contains("does not import `details.bookinfo.svc.cluster.local` on port 9443")
+            .starts_with("the Service bookinfo/details has no port 9443 (its ports: 9080)"),
+        "{other_port:?}"
     );
     // No Sidecar in `jobs`: the root namespace's, which imports reviews by its full name; in
     // `bookinfo` its `./*` is bookinfo's own services.
@@ -818,6 +822,8 @@ fn a_wildcard_service_entry_takes_its_hosts_rules() {
         "the wildcard's rule, not api's 5"
     );
     assert_eq!(api["rule"]["name"], "example-org");
+    assert_eq!(api["destination"]["service_host"], "*.example.org");
+    assert_eq!(api["destination"]["service_namespace"], "egress");
     let pay = plan_of("pay.example.org");
     assert_eq!(
         pay["sidecar"]["max_connections"], 9,
@@ -875,4 +881,63 @@ fn a_wildcard_service_entry_takes_its_hosts_rules() {
     assert!(
         unreachable_in(ENTRIES, "pay.example.org", &["-n", "jobs", "--port", "443"]).is_empty()
     );
+}
+
+/// `buildOutboundClusters`: a cluster per port of the service, so a call on a port its
+/// Kubernetes Service (or ServiceEntry) does not have, often the container's `targetPort`, has
+/// no cluster and no rule; and the sidecar's routes are per port, so a wildcard ServiceEntry
+/// serves a host only on its own ports.
+#[test]
+fn a_port_the_service_lacks_has_no_cluster() {
+    let reviews = unreachable_in(
+        "fixtures/mesh/bookinfo-export.yaml",
+        "reviews.bookinfo.svc.cluster.local",
+        &["-n", "web", "--port", "8080"],
+    );
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    assert!(
+        reviews[0]["message"].as_str().unwrap().starts_with(
+            "the Service bookinfo/reviews has no port 8080 (its ports: 9080, 9443), so the client's sidecar has no cluster for `reviews.bookinfo.svc.cluster.local:8080`: its requests leave through PassthroughCluster"
+        ),
+        "{}",
+        reviews[0]["message"]
+    );
+    assert_eq!(
+        (&reviews[0]["line"], &reviews[0]["column"]),
+        (&Value::from(33), &Value::from(11)),
+        "the Service's first port"
+    );
+    for port in ["9080", "9443"] {
+        let on_port = ["-n", "web", "--port", port];
+        let found = unreachable_in(
+            "fixtures/mesh/bookinfo-export.yaml",
+            "reviews.bookinfo.svc.cluster.local",
+            &on_port,
+        );
+        assert!(found.is_empty(), "{port}: {found:?}");
+    }
+    const ENTRIES: &str = "fixtures/mesh/wildcard-service-entry.yaml";
+    let pay = unreachable_in(ENTRIES, "pay.example.org", &["-n", "web", "--port", "80"]);
+    assert!(
+        pay[0]["message"].as_str().unwrap().starts_with(
+            "the ServiceEntry egress/pay has no port 80 (its ports: 443), so the client's sidecar has no cluster for `pay.example.org:80`"
+        ),
+        "{pay:?}"
+    );
+    // The wildcard serves 443 only: on 80 no ServiceEntry of the input serves
+    // `api.example.org`, so its namespace is unknown and no rule of `egress` applies.
+    let plan_80 = json(&run(&[
+        "plan",
+        ENTRIES,
+        "--host",
+        "api.example.org",
+        "-n",
+        "web",
+        "--port",
+        "80",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(plan_80["rule"], Value::Null, "{plan_80}");
+    assert_eq!(plan_80["destination"]["service_host"], Value::Null);
 }

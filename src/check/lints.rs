@@ -347,9 +347,10 @@ fn merged_rules(merged: &MergedRule<'_>, findings: &mut Vec<Finding>) {
 }
 
 /// ST215 when the destination's client has no cluster for its host in its own sidecar
-/// (Istio's `SidecarScope`): the host's Kubernetes Service in `loaded` is not exported to the
-/// client's namespace, or the `Sidecar` that applies to the client (`doGetSidecarScope`) does
-/// not import it. No rule of `index` then applies to the client's requests.
+/// (Istio's `SidecarScope`): the host's Kubernetes Service (or ServiceEntries) in `loaded` is
+/// not exported to the client's namespace or has no such port, or the `Sidecar` that applies
+/// to the client (`doGetSidecarScope`) does not import it. No rule of `index` then applies to
+/// the client's requests.
 ///
 /// ```
 /// use sidecar_tuner::check::scope_findings;
@@ -392,10 +393,12 @@ pub fn scope_findings(
         mesh,
         default_namespace: index.default_namespace(),
     };
-    let unreachable = hidden_service(index, loaded, destination).or_else(|| {
-        let (sidecar, step) = sidecar.as_ref()?;
-        not_imported(sidecar, step, routes, destination)
-    });
+    let unreachable = hidden_service(index, loaded, destination)
+        .or_else(|| missing_port(index, loaded, destination))
+        .or_else(|| {
+            let (sidecar, step) = sidecar.as_ref()?;
+            not_imported(sidecar, step, routes, destination)
+        });
     let Some(mut finding) = unreachable else {
         return Vec::new();
     };
@@ -433,27 +436,28 @@ pub fn scope_findings(
     vec![finding]
 }
 
-/// What defines a host: a Kubernetes Service or a ServiceEntry, with its visibility.
+/// What defines a host: a Kubernetes Service or a ServiceEntry, with its ports and visibility.
 struct Definition<'a> {
     kind: &'static str,
     namespace: &'a str,
     name: &'a str,
+    /// Its ports; none when the input gives none.
+    ports: Vec<u32>,
+    /// Where its ports are written, else where it is.
+    ports_at: Pos,
     export_to: Option<&'a Located<Vec<String>>>,
     origin: &'a Origin,
     /// Where its visibility is set, for the fix.
     setting: &'static str,
 }
 
-/// ST215 when the Kubernetes Service or the ServiceEntries in `loaded` that define the
-/// destination's host are none of them exported to the client's namespace; its message says
-/// why, not yet where the requests go.
-fn hidden_service(
-    index: &MeshIndex<'_>,
-    loaded: &Loaded,
+/// The Kubernetes Services and ServiceEntries in `loaded` that define the host of the service
+/// behind the destination's host.
+fn definitions<'a>(
+    loaded: &'a Loaded,
+    default_namespace: &'a str,
     destination: &Destination,
-) -> Option<Finding> {
-    let (mesh, default_namespace) = (index.mesh(), index.default_namespace());
-    let client = destination.namespace.as_str();
+) -> Vec<Definition<'a>> {
     let fqdn = destination.service_fqdn();
     let services = loaded
         .services
@@ -463,6 +467,8 @@ fn hidden_service(
             kind: "Service",
             namespace: s.namespace_or(default_namespace),
             name: &s.name.value,
+            ports: s.ports.iter().map(|p| p.value).collect(),
+            ports_at: s.ports.first().map_or(s.origin.pos, |p| p.pos),
             export_to: s.export_to.as_ref(),
             origin: &s.origin,
             setting: "the Service's annotation `networking.istio.io/exportTo`",
@@ -475,16 +481,82 @@ fn hidden_service(
             kind: "ServiceEntry",
             namespace: namespace_or(e.namespace.as_ref(), default_namespace),
             name: &e.name.value,
+            ports: e.ports.clone(),
+            ports_at: e.origin.pos,
             export_to: e.export_to.as_ref(),
             origin: &e.origin,
             setting: "the ServiceEntry's `exportTo`",
         });
-    let definitions: Vec<Definition<'_>> = services.chain(entries).collect();
-    let visible = |d: &Definition<'_>| {
-        let export_to = d.export_to.map(|l| l.value.as_slice());
-        scope::exported_to(export_to, d.namespace, mesh, client)
-    };
-    if definitions.iter().any(visible) {
+    services.chain(entries).collect()
+}
+
+/// The definitions of the destination's service host that are exported to its client.
+fn visible<'d, 'a>(
+    definitions: &'d [Definition<'a>],
+    index: &MeshIndex<'_>,
+    destination: &Destination,
+) -> Vec<&'d Definition<'a>> {
+    definitions
+        .iter()
+        .filter(|d| {
+            let export_to = d.export_to.map(|l| l.value.as_slice());
+            scope::exported_to(export_to, d.namespace, index.mesh(), &destination.namespace)
+        })
+        .collect()
+}
+
+/// ST215 when the Kubernetes Service or the ServiceEntries in `loaded` that define the
+/// destination's host and are exported to its client have ports, none the destination's:
+/// Istio builds a cluster per port of a service (`buildOutboundClusters`), and the sidecar's
+/// listeners and routes are per port. Its message says why, not yet where the requests go.
+fn missing_port(
+    index: &MeshIndex<'_>,
+    loaded: &Loaded,
+    destination: &Destination,
+) -> Option<Finding> {
+    let port = destination.port?;
+    let definitions = definitions(loaded, index.default_namespace(), destination);
+    let visible = visible(&definitions, index, destination);
+    let first = visible.first()?;
+    if visible
+        .iter()
+        .any(|d| scope::serves_on(&d.ports, Some(port)))
+    {
+        return None;
+    }
+    let ports: Vec<String> = first.ports.iter().map(u32::to_string).collect();
+    let finding = Finding::new(
+        Code::HostNotImported,
+        Location::new(&first.origin.file, first.ports_at),
+        format!(
+            "the {} {}/{} has no port {port} (its ports: {}), so the client's sidecar has no cluster for `{}:{port}`",
+            first.kind,
+            first.namespace,
+            first.name,
+            ports.join(", "),
+            destination.service_fqdn()
+        ),
+    )
+    .help(format!(
+        "call one of the {kind}'s ports (a container's `targetPort` is not one), or add {port} to them",
+        kind = first.kind
+    ));
+    Some(finding)
+}
+
+/// ST215 when the Kubernetes Service or the ServiceEntries in `loaded` that define the
+/// destination's host are none of them exported to the client's namespace; its message says
+/// why, not yet where the requests go.
+fn hidden_service(
+    index: &MeshIndex<'_>,
+    loaded: &Loaded,
+    destination: &Destination,
+) -> Option<Finding> {
+    let mesh = index.mesh();
+    let client = destination.namespace.as_str();
+    let fqdn = destination.service_fqdn();
+    let definitions = definitions(loaded, index.default_namespace(), destination);
+    if !visible(&definitions, index, destination).is_empty() {
         return None;
     }
     let hidden = definitions.first()?;

@@ -442,12 +442,14 @@ Fixed: a Sidecar for the server with room for all clients:\n\n    apiVersion: ne
 or 3 server pods, or lower client limits.\n"),
     /// The client's sidecar has no cluster for the destination's host.
     HostNotImported = ("ST215", "host-not-imported", Warning,
-        "the client's sidecar has no cluster for the host: its Sidecar does not import it, or the Service is not exported to the client",
+        "the client's sidecar has no cluster for the host: its Sidecar does not import it, or the Service is not exported to the client or has no such port",
         "What it does: reports a destination whose host the client's own sidecar has no cluster \
 for, as Istio computes its scope: the host's Kubernetes Service in the input, or every \
 ServiceEntry that defines it, is not exported to the client's namespace (`push_context.go` \
 `IsServiceVisible`: the annotation `networking.istio.io/exportTo` or the entry's `exportTo`, else \
-MeshConfig's `defaultServiceExportTo`, else `*`), or the \
+MeshConfig's `defaultServiceExportTo`, else `*`), or none of those exported to it has the \
+destination's port (a cluster per port of the service, `buildOutboundClusters`: a call on the \
+container's `targetPort` instead of the Service's port has none), or the \
 `Sidecar` that applies to the client (by its `workloadSelector`, else its namespace's, else the \
 root namespace's) does not import it in any of its `egress` listeners' `hosts` (`sidecar.go` \
 `selectServices`: `namespace/dnsName`, `.` for the client's namespace, `*` for every namespace, \
@@ -460,7 +462,9 @@ every host it carries; with `REGISTRY_ONLY` (the Sidecar's, else MeshConfig's; a
 `outboundTrafficPolicy` without `mode` is `REGISTRY_ONLY`) the sidecar answers them 502 \
 (`BlackHoleCluster`). A listener imports the destinations of the VirtualServices it selects \
 too (bound to the sidecars, exported to the client's namespace, a host matching its entries), \
-which is read from the VirtualServices in the input.\n\n\
+which is read from the VirtualServices in the input. A host that no ServiceEntry names \
+but a wildcard one covers (`*.example.com` for `api.example.com`) is that wildcard's service: \
+the Sidecar must import the wildcard host.\n\n\
 Example: a namespace-wide Sidecar in `web` that keeps its sidecars' configuration small,\n\n    egress:\n    - hosts: [\"./*\", \"istio-system/*\"]\n\n\
 and a client of `web` calling `reviews.bookinfo.svc.cluster.local`.\n\n\
 Fixed:\n\n    egress:\n    - hosts: [\"./*\", \"istio-system/*\", \"bookinfo/reviews.bookinfo.svc.cluster.local\"]\n"),

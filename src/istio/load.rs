@@ -104,7 +104,8 @@ impl Loaded {
     /// - its [`service_host`](Destination::service_host), when it names none, no Kubernetes
     ///   Service read is for the host, and no ServiceEntry visible to the client defines it but
     ///   one has a wildcard host that covers it (the longest such): `api.example.com` served by
-    ///   `*.example.com` goes to that host's cluster, with that host's rules;
+    ///   `*.example.com` goes to that host's cluster, with that host's rules. With a port, only
+    ///   the entries that list it (or list none) count: the sidecar's routes are per port;
     /// - the namespace of its service, when it names none and its host is no
     ///   `NAME.NAMESPACE.svc.cluster.local`: Istio looks for the host's DestinationRule in that
     ///   namespace too. The ServiceEntries visible to the client that define the (service) host
@@ -131,8 +132,14 @@ impl Loaded {
         let (client, fqdn) = (destination.namespace.as_str(), destination.fqdn());
         if out.service_host.is_none()
             && !self.services.iter().any(|s| s.fqdn(client) == fqdn)
-            && let Some(host) =
-                scope::service_entry_wildcard(&self.service_entries, &fqdn, client, mesh, client)
+            && let Some(host) = scope::service_entry_wildcard(
+                &self.service_entries,
+                &fqdn,
+                destination.port,
+                client,
+                mesh,
+                client,
+            )
         {
             out.service_host = Some(host.to_owned());
         }
@@ -140,6 +147,7 @@ impl Loaded {
             && let Some(namespace) = scope::service_entry_namespace(
                 &self.service_entries,
                 &out.service_fqdn(),
+                destination.port,
                 client,
                 mesh,
                 client,
@@ -499,7 +507,7 @@ fn object(node: &Node, file: &Arc<str>, out: &mut Loaded, top_level: bool) {
                 .extend(VirtualService::from_node(node, origin()));
         }
         Some(Value::Str(kind)) if kind == "ServiceEntry" => {
-            let read = " (read only for the namespace and visibility of its hosts)";
+            let read = " (read only for the namespace, visibility and ports of its hosts)";
             out.findings.push(skipped(node, kind, at(node.pos), read));
             out.service_entries
                 .extend(ServiceEntry::from_node(node, origin()));

@@ -1002,6 +1002,9 @@ pub struct ServiceEntry {
     pub namespace: Option<Located<String>>,
     /// `spec.hosts`, as written.
     pub hosts: Vec<String>,
+    /// `spec.ports[].number`, those that are numbers from 1 to 65535 (ServiceEntries are read,
+    /// not validated).
+    pub ports: Vec<u32>,
     /// `spec.exportTo`, when set.
     pub export_to: Option<Located<Vec<String>>>,
     /// Where the object was read.
@@ -1017,6 +1020,13 @@ impl ServiceEntry {
             name: string(metadata.and_then(|m| m.get("name")))?,
             namespace: namespace(metadata),
             hosts: texts(spec.items("hosts")),
+            ports: spec
+                .items("ports")
+                .iter()
+                .filter_map(|p| strict_int(p.get("number")?))
+                .filter_map(|n| u32::try_from(n.value).ok())
+                .filter(|n| (1..=65535).contains(n))
+                .collect(),
             export_to: spec
                 .get("exportTo")
                 .map(|e| Located::new(texts(e.as_seq().unwrap_or_default()), e.pos))

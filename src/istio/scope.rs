@@ -61,20 +61,22 @@ pub(crate) fn exported_to(
     })
 }
 
-/// The namespace of the ServiceEntries among `entries` that define the host `fqdn` for a
-/// client of `client_namespace`: of those visible to it, one of its own namespace, else the one
-/// namespace they share; `None` when none defines it or the choice is Istio's own (several
-/// namespaces). An entry without a namespace lives in `default_namespace`.
+/// The namespace of the ServiceEntries among `entries` that define the host `fqdn` on `port`
+/// ([`serves_on`]) for a client of `client_namespace`: of those visible to it, one of its own
+/// namespace, else the one namespace they share; `None` when none defines it or the choice is
+/// Istio's own (several namespaces). An entry without a namespace lives in
+/// `default_namespace`.
 pub(crate) fn service_entry_namespace<'a>(
     entries: &'a [ServiceEntry],
     fqdn: &str,
+    port: Option<u32>,
     client_namespace: &str,
     mesh: &MeshConfig,
     default_namespace: &'a str,
 ) -> Option<&'a str> {
     let namespaces: Vec<&str> = entries
         .iter()
-        .filter(|e| e.hosts.iter().any(|h| h == fqdn))
+        .filter(|e| e.hosts.iter().any(|h| h == fqdn) && serves_on(&e.ports, port))
         .map(|e| (e, namespace_or(e.namespace.as_ref(), default_namespace)))
         .filter(|(e, namespace)| visible(e, namespace, mesh, client_namespace))
         .map(|(_, namespace)| namespace)
@@ -86,8 +88,9 @@ pub(crate) fn service_entry_namespace<'a>(
     namespaces.iter().all(|n| *n == first).then_some(first)
 }
 
-/// The wildcard host of the ServiceEntries among `entries` that serves `fqdn` for a client of
-/// `client_namespace`, when none visible to it defines `fqdn` itself: the most specific
+/// The wildcard host of the ServiceEntries among `entries` that serves `fqdn` on `port` for a
+/// client of `client_namespace`, when none visible to it defines `fqdn` itself on that port
+/// (the sidecar's routes and listeners are per port): the most specific
 /// (longest) of the visible entries' wildcard hosts that covers it, as the sidecar picks a
 /// virtual host for the request (an exact domain first, then the longest suffix) and its TLS
 /// listener a server name. Its cluster is that host's (`outbound|443||*.example.com`), so are
@@ -95,6 +98,7 @@ pub(crate) fn service_entry_namespace<'a>(
 pub(crate) fn service_entry_wildcard<'a>(
     entries: &'a [ServiceEntry],
     fqdn: &str,
+    port: Option<u32>,
     client_namespace: &str,
     mesh: &MeshConfig,
     default_namespace: &str,
@@ -103,7 +107,7 @@ pub(crate) fn service_entry_wildcard<'a>(
         .iter()
         .filter(|e| {
             let namespace = namespace_or(e.namespace.as_ref(), default_namespace);
-            visible(e, namespace, mesh, client_namespace)
+            serves_on(&e.ports, port) && visible(e, namespace, mesh, client_namespace)
         })
         .flat_map(|e| e.hosts.iter().map(String::as_str));
     let mut best: Option<&str> = None;
@@ -116,6 +120,12 @@ pub(crate) fn service_entry_wildcard<'a>(
         }
     }
     best
+}
+
+/// Whether a service with `ports` has a cluster on `port`: when one is named, the ports must
+/// hold it, unless none is known (ports not in the input, or not read).
+pub(crate) fn serves_on(ports: &[u32], port: Option<u32>) -> bool {
+    port.is_none_or(|port| ports.is_empty() || ports.contains(&port))
 }
 
 /// Whether the ServiceEntry `entry` of `namespace` is visible to clients of `client_namespace`.
@@ -581,6 +591,7 @@ mod tests {
             service_entry_namespace(
                 &loaded.service_entries,
                 "api.example.com",
+                None,
                 "web",
                 &mesh,
                 "web",
@@ -614,12 +625,13 @@ mod tests {
                 "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: e, namespace: {namespace}}}\nspec: {{hosts: [{hosts}]{export_to}}}\n"
             )
         };
-        let served_by = |yaml: &str, host: &str| {
+        let served_on = |yaml: &str, host: &str, port: Option<u32>| {
             let loaded = load_str(yaml, &Arc::from("se.yaml"), &LoadOptions::default());
             let mesh = MeshConfig::default();
-            service_entry_wildcard(&loaded.service_entries, host, "web", &mesh, "web")
+            service_entry_wildcard(&loaded.service_entries, host, port, "web", &mesh, "web")
                 .map(str::to_owned)
         };
+        let served_by = |yaml: &str, host: &str| served_on(yaml, host, None);
         let domain = entry("egress", "'*.example.com'", "");
         assert_eq!(
             served_by(&domain, "api.example.com").as_deref(),
@@ -657,6 +669,25 @@ mod tests {
             Some("*.example.com")
         );
         assert_eq!(served_by(&nested, "example.com").as_deref(), Some("*.com"));
+        // Routes and listeners are per port: an entry for the name on 443 only leaves port 80
+        // to the wildcard, and a wildcard on 80 only serves nothing on 443.
+        let ports = ", ports: [{number: 443, name: tls, protocol: TLS}]";
+        let by_port = entry(
+            "egress",
+            "'*.example.com'",
+            ", ports: [{number: 80, name: http, protocol: HTTP}]",
+        ) + &entry("egress", "api.example.com", ports);
+        assert_eq!(
+            served_on(&by_port, "api.example.com", Some(80)).as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(served_on(&by_port, "api.example.com", Some(443)), None);
+        assert_eq!(served_on(&by_port, "www.example.com", Some(443)), None);
+        assert_eq!(
+            served_on(&by_port, "api.example.com", None),
+            None,
+            "any port"
+        );
         let private = entry("egress", "'*.example.com'", ", exportTo: [.]");
         assert_eq!(
             served_by(&private, "api.example.com"),

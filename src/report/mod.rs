@@ -611,6 +611,8 @@ fn plan_doc(resolution: &Resolution<'_>, plan: &Plan) -> serde_json::Value {
             "labels": destination.labels,
             "port": destination.port,
             "subset": destination.subset,
+            "service_namespace": destination.effective_service_namespace(),
+            "service_host": destination.service_host,
         },
         "rule": resolution.rule().map(rule_json),
         "found_in": resolution.found.as_ref().map(|f| f.step.to_string()),
