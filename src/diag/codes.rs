@@ -231,7 +231,7 @@ Fixed:\n\n    trafficPolicy:\n      connectionPool:\n        tcp:\n          max
         "a document that is not a DestinationRule, skipped",
         "What it does: notes documents of other kinds (Gateway, EnvoyFilter, ...) that the tool \
 does not validate and skips; a VirtualService or ServiceEntry is noted too, and read only for what \
-decides a client's Sidecar scope (the hosts its routes import; its hosts' namespace and \
+decides a client's Sidecar scope (the hosts its routes import; its hosts' namespace, ports and \
 visibility). Services, Deployments, Sidecars and the `istio` ConfigMap are read without a note.\n\n\
 Why is this bad: it is not; the note tells you the document was seen and left alone, so a rule \
 mislabelled with another `kind` does not go unnoticed.\n\n\
