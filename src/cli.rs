@@ -928,19 +928,31 @@ fn mesh(loaded: &Loaded) -> &MeshConfig {
 }
 
 /// The destinations to check for one `--host`: one per port of the host's Kubernetes Service
-/// in the input when no `--port` is given (Istio builds a cluster per service port), else the
-/// one named.
+/// or ServiceEntries in the input (a wildcard one's for a host it serves) when no `--port` is
+/// given (Istio builds a cluster per service port), else the one named.
 fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> {
     if destination.port.is_some() {
         return vec![destination.clone()];
     }
     let fqdn = destination.fqdn();
-    let ports: Vec<u32> = loaded
+    let completed = loaded.complete(destination, mesh(loaded));
+    let service_host = completed.service_host.unwrap_or_else(|| fqdn.clone());
+    let services = loaded
         .services
         .iter()
         .filter(|s| s.fqdn(&destination.namespace) == fqdn)
-        .flat_map(|s| s.ports.iter().map(|p| p.value))
-        .collect();
+        .flat_map(|s| s.ports.iter().map(|p| p.value));
+    let entries = loaded
+        .service_entries
+        .iter()
+        .filter(|e| e.hosts.contains(&service_host))
+        .flat_map(|e| e.ports.iter().copied());
+    let mut ports: Vec<u32> = Vec::new();
+    for port in services.chain(entries) {
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
     if ports.is_empty() {
         return vec![destination.clone()];
     }

@@ -767,6 +767,13 @@ fn a_service_not_exported_to_the_client_has_no_cluster() {
         ),
         "{found:?}"
     );
+    // An empty list is Istio's default `*`: golang/protobuf's jsonpb sets a repeated field from
+    // a fresh list (`m.NewField(fd)`, then `m.Set`), which for `[]` leaves the Go slice nil,
+    // and `initDefaultExportMaps` takes a nil `DefaultServiceExportTo` as `*`.
+    let (empty, _) = mesh_file("empty-export.yaml", "defaultServiceExportTo: []\n");
+    let mut args = frontend.to_vec();
+    args.extend(["--mesh", empty.to_str().unwrap()]);
+    assert!(check(details, &args).is_empty());
 }
 
 /// push_context.go `destinationRule`: a host's rule is looked up in the namespace of the
@@ -843,7 +850,16 @@ fn a_wildcard_service_entry_takes_its_hosts_rules() {
         .as_array()
         .unwrap()
         .clone();
+    // Without `--port`, `check` resolves each port of the service behind the host, here the
+    // wildcard entry's 443.
     let resolved = findings.iter().find(|f| f["code"] == "ST208").unwrap();
+    assert!(
+        resolved["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("api.example.org:443 (ServiceEntry host *.example.org) resolves to DestinationRule egress/example-org"),
+        "{resolved}"
+    );
     let labels = resolved["related"].to_string();
     assert!(
         labels.contains("egress/api passed over: the requests for `api.example.org` go to the cluster of the ServiceEntry host `*.example.org`"),
