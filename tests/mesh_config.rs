@@ -555,6 +555,12 @@ fn unreachable_host(host: &str, args: &[&str]) -> Vec<Value> {
 }
 
 /// The ST215 findings of `check FILE --host HOST` with `args`.
+/// The message of the one finding in `findings`.
+fn only_message(findings: &[Value]) -> &str {
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    findings[0]["message"].as_str().unwrap()
+}
+
 fn unreachable_in(file: &str, host: &str, args: &[&str]) -> Vec<Value> {
     let mut all = vec!["check", file, "--host", host, "--format", "json"];
     all.extend_from_slice(args);
@@ -886,13 +892,11 @@ fn a_wildcard_service_entry_takes_its_hosts_rules() {
 
     // `jobs` imports `egress/api.example.org`: a name, which does not cover the wildcard host.
     let jobs = unreachable_in(ENTRIES, "api.example.org", &["-n", "jobs", "--port", "443"]);
-    assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert!(
-        jobs[0]["message"].as_str().unwrap().starts_with(
+        only_message(&jobs).starts_with(
             "the Sidecar jobs/default of this client does not import `*.example.org` (the ServiceEntry host that serves `api.example.org`) on port 443"
         ),
-        "{}",
-        jobs[0]["message"]
+        "{jobs:?}"
     );
     assert!(
         unreachable_in(ENTRIES, "pay.example.org", &["-n", "jobs", "--port", "443"]).is_empty()
@@ -910,13 +914,11 @@ fn a_port_the_service_lacks_has_no_cluster() {
         "reviews.bookinfo.svc.cluster.local",
         &["-n", "web", "--port", "8080"],
     );
-    assert_eq!(reviews.len(), 1, "{reviews:?}");
     assert!(
-        reviews[0]["message"].as_str().unwrap().starts_with(
+        only_message(&reviews).starts_with(
             "the Service bookinfo/reviews has no port 8080 (its ports: 9080, 9443), so the client's sidecar has no cluster for `reviews.bookinfo.svc.cluster.local:8080`: its requests leave through PassthroughCluster"
         ),
-        "{}",
-        reviews[0]["message"]
+        "{reviews:?}"
     );
     assert_eq!(
         (&reviews[0]["line"], &reviews[0]["column"]),
