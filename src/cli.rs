@@ -927,9 +927,16 @@ fn mesh(loaded: &Loaded) -> &MeshConfig {
     loaded.mesh.as_ref().unwrap_or(&DEFAULT)
 }
 
+/// At most this many ports of one host are resolved one by one; a host with more is resolved
+/// once, without a port (ST212 then names the ports with a policy of their own). Each
+/// resolution reads every ServiceEntry host, so a ServiceEntry with 100,000 hosts and as many
+/// ports would otherwise take minutes.
+const PORTS_RESOLVED: usize = 64;
+
 /// The destinations to check for one `--host`: one per port of the host's Kubernetes Service
 /// or ServiceEntries in the input (a wildcard one's for a host it serves) when no `--port` is
-/// given (Istio builds a cluster per service port), else the one named.
+/// given (Istio builds a cluster per service port), up to [`PORTS_RESOLVED`]; else the one
+/// named.
 fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> {
     if destination.port.is_some() {
         return vec![destination.clone()];
@@ -952,8 +959,11 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
         if !ports.contains(&port) {
             ports.push(port);
         }
+        if ports.len() > PORTS_RESOLVED {
+            break;
+        }
     }
-    if ports.is_empty() {
+    if ports.is_empty() || ports.len() > PORTS_RESOLVED {
         return vec![destination.clone()];
     }
     ports

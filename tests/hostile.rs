@@ -181,6 +181,42 @@ fn hostile_input_through_every_command() {
             }
         }
     }
+    // A ServiceEntry with 100,000 hosts and as many ports: `check --host` resolves a host with
+    // more than 64 ports once, without a port, instead of once per port (each resolution reads
+    // every host: 65,535 of them took 16 s in a release build).
+    let hosts: Vec<String> = (0..100_000).map(|i| format!("h{i}.example.com")).collect();
+    let ports: Vec<String> = (1..=100_000)
+        .map(|i| format!("{{number: {}}}", i % 65_536))
+        .collect();
+    let entry = inputs.write(
+        "service-entry.yaml",
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: big, namespace: egress}}\nspec: {{hosts: ['*.example.com', {}], ports: [{}, {{number: x}}, null]}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: d, namespace: egress}}\nspec: {{host: '*.example.com', trafficPolicy: {{connectionPool: {{tcp: {{maxConnections: 3}}}}}}}}\n",
+            hosts.join(", "),
+            ports.join(", ")
+        )
+        .as_bytes(),
+    );
+    let (out, took) = run(&[
+        "check",
+        entry.to_str().unwrap(),
+        "--host",
+        "api.example.com",
+        "-n",
+        "web",
+    ]);
+    assert!(
+        took < SECONDS,
+        "check --host of a ServiceEntry of 100,000 ports took {took:?}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", truncate(&text(&out)));
+    assert!(
+        text(&out).contains(
+            "api.example.com (ServiceEntry host *.example.com) resolves to DestinationRule egress/d"
+        ),
+        "{}",
+        truncate(&text(&out))
+    );
     // Standard input has no size to look at first: it is cut off at the cap.
     let over_cap = Command::cargo_bin("sidecar-tuner")
         .unwrap()

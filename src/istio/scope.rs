@@ -115,7 +115,12 @@ pub(crate) fn service_entry_wildcard<'a>(
         if host == fqdn {
             return None;
         }
-        if is_wildcard(host) && subset_of(fqdn, host) && best.is_none_or(|b| host.len() > b.len()) {
+        // `*` alone is no ServiceEntry host: Istio's webhook refuses it (`ValidateServiceEntry`).
+        if is_wildcard(host)
+            && host != "*"
+            && subset_of(fqdn, host)
+            && best.is_none_or(|b| host.len() > b.len())
+        {
             best = Some(host);
         }
     }
@@ -687,6 +692,11 @@ mod tests {
             served_on(&by_port, "api.example.com", None),
             None,
             "any port"
+        );
+        assert_eq!(
+            served_by(&entry("egress", "'*'", ""), "api.example.com"),
+            None,
+            "a host `*` is refused"
         );
         let private = entry("egress", "'*.example.com'", ", exportTo: [.]");
         assert_eq!(
