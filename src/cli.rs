@@ -335,6 +335,11 @@ struct DestinationArgs {
     /// (a ServiceEntry's namespace).
     #[arg(long, value_name = "NAMESPACE")]
     service_namespace: Option<String>,
+    /// The wildcard host of the ServiceEntry that serves a host no ServiceEntry names
+    /// (`*.example.com` for `api.example.com`): Istio looks up that host's rules. Default: from
+    /// the ServiceEntries in the input.
+    #[arg(long, value_name = "HOST")]
+    service_host: Option<String>,
     /// The destination port, which selects `portLevelSettings`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65535))]
     port: Option<u32>,
@@ -350,6 +355,9 @@ impl DestinationArgs {
             .labels(self.labels.iter().cloned());
         if let Some(namespace) = &self.service_namespace {
             destination = destination.service_namespace(namespace);
+        }
+        if let Some(host) = &self.service_host {
+            destination = destination.service_host(host);
         }
         if let Some(port) = self.port {
             destination = destination.port(port);

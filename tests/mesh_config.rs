@@ -842,6 +842,46 @@ fn a_wildcard_service_entry_takes_its_hosts_rules() {
         pay["sidecar"]["max_connections"], 9,
         "its own ServiceEntry, its own rule"
     );
+    // Without the ServiceEntries in the input, `--service-host` says which serves the host.
+    let rules_file =
+        std::env::temp_dir().join(format!("st-wildcard-rules-{}.yaml", std::process::id()));
+    std::fs::write(
+        &rules_file,
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: domain, namespace: egress}\nspec: {host: '*.example.org', trafficPolicy: {connectionPool: {tcp: {maxConnections: 40}}}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: api, namespace: egress}\nspec: {host: api.example.org, trafficPolicy: {connectionPool: {tcp: {maxConnections: 5}}}}\n",
+    )
+    .unwrap();
+    let rules = rules_file.to_str().unwrap();
+    let stated = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            rules,
+            "--host",
+            "api.example.org",
+            "--service-namespace",
+            "egress",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        json(&run(&args))["sidecar"]["max_connections"].clone()
+    };
+    assert_eq!(stated(&[]), 5);
+    assert_eq!(stated(&["--service-host", "*.example.org"]), 40);
+    let wrong = run(&[
+        "plan",
+        rules,
+        "--host",
+        "api.example.org",
+        "--service-host",
+        "*.example.com",
+    ]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("a wildcard that covers it"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    std::fs::remove_file(&rules_file).unwrap();
 
     let findings = json(&run(&[
         "check",
