@@ -109,8 +109,9 @@ impl Loaded {
     /// - the namespace of its service, when it names none and its host is no
     ///   `NAME.NAMESPACE.svc.cluster.local`: Istio looks for the host's DestinationRule in that
     ///   namespace too. The ServiceEntries visible to the client that define the (service) host
-    ///   decide: one of the client's namespace, else the one namespace they share; otherwise it
-    ///   stays unset (`--service-namespace` sets it).
+    ///   decide: one of the client's namespace, else the oldest (`creationTimestamp`; none
+    ///   counts as oldest, then by namespace), as Istio's sidecar keeps the first of the
+    ///   services sorted by creation; with none, it stays unset (`--service-namespace` sets it).
     ///
     /// ```
     /// use sidecar_tuner::istio::MeshConfig;

@@ -1007,6 +1007,9 @@ pub struct ServiceEntry {
     pub ports: Vec<u32>,
     /// `spec.exportTo`, when set.
     pub export_to: Option<Located<Vec<String>>>,
+    /// `metadata.creationTimestamp`: of several namespaces defining a host, Istio keeps the
+    /// oldest entry's.
+    pub creation_timestamp: Option<Located<Timestamp>>,
     /// Where the object was read.
     pub origin: Origin,
 }
@@ -1031,6 +1034,7 @@ impl ServiceEntry {
                 .get("exportTo")
                 .map(|e| Located::new(texts(e.as_seq().unwrap_or_default()), e.pos))
                 .filter(|e| !e.value.is_empty()),
+            creation_timestamp: creation_timestamp(metadata),
             origin,
         })
     }

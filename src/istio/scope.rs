@@ -23,10 +23,11 @@
 //! one, else on the routes' ports (all of them for a route without one).
 //!
 //! ServiceEntries: a host's namespace is that of the entries visible to the client that define
-//! it exactly ([`service_entry_namespace`]); a host none of them defines but a wildcard host
-//! covers is served by that wildcard's service ([`service_entry_wildcard`]). Not modelled:
-//! MeshConfig's `serviceEntryVisibility`, the ServiceEntries' ports, Istio's pick among several
-//! namespaces, delegate VirtualServices and Gateway API routes.
+//! it exactly on the port, the client's own or else the oldest ([`service_entry_namespace`]); a
+//! host none of them defines but a wildcard host covers is served by that wildcard's service
+//! ([`service_entry_wildcard`]). Not modelled: MeshConfig's `serviceEntryVisibility`, the pick
+//! among namespaces for a host only a VirtualService imports (`pickBestVisibleNamespace`, which
+//! leaves equal creation times to map order), delegate VirtualServices and Gateway API routes.
 
 use std::collections::BTreeMap;
 
@@ -62,10 +63,12 @@ pub(crate) fn exported_to(
 }
 
 /// The namespace of the ServiceEntries among `entries` that define the host `fqdn` on `port`
-/// ([`serves_on`]) for a client of `client_namespace`: of those visible to it, one of its own
-/// namespace, else the one namespace they share; `None` when none defines it or the choice is
-/// Istio's own (several namespaces). An entry without a namespace lives in
-/// `default_namespace`.
+/// ([`serves_on`]) for a client of `client_namespace`, as its sidecar picks the service of a
+/// hostname that several namespaces define (`selectServices`, `PILOT_UNIFIED_SIDECAR_SCOPE`
+/// on by default): of those visible to it, one of the client's namespace, else the first in
+/// Istio's order of services (`SortServicesByCreationTime`: the oldest, a missing
+/// `creationTimestamp` first as Go's zero time, then by namespace). `None` when none defines
+/// it. An entry without a namespace lives in `default_namespace`.
 pub(crate) fn service_entry_namespace<'a>(
     entries: &'a [ServiceEntry],
     fqdn: &str,
@@ -74,18 +77,19 @@ pub(crate) fn service_entry_namespace<'a>(
     mesh: &MeshConfig,
     default_namespace: &'a str,
 ) -> Option<&'a str> {
-    let namespaces: Vec<&str> = entries
+    let defining: Vec<(&ServiceEntry, &str)> = entries
         .iter()
         .filter(|e| e.hosts.iter().any(|h| h == fqdn) && serves_on(&e.ports, port))
         .map(|e| (e, namespace_or(e.namespace.as_ref(), default_namespace)))
         .filter(|(e, namespace)| visible(e, namespace, mesh, client_namespace))
-        .map(|(_, namespace)| namespace)
         .collect();
-    if let Some(own) = namespaces.iter().find(|n| **n == client_namespace) {
+    if let Some((_, own)) = defining.iter().find(|(_, n)| *n == client_namespace) {
         return Some(own);
     }
-    let first = *namespaces.first()?;
-    namespaces.iter().all(|n| *n == first).then_some(first)
+    defining
+        .iter()
+        .min_by_key(|(e, namespace)| (e.creation_timestamp.as_ref().map(|t| t.value), *namespace))
+        .map(|(_, namespace)| *namespace)
 }
 
 /// The wildcard host of the ServiceEntries among `entries` that serves `fqdn` on `port` for a
@@ -581,13 +585,20 @@ mod tests {
     }
 
     /// The namespace of a ServiceEntry host: of the entries visible to the client that define
-    /// it exactly, the client's own, else the one they share (`selectServices` keeps the client
-    /// namespace's service of a hostname defined in several; otherwise Istio picks).
+    /// it exactly, the client's own, else the oldest (`selectServices` keeps the client
+    /// namespace's service of a hostname defined in several, else the first of the services in
+    /// `SortServicesByCreationTime`'s order: creation time, then name, then namespace;
+    /// `sidecar_test.go`'s "virtual-service-pick-by-creation-time" has the older `ns1` win).
     #[test]
     fn a_service_entry_host_lives_in_its_entry_namespace() {
         let entry = |namespace: &str, host: &str, export_to: &str| {
             format!(
                 "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: e, namespace: {namespace}}}\nspec: {{hosts: ['{host}']{export_to}}}\n"
+            )
+        };
+        let created = |namespace: &str, at: &str| {
+            format!(
+                "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: e, namespace: {namespace}, creationTimestamp: '{at}'}}\nspec: {{hosts: [api.example.com]}}\n"
             )
         };
         let namespace_of = |yaml: &str| {
@@ -612,8 +623,27 @@ mod tests {
         assert_eq!(namespace_of(&twice).as_deref(), Some("egress"));
         let own = entry("egress", api, "") + &entry("web", api, "");
         assert_eq!(namespace_of(&own).as_deref(), Some("web"));
-        let two = entry("egress", api, "") + &entry("other", api, "");
-        assert_eq!(namespace_of(&two), None);
+        let two = entry("other", api, "") + &entry("egress", api, "");
+        assert_eq!(
+            namespace_of(&two).as_deref(),
+            Some("egress"),
+            "no creation times: by namespace"
+        );
+        let ns1_older =
+            created("ns2", "1970-01-01T00:33:20Z") + &created("ns1", "1970-01-01T00:16:40Z");
+        assert_eq!(namespace_of(&ns1_older).as_deref(), Some("ns1"));
+        let ns2_older =
+            created("ns1", "2024-05-01T10:00:01Z") + &created("ns2", "2024-05-01T10:00:00Z");
+        assert_eq!(namespace_of(&ns2_older).as_deref(), Some("ns2"));
+        let unknown_first = created("ns1", "2024-05-01T10:00:00Z") + &entry("ns2", api, "");
+        assert_eq!(
+            namespace_of(&unknown_first).as_deref(),
+            Some("ns2"),
+            "no creation time is Go's zero time, the oldest"
+        );
+        let own_newer =
+            created("ns1", "2024-05-01T10:00:00Z") + &created("web", "2025-01-01T00:00:00Z");
+        assert_eq!(namespace_of(&own_newer).as_deref(), Some("web"));
         let private = entry("egress", api, ", exportTo: [.]") + &entry("other", api, "");
         assert_eq!(namespace_of(&private).as_deref(), Some("other"));
         assert_eq!(namespace_of(&entry("egress", "*.example.com", "")), None);
