@@ -1065,10 +1065,16 @@ pub struct VirtualService {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct VirtualServiceRoute {
-    /// The `sourceNamespace` of its matches (`http` routes): none, any namespace.
+    /// An `http` route (else `tcp` or `tls`).
+    pub http: bool,
+    /// The `sourceNamespace` of each of its matches (`http` routes), empty for a match that
+    /// sets none; no match at all, any namespace.
     pub source_namespaces: Vec<String>,
     /// Each `destination` (and `mirror`, `mirrors[].destination`): host as written, port.
     pub destinations: Vec<(String, Option<u32>)>,
+    /// The VirtualService whose `http` routes replace this one (`delegate`): its name, and its
+    /// namespace when given (else this VirtualService's).
+    pub delegate: Option<(String, Option<String>)>,
 }
 
 impl VirtualService {
@@ -1090,23 +1096,29 @@ impl VirtualService {
             destinations.extend(kept(http.items("mirrors"), |m| {
                 destination(m.get("destination")?)
             }));
+            let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
             routes.push(VirtualServiceRoute {
-                source_namespaces: kept(http.items("match"), |m| {
-                    m.get("sourceNamespace")?
-                        .as_str()
-                        .filter(|n| !n.is_empty())
-                        .map(str::to_owned)
-                }),
+                http: true,
+                source_namespaces: http
+                    .items("match")
+                    .iter()
+                    .map(|m| text(m.get("sourceNamespace")).unwrap_or_default())
+                    .collect(),
                 destinations,
+                delegate: http
+                    .get("delegate")
+                    .and_then(|d| Some((text(d.get("name"))?, text(d.get("namespace"))))),
             });
         }
         for kind in ["tcp", "tls"] {
             for route in spec.items(kind) {
                 routes.push(VirtualServiceRoute {
+                    http: false,
                     source_namespaces: Vec::new(),
                     destinations: kept(route.items("route"), |r| {
                         destination(r.get("destination")?)
                     }),
+                    delegate: None,
                 });
             }
         }

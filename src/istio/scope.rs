@@ -20,19 +20,23 @@
 //! names in its own namespace, `ResolveShortnameToFQDN`) matches the listener's entries of its
 //! namespace or of `*` (`VSMatches`: a wildcard on either side) and no exclusion; its routes'
 //! destinations for the client's namespace (`sourceNamespace`), on the listener's port if it has
-//! one, else on the routes' ports (all of them for a route without one).
+//! one, else on the routes' ports (all of them for a route without one). A route that delegates
+//! stands for the `http` routes of its delegate, merged as `mergeVirtualServices` merges them.
 //!
 //! ServiceEntries: a host's namespace is that of the entries visible to the client that define
 //! it exactly on the port, the client's own or else the oldest ([`service_entry_namespace`]); a
 //! host none of them defines but a wildcard host covers is served by that wildcard's service
 //! ([`service_entry_wildcard`]). Not modelled: MeshConfig's `serviceEntryVisibility`, the pick
 //! among namespaces for a host only a VirtualService imports (`pickBestVisibleNamespace`, which
-//! leaves equal creation times to map order), delegate VirtualServices and Gateway API routes.
+//! leaves equal creation times to map order), the conflicts of a delegate's matches other than
+//! `sourceNamespace`, and Gateway API routes.
 
 use std::collections::BTreeMap;
 
 use super::MeshConfig;
-use super::model::{ServiceEntry, Sidecar, SidecarEgress, VirtualService, namespace_or};
+use super::model::{
+    ServiceEntry, Sidecar, SidecarEgress, VirtualService, VirtualServiceRoute, namespace_or,
+};
 
 /// The namespace part of an egress host that stands for every namespace.
 const EVERY_NAMESPACE: &str = "*";
@@ -197,17 +201,19 @@ impl Routes<'_> {
             if !self.visible(vs, namespace, client_namespace) || !hosts.select(vs, namespace) {
                 return false;
             }
-            // `virtualServiceDestinationsFilteredBySourceNamespace`: 0 for a destination
+            // `virtualServiceDestinationsFilteredBySourceNamespace`: the routes for the
+            // client's namespace (only the matches that set one count); 0 for a destination
             // without a port.
-            let ports: Vec<u32> = vs
-                .routes
-                .iter()
-                .filter(|r| {
-                    r.source_namespaces.is_empty()
-                        || r.source_namespaces.iter().any(|n| n == client_namespace)
+            let ports: Vec<u32> = self
+                .merged_routes(vs, namespace)
+                .into_iter()
+                .filter(|route| {
+                    let namespaces = route.source_namespaces.iter().filter(|n| !n.is_empty());
+                    let mut set = namespaces.peekable();
+                    set.peek().is_none() || set.any(|n| n == client_namespace)
                 })
-                .flat_map(|r| &r.destinations)
-                .filter(|(host, _)| full_name(host, namespace) == fqdn)
+                .flat_map(|route| route.destinations)
+                .filter(|(host, _)| host == fqdn)
                 .map(|(_, port)| port.unwrap_or(0))
                 .collect();
             !ports.is_empty()
@@ -221,11 +227,70 @@ impl Routes<'_> {
         })
     }
 
+    /// The routes of `vs` (of `namespace`) as the sidecars see them, once Istio has merged in
+    /// the `http` routes of the VirtualServices they delegate to (`mergeVirtualServices`,
+    /// `MergeHTTPRoutes`): a delegate is a VirtualService without hosts, of the namespace the
+    /// route names (else `namespace`), exported to `namespace`; a route whose delegate is
+    /// missing or hidden is dropped, and so is a delegate's route whose matches conflict with
+    /// the root route's ([`merge_source_namespaces`]). A merged route keeps the root route's
+    /// mirrors (Istio only when the delegate's route has none). Destinations fully qualified,
+    /// short names in their VirtualService's namespace (`ResolveVirtualServiceShortnames`).
+    fn merged_routes(&self, vs: &VirtualService, namespace: &str) -> Vec<MergedRoute> {
+        let qualified =
+            |route: &VirtualServiceRoute, namespace: &str| -> Vec<(String, Option<u32>)> {
+                let destinations = route.destinations.iter();
+                destinations
+                    .map(|(host, port)| (full_name(host, namespace), *port))
+                    .collect()
+            };
+        let mut out = Vec::new();
+        for route in &vs.routes {
+            let Some((name, delegate_namespace)) = &route.delegate else {
+                out.push(MergedRoute {
+                    source_namespaces: route.source_namespaces.clone(),
+                    destinations: qualified(route, namespace),
+                });
+                continue;
+            };
+            let delegate_namespace = delegate_namespace.as_deref().unwrap_or(namespace);
+            let delegate = self.virtual_services.iter().find(|d| {
+                d.hosts.is_empty()
+                    && d.name.value == *name
+                    && namespace_or(d.namespace.as_ref(), self.default_namespace)
+                        == delegate_namespace
+            });
+            let Some(delegate) =
+                delegate.filter(|d| self.exported(d, delegate_namespace, namespace))
+            else {
+                continue;
+            };
+            for leaf in delegate.routes.iter().filter(|r| r.http) {
+                let Some(source_namespaces) =
+                    merge_source_namespaces(&route.source_namespaces, &leaf.source_namespaces)
+                else {
+                    continue;
+                };
+                let mut destinations = qualified(leaf, delegate_namespace);
+                destinations.extend(qualified(route, namespace));
+                out.push(MergedRoute {
+                    source_namespaces,
+                    destinations,
+                });
+            }
+        }
+        out
+    }
+
     /// `initVirtualServices`: a VirtualService is bound to the sidecars (`gateways` none or
-    /// `mesh`) and exported to the client's namespace (its `exportTo`, else MeshConfig's
-    /// `defaultVirtualServiceExportTo`, else `*`; `*` wins over `~`, `~` over names).
+    /// `mesh`) and exported to the client's namespace ([`Routes::exported`]).
     fn visible(&self, vs: &VirtualService, namespace: &str, client_namespace: &str) -> bool {
         let mesh_bound = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
+        mesh_bound && self.exported(vs, namespace, client_namespace)
+    }
+
+    /// Whether `vs` of `namespace` is exported to `to`: its `exportTo`, else MeshConfig's
+    /// `defaultVirtualServiceExportTo`, else `*`; `*` wins over `~`, `~` over names.
+    fn exported(&self, vs: &VirtualService, namespace: &str, to: &str) -> bool {
         let export_to: Vec<&str> = if !vs.export_to.is_empty() {
             vs.export_to.iter().map(String::as_str).collect()
         } else if !self.mesh.default_virtual_service_export_to.is_empty() {
@@ -235,11 +300,46 @@ impl Routes<'_> {
             vec!["*"]
         };
         let has = |e: &str| export_to.contains(&e);
-        mesh_bound
-            && (has("*")
-                || (!has("~")
-                    && (has(client_namespace) || (has(".") && namespace == client_namespace))))
+        has("*") || (!has("~") && (has(to) || (has(".") && namespace == to)))
     }
+}
+
+/// A VirtualService route as the sidecars see it ([`Routes::merged_routes`]).
+struct MergedRoute {
+    /// The `sourceNamespace` of each match, empty for one that sets none.
+    source_namespaces: Vec<String>,
+    /// Fully qualified hosts, with their ports.
+    destinations: Vec<(String, Option<u32>)>,
+}
+
+/// `mergeHTTPMatchRequests` for the `sourceNamespace` of the matches of a root route (`root`)
+/// and of a route of its delegate (`leaf`): either side without matches takes the other's;
+/// otherwise each leaf match merges with every root match it does not conflict with
+/// (`hasConflict`: the root match sets a namespace and the leaf's is another, or none), and
+/// keeps its own (`mergeHTTPMatchRequest` takes the root's only when the leaf's is empty, which
+/// then the root's is too). `None` when a leaf match conflicts with every root match: Istio
+/// drops the delegate's route. The other match fields' conflicts are not modelled.
+fn merge_source_namespaces(root: &[String], leaf: &[String]) -> Option<Vec<String>> {
+    if root.is_empty() {
+        return Some(leaf.to_vec());
+    }
+    if leaf.is_empty() {
+        return Some(root.to_vec());
+    }
+    let mut merged = Vec::new();
+    for leaf_namespace in leaf {
+        let before = merged.len();
+        for root_namespace in root {
+            if !root_namespace.is_empty() && leaf_namespace != root_namespace {
+                continue;
+            }
+            merged.push(leaf_namespace.clone());
+        }
+        if merged.len() == before {
+            return None;
+        }
+    }
+    Some(merged)
 }
 
 /// `ResolveShortnameToFQDN`: a name without a dot (not `*`, not an IP address) is a service of
@@ -756,6 +856,119 @@ mod tests {
             default_namespace: "default",
         };
         imports(sidecar, client, routes, fqdn, Some(namespace), port)
+    }
+
+    /// `virtualservice_controller_test.go` `TestControllerMergeVirtualServices`, bound to the
+    /// sidecars instead of a gateway: a root VirtualService's route that delegates
+    /// (`mergeVirtualServices`) imports the destinations of the delegate's `http` routes, a
+    /// delegate being a VirtualService without hosts, of the namespace the route names (else
+    /// the root's), exported to the root's namespace; `virtualservice_test.go`'s "sourceNamespace
+    /// mismatch" (`hasConflict`: a root match's `sourceNamespace` that the delegate's match
+    /// does not repeat) drops a delegate's route.
+    #[test]
+    fn delegated_routes_import_the_delegates_destinations() {
+        let page = "productpage.pages.svc.cluster.local";
+        let example = "example.pages.svc.cluster.local";
+        let listener = sidecar("  egress:\n  - hosts: ['istio-system/*.org', 'default/*.org']\n");
+        let root = |namespace: &str, delegate_namespace: &str, root_match: &str| {
+            virtual_service(
+                &format!("name: root-vs, namespace: {namespace}"),
+                &format!(
+                    "  hosts: ['*.org']\n  exportTo: ['*']\n  http:\n  - {root_match}delegate: {{name: productpage-vs{delegate_namespace}}}\n  - route:\n    - destination: {{host: {example}, port: {{number: 80}}}}\n"
+                ),
+            )
+        };
+        let delegate = |namespace: &str, export_to: &str, leaf_match: &str| {
+            "---\n".to_owned()
+                + &virtual_service(
+                    &format!("name: productpage-vs, namespace: {namespace}"),
+                    &format!(
+                        "{export_to}  http:\n  - {leaf_match}route:\n    - destination: {{host: {page}, port: {{number: 80}}}}\n"
+                    ),
+                )
+        };
+        let imported = |yaml: &str, default_private: bool, client: &str, fqdn: &str| {
+            let loaded = load_str(yaml, &Arc::from("vs.yaml"), &LoadOptions::default());
+            let mut mesh = MeshConfig::default();
+            if default_private {
+                let private = crate::istio::model::Located::new(".".to_owned(), Default::default());
+                mesh.default_virtual_service_export_to = vec![private];
+            }
+            let routes = Routes {
+                virtual_services: &loaded.virtual_services,
+                mesh: &mesh,
+                default_namespace: "default",
+            };
+            imports(&listener, client, routes, fqdn, Some("pages"), Some(80))
+        };
+        let in_default = ", namespace: default";
+        let exported = "  exportTo: [istio-system]\n";
+        // "root and delegate vs", "one root vs", "one delegate vs".
+        let both = root("istio-system", in_default, "") + &delegate("default", exported, "");
+        assert!(imported(&both, false, "web", page));
+        assert!(imported(&both, false, "web", example));
+        assert!(!imported(
+            &root("istio-system", in_default, ""),
+            false,
+            "web",
+            page
+        ));
+        assert!(!imported(
+            &delegate("default", exported, ""),
+            false,
+            "web",
+            page
+        ));
+        // A VirtualService with hosts is a root of its own, never a delegate.
+        let named = root("istio-system", in_default, "")
+            + "---\n"
+            + &virtual_service(
+                "name: productpage-vs, namespace: default",
+                &format!(
+                    "  hosts: [other.example.com]\n{exported}  http:\n  - route:\n    - destination: {{host: {page}, port: {{number: 80}}}}\n"
+                ),
+            );
+        assert!(!imported(&named, false, "web", page));
+        // "delegate not exported to root vs namespace": `.` is its own namespace only.
+        let hidden = root("istio-system", ", namespace: default2", "")
+            + &delegate("default2", "  exportTo: ['.']\n", "");
+        assert!(!imported(&hidden, false, "web", page));
+        // "root not specify delegate namespace default public / private": the root's namespace.
+        let beside = root("default", "", "") + &delegate("default", "", "");
+        assert!(imported(&beside, false, "web", page));
+        assert!(
+            imported(&beside, true, "web", page),
+            "private: still its own namespace"
+        );
+        let across = root("istio-system", in_default, "") + &delegate("default", "", "");
+        assert!(imported(&across, false, "web", page));
+        assert!(
+            !imported(&across, true, "web", page),
+            "private to `default`"
+        );
+        // sourceNamespace: a delegate's match must repeat the root's (`hasConflict`), else
+        // its route is dropped; a root without one leaves the delegate's.
+        let from_web = "match: [{sourceNamespace: web}]\n    ";
+        let leaf = |leaf_match: &str| delegate("default", exported, leaf_match);
+        let conflict = root("istio-system", in_default, from_web)
+            + &leaf("match: [{sourceNamespace: jobs}]\n    ");
+        assert!(!imported(&conflict, false, "web", page));
+        assert!(!imported(&conflict, false, "jobs", page));
+        let unset = root("istio-system", in_default, from_web)
+            + &leaf("match: [{uri: {prefix: /v1}}]\n    ");
+        assert!(!imported(&unset, false, "web", page));
+        assert!(
+            imported(&unset, false, "jobs", example),
+            "the root's other route"
+        );
+        let repeated = root("istio-system", in_default, from_web)
+            + &leaf("match: [{sourceNamespace: web}]\n    ");
+        assert!(imported(&repeated, false, "web", page));
+        assert!(!imported(&repeated, false, "jobs", page));
+        let leaf_only =
+            root("istio-system", in_default, "") + &leaf("match: [{sourceNamespace: jobs}]\n    ");
+        assert!(imported(&leaf_only, false, "jobs", page));
+        assert!(!imported(&leaf_only, false, "web", page));
     }
 
     fn virtual_service(meta: &str, spec: &str) -> String {
