@@ -555,6 +555,13 @@ fn unreachable_host(host: &str, args: &[&str]) -> Vec<Value> {
 }
 
 /// The ST215 findings of `check FILE --host HOST` with `args`.
+/// `plan FILE --host HOST ARGS --format json`, parsed.
+fn plan_json(file: &str, host: &str, args: &[&str]) -> Value {
+    let mut all = vec!["plan", file, "--host", host, "--format", "json"];
+    all.extend_from_slice(args);
+    json(&run(&all))
+}
+
 /// The message of the one finding in `findings`.
 fn only_message(findings: &[Value]) -> &str {
     assert_eq!(findings.len(), 1, "{findings:?}");
@@ -824,11 +831,7 @@ fn service_entry_hosts_find_their_rule_in_the_entrys_namespace() {
 #[test]
 fn a_wildcard_service_entry_takes_its_hosts_rules() {
     const ENTRIES: &str = "fixtures/mesh/wildcard-service-entry.yaml";
-    let plan_of = |host: &str| {
-        json(&run(&[
-            "plan", ENTRIES, "--host", host, "-n", "web", "--port", "443", "--format", "json",
-        ]))
-    };
+    let plan_of = |host: &str| plan_json(ENTRIES, host, &["-n", "web", "--port", "443"]);
     let api = plan_of("api.example.org");
     assert_eq!(
         api["sidecar"]["max_connections"], 40,
@@ -852,18 +855,9 @@ fn a_wildcard_service_entry_takes_its_hosts_rules() {
     .unwrap();
     let rules = rules_file.to_str().unwrap();
     let stated = |extra: &[&str]| {
-        let mut args = vec![
-            "plan",
-            rules,
-            "--host",
-            "api.example.org",
-            "--service-namespace",
-            "egress",
-            "--format",
-            "json",
-        ];
+        let mut args = vec!["--service-namespace", "egress"];
         args.extend_from_slice(extra);
-        json(&run(&args))["sidecar"]["max_connections"].clone()
+        plan_json(rules, "api.example.org", &args)["sidecar"]["max_connections"].clone()
     };
     assert_eq!(stated(&[]), 5);
     assert_eq!(stated(&["--service-host", "*.example.org"]), 40);
@@ -984,18 +978,7 @@ fn a_port_the_service_lacks_has_no_cluster() {
     );
     // The wildcard serves 443 only: on 80 no ServiceEntry of the input serves
     // `api.example.org`, so its namespace is unknown and no rule of `egress` applies.
-    let plan_80 = json(&run(&[
-        "plan",
-        ENTRIES,
-        "--host",
-        "api.example.org",
-        "-n",
-        "web",
-        "--port",
-        "80",
-        "--format",
-        "json",
-    ]));
+    let plan_80 = plan_json(ENTRIES, "api.example.org", &["-n", "web", "--port", "80"]);
     assert_eq!(plan_80["rule"], Value::Null, "{plan_80}");
     assert_eq!(plan_80["destination"]["service_host"], Value::Null);
 }
