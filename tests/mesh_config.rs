@@ -831,6 +831,25 @@ fn service_entry_hosts_find_their_rule_in_the_entrys_namespace() {
 #[test]
 fn a_wildcard_service_entry_takes_its_hosts_rules() {
     const ENTRIES: &str = "fixtures/mesh/wildcard-service-entry.yaml";
+    // The library resolves as the command line does.
+    let tuner = sidecar_tuner::Tuner::from_path(ENTRIES)
+        .unwrap()
+        .namespace("web")
+        .port(443);
+    let idle = |host: &str| {
+        tuner
+            .clone()
+            .host(host)
+            .plan()
+            .unwrap()
+            .pool_max_idle_per_host
+    };
+    assert_eq!(
+        idle("api.example.org"),
+        Some(38),
+        "floor(0.95 x 40), the wildcard's rule"
+    );
+    assert_eq!(idle("pay.example.org"), Some(8), "floor(0.95 x 9)");
     let plan_of = |host: &str| plan_json(ENTRIES, host, &["-n", "web", "--port", "443"]);
     let api = plan_of("api.example.org");
     assert_eq!(
