@@ -98,11 +98,11 @@ pub(crate) fn service_entry_namespace<'a>(
 
 /// The wildcard host of the ServiceEntries among `entries` that serves `fqdn` on `port` for a
 /// client of `client_namespace`, when none visible to it defines `fqdn` itself on that port
-/// (the sidecar's routes and listeners are per port): the most specific
-/// (longest) of the visible entries' wildcard hosts that covers it, as the sidecar picks a
-/// virtual host for the request (an exact domain first, then the longest suffix) and its TLS
-/// listener a server name. Its cluster is that host's (`outbound|443||*.example.com`), so are
-/// its import and its rules (`MostSpecificHostMatch` with a wildcard needle; Istio issue 19459).
+/// (the sidecar's routes and listeners are per port): the most specific (longest) of the
+/// visible entries' wildcard hosts that covers it, as the sidecar picks a virtual host for the
+/// request (an exact domain first, then the longest suffix) and its TLS listener a server name.
+/// Its cluster is that host's (`outbound|443||*.example.com`), so are its import and its rules
+/// (`MostSpecificHostMatch` with a wildcard needle; Istio issue 19459).
 pub(crate) fn service_entry_wildcard<'a>(
     entries: &'a [ServiceEntry],
     fqdn: &str,
