@@ -124,16 +124,24 @@ async fn run(client: &Client, url: &str, requests: usize, args: &Args) -> Durati
 /// One pair: `slices` rounds in which each client sends its share of `requests`, in the order
 /// of [`slice_order`]. Each client's requests per second over all its slices.
 ///
-/// Every round builds its clients afresh (`make`), and each client's timed slice comes right
-/// after a warm-up of its own (untimed: its pool's connections opened, its code in the caches),
-/// so that what ran before a slice is the same for every client.
-async fn pair(make: &impl Fn() -> Vec<Client>, url: &str, args: &Args) -> Vec<f64> {
+/// Every round builds its `count` clients afresh (`make(i)` the `i`-th), in the round's order
+/// too, and each client's timed slice comes right after a warm-up of its own (untimed: its
+/// pool's connections opened, its code in the caches), so that what ran before a slice is the
+/// same for every client. Built always in the same order (until 2026-12-03), the last-built
+/// bare client measured faster than the first-built one in both of two runs (medians 1.006 of
+/// the pairs), an edge of the order of the overhead measured; built in the round's order,
+/// 1.001 to 1.004 in four runs (the AlignedClient's medians 0.993 to 0.997, as before).
+async fn pair(make: &impl Fn(usize) -> Client, count: usize, url: &str, args: &Args) -> Vec<f64> {
     let slice = args.requests / args.slices;
-    let mut spent = Vec::new();
+    let mut spent = vec![Duration::ZERO; count];
     for round in 0..args.slices {
-        let clients = make();
-        spent.resize(clients.len(), Duration::ZERO);
-        for i in slice_order(round, clients.len()) {
+        let order = slice_order(round, count);
+        let mut built: Vec<Option<Client>> = (0..count).map(|_| None).collect();
+        for &i in &order {
+            built[i] = Some(make(i));
+        }
+        let clients: Vec<Client> = built.into_iter().flatten().collect();
+        for i in order {
             run(&clients[i], url, WARM_UP, args).await;
             spent[i] += run(&clients[i], url, slice, args).await;
         }
@@ -199,12 +207,13 @@ fn main() {
         .host("svc");
         let aligned = || Client::Aligned(tuner.build().expect("a client").client);
         let bare = || Client::Bare(tuner.reqwest_builder().expect("a plan").build().expect("a client"));
-        let clients = || vec![bare(), aligned(), bare()];
+        // The clients of a pair: bare reqwest, the AlignedClient, and bare reqwest again.
+        let make = |i: usize| if i == 1 { aligned() } else { bare() };
         if let Some(only) = &args.only {
             // All three built, as a pair builds them, though one sends: the heap they leave
             // moves the allocator's own work per request by up to 200 instructions (built
             // alone, the AlignedClient counted 824 more than bare reqwest instead of 614).
-            let built = clients();
+            let built: Vec<Client> = (0..3).map(make).collect();
             let client = match only.as_str() {
                 "bare" => built[0].clone(),
                 "bare-chunked" => match &built[0] {
@@ -229,7 +238,7 @@ fn main() {
         let (mut bare_rps, mut aligned_rps) = (Vec::new(), Vec::new());
         let (mut ratios, mut noise) = (Vec::new(), Vec::new());
         for _ in 0..args.rounds {
-            let rps = pair(&clients, &url, &args).await;
+            let rps = pair(&make, 3, &url, &args).await;
             bare_rps.push(rps[0]);
             aligned_rps.push(rps[1]);
             ratios.push(rps[1] / rps[0]);
