@@ -631,6 +631,69 @@ mod tests {
         assert!(!plain(&elsewhere, "web", host, None, None));
     }
 
+    /// The names of `services` (name, namespace, `exportTo`) visible to clients of `proxy`.
+    fn seen_by<'a>(
+        services: &[(&'a str, &str, Option<Vec<String>>)],
+        mesh: &MeshConfig,
+        proxy: &str,
+    ) -> Vec<&'a str> {
+        let visible = |(_, namespace, export_to): &&(&str, &str, Option<Vec<String>>)| {
+            exported_to(export_to.as_deref(), namespace, mesh, proxy)
+        };
+        services
+            .iter()
+            .filter(visible)
+            .map(|(name, _, _)| *name)
+            .collect()
+    }
+
+    /// `push_context_test.go` `TestServiceWithExportTo` and `TestServiceIndexDefaultServiceExportTo`:
+    /// the services each proxy namespace sees (`servicesExportedToNamespace`).
+    #[test]
+    fn services_are_exported_to_the_namespaces_istio_lists() {
+        let mesh = MeshConfig::default();
+        let list = |entries: &[&str]| entries.iter().map(|e| (*e).to_owned()).collect::<Vec<_>>();
+        let services = [
+            ("svc1", "test1", Some(list(&[".", "ns1"]))),
+            ("svc2", "test2", Some(list(&["test1", "ns1", "test2"]))),
+            ("svc3", "test3", Some(list(&["test1", "*", "test2"]))),
+            ("svc4", "test4", None),
+        ];
+        for (proxy, want) in [
+            ("test1", ["svc1", "svc2", "svc3", "svc4"].as_slice()),
+            ("test2", &["svc2", "svc3", "svc4"]),
+            ("ns1", &["svc1", "svc2", "svc3", "svc4"]),
+            ("random", &["svc3", "svc4"]),
+        ] {
+            assert_eq!(seen_by(&services, &mesh, proxy), want, "{proxy}");
+        }
+        // `TestServiceIndexDefaultServiceExportTo`: MeshConfig's `defaultServiceExportTo: [".",
+        // bar]` for the services without one; an explicit `exportTo` is unaffected.
+        let mesh = MeshConfig {
+            default_service_export_to: [".", "bar"]
+                .map(|e| crate::istio::Located::new(e.to_owned(), Default::default()))
+                .to_vec(),
+            ..MeshConfig::default()
+        };
+        let services = [
+            ("svc-unset-1", "test1", None),
+            ("svc-unset-2", "test2", None),
+            ("svc-bar-ns", "bar", None),
+            ("svc-public", "test1", Some(list(&["*"]))),
+        ];
+        for (proxy, want) in [
+            ("test1", ["svc-unset-1", "svc-public"].as_slice()),
+            ("test2", &["svc-unset-2", "svc-public"]),
+            (
+                "bar",
+                &["svc-unset-1", "svc-unset-2", "svc-bar-ns", "svc-public"],
+            ),
+            ("other", &["svc-public"]),
+        ] {
+            assert_eq!(seen_by(&services, &mesh, proxy), want, "{proxy}");
+        }
+    }
+
     /// push_context_test.go `TestIsServiceVisible`, client namespace `foo`: a Service of
     /// `namespace` with the annotation `export_to` (none: the mesh's default `mesh_default`).
     /// (Its cases on MeshConfig's `serviceEntryVisibility` concern ServiceEntries.)
