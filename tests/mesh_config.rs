@@ -1001,3 +1001,70 @@ fn a_port_the_service_lacks_has_no_cluster() {
     assert_eq!(plan_80["rule"], Value::Null, "{plan_80}");
     assert_eq!(plan_80["destination"]["service_host"], Value::Null);
 }
+
+/// sidecar_test.go `TestSidecarOutboundTrafficPolicy`: the outbound traffic policy of a
+/// client's sidecar is its Sidecar's when that sets one, else MeshConfig's (default or
+/// `REGISTRY_ONLY`), for the eight combinations of its table. Seen through ST215 on a Service
+/// hidden from the client (not exported to it), whatever its Sidecar imports.
+#[test]
+fn the_outbound_traffic_policy_is_the_sidecars_else_the_meshs() {
+    let dir = std::env::temp_dir().join(format!("st-outbound-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hidden = "apiVersion: v1\nkind: Service\nmetadata: {name: hidden, namespace: prod, annotations: {networking.istio.io/exportTo: prod}}\nspec: {ports: [{port: 80}]}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: hidden, namespace: prod}\nspec: {host: hidden.prod.svc.cluster.local, trafficPolicy: {connectionPool: {tcp: {maxConnections: 5}}}}\n";
+    let sidecar = |spec: &str| {
+        format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: foo, namespace: not-default}}\nspec: {spec}\n"
+        )
+    };
+    let sidecars = [
+        ("no Sidecar", String::new()),
+        // Istio's webhook refuses an empty Sidecar (ST110): one that imports everything.
+        (
+            "Sidecar without OutboundTrafficPolicy",
+            sidecar("{egress: [{hosts: ['*/*']}]}"),
+        ),
+        (
+            "Sidecar with registry only",
+            sidecar("{outboundTrafficPolicy: {mode: REGISTRY_ONLY}}"),
+        ),
+        (
+            "Sidecar with allow any",
+            sidecar("{outboundTrafficPolicy: {mode: ALLOW_ANY}}"),
+        ),
+    ];
+    let (registry_only, _) = mesh_file(
+        "outbound-registry-only.yaml",
+        "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n",
+    );
+    let meshes = [
+        ("default MeshConfig", None),
+        ("MeshConfig registry only", Some(&registry_only)),
+    ];
+    // The table's expected policies, in its order: REGISTRY_ONLY or not.
+    let expected = [false, false, true, false, true, true, true, false];
+    let mut case = 0;
+    for (mesh_name, mesh) in meshes {
+        for (sidecar_name, sidecar) in &sidecars {
+            let input = dir.join(format!("case-{case}.yaml"));
+            std::fs::write(&input, format!("{hidden}{sidecar}")).unwrap();
+            let mut args = vec![input.to_str().unwrap(), "-n", "not-default"];
+            if let Some(mesh) = mesh {
+                args.extend(["--mesh", mesh.to_str().unwrap()]);
+            }
+            let found = unreachable_in(args[0], "hidden.prod.svc.cluster.local", &args[1..]);
+            let message = only_message(&found);
+            let registry_only =
+                message.ends_with("502 (BlackHoleCluster: outboundTrafficPolicy REGISTRY_ONLY)");
+            assert!(
+                registry_only || message.contains("PassthroughCluster"),
+                "{message}"
+            );
+            assert_eq!(
+                registry_only, expected[case],
+                "{mesh_name}, {sidecar_name}: {message}"
+            );
+            case += 1;
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
