@@ -393,8 +393,10 @@ pub fn scope_findings(
         mesh,
         default_namespace: index.default_namespace(),
     };
-    let unreachable = hidden_service(index, loaded, destination)
-        .or_else(|| missing_port(index, loaded, destination))
+    let definitions = definitions(loaded, index.default_namespace(), destination);
+    let visible = visible(&definitions, index, destination);
+    let unreachable = hidden_service(index, &definitions, &visible, destination)
+        .or_else(|| missing_port(&visible, destination))
         .or_else(|| {
             let (sidecar, step) = sidecar.as_ref()?;
             not_imported(sidecar, step, routes, destination)
@@ -505,18 +507,12 @@ fn visible<'d, 'a>(
         .collect()
 }
 
-/// ST215 when the Kubernetes Service or the ServiceEntries in `loaded` that define the
-/// destination's host and are exported to its client have ports, none the destination's:
-/// Istio builds a cluster per port of a service (`buildOutboundClusters`), and the sidecar's
-/// listeners and routes are per port. Its message says why, not yet where the requests go.
-fn missing_port(
-    index: &MeshIndex<'_>,
-    loaded: &Loaded,
-    destination: &Destination,
-) -> Option<Finding> {
+/// ST215 when the Kubernetes Service or the ServiceEntries that define the destination's host
+/// and are exported to its client (`visible`) have ports, none the destination's: Istio builds
+/// a cluster per port of a service (`buildOutboundClusters`), and the sidecar's listeners and
+/// routes are per port. Its message says why, not yet where the requests go.
+fn missing_port(visible: &[&Definition<'_>], destination: &Destination) -> Option<Finding> {
     let port = destination.port?;
-    let definitions = definitions(loaded, index.default_namespace(), destination);
-    let visible = visible(&definitions, index, destination);
     let first = visible.first()?;
     if visible
         .iter()
@@ -544,19 +540,19 @@ fn missing_port(
     Some(finding)
 }
 
-/// ST215 when the Kubernetes Service or the ServiceEntries in `loaded` that define the
-/// destination's host are none of them exported to the client's namespace; its message says
-/// why, not yet where the requests go.
+/// ST215 when the Kubernetes Service or the ServiceEntries that define the destination's host
+/// (`definitions`) are none of them exported to the client's namespace (`visible` is empty);
+/// its message says why, not yet where the requests go.
 fn hidden_service(
     index: &MeshIndex<'_>,
-    loaded: &Loaded,
+    definitions: &[Definition<'_>],
+    visible: &[&Definition<'_>],
     destination: &Destination,
 ) -> Option<Finding> {
     let mesh = index.mesh();
     let client = destination.namespace.as_str();
     let fqdn = destination.service_fqdn();
-    let definitions = definitions(loaded, index.default_namespace(), destination);
-    if !visible(&definitions, index, destination).is_empty() {
+    if !visible.is_empty() {
         return None;
     }
     let hidden = definitions.first()?;

@@ -520,6 +520,12 @@ fn port_number(entry: &Node) -> Option<Located<u32>> {
     Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
 }
 
+/// A port of a Service or ServiceEntry: an integer from 1 to 65535.
+fn valid_port(node: &Node) -> Option<u32> {
+    let number = u32::try_from(strict_int(node)?.value).ok()?;
+    (1..=65535).contains(&number).then_some(number)
+}
+
 /// [`block`], on the heap: a policy group, absent from most policies, then takes a pointer's
 /// room in each rule, not its own (a few hundred bytes).
 fn boxed<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> Option<Box<T>> {
@@ -826,11 +832,7 @@ impl Service {
             let Some(port) = entry.get("port") else {
                 continue;
             };
-            match strict_int(port).and_then(|p| {
-                u32::try_from(p.value)
-                    .ok()
-                    .filter(|p| (1..=65535).contains(p))
-            }) {
+            match valid_port(port) {
                 Some(number) => ports.push(Located::new(number, port.pos)),
                 None => findings.push(
                     Finding::new(
@@ -1026,9 +1028,7 @@ impl ServiceEntry {
             ports: spec
                 .items("ports")
                 .iter()
-                .filter_map(|p| strict_int(p.get("number")?))
-                .filter_map(|n| u32::try_from(n.value).ok())
-                .filter(|n| (1..=65535).contains(n))
+                .filter_map(|p| valid_port(p.get("number")?))
                 .collect(),
             export_to: spec
                 .get("exportTo")

@@ -179,7 +179,7 @@ impl Destination {
     /// for it.
     pub(crate) fn service_fqdn(&self) -> String {
         match &self.service_host {
-            Some(host) => host.trim_end_matches('.').to_ascii_lowercase(),
+            Some(host) => normalized(host),
             None => self.fqdn(),
         }
     }
@@ -267,9 +267,14 @@ impl fmt::Display for Destination {
     }
 }
 
+/// A host as DNS compares it: no trailing dot, lowercase.
+fn normalized(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// Istio's `ResolveShortnameToFQDN`: a host without dots lives in `namespace`.
 fn qualify(host: &str, namespace: &str) -> String {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = normalized(host);
     if host == "*" || host.contains('.') {
         host
     } else {
