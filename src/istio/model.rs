@@ -491,9 +491,6 @@ pub(crate) fn block<T>(node: Option<&Node>, build: impl FnOnce(&Node) -> T) -> O
     node.filter(|n| n.as_map().is_some()).map(build)
 }
 
-/// What `keep` makes of the items of `list`, in a vector of room for the list's length:
-/// collecting a filtered iterator reserves room for four, so a rule's two subsets took four
-/// subsets' room.
 /// The namespace an object lives in: its own, else `default_namespace` (where it would be
 /// applied, as `kubectl apply -n` puts an object that names none).
 pub(crate) fn namespace_or<'a>(
@@ -508,6 +505,9 @@ fn texts(list: &[Node]) -> Vec<String> {
     kept(list, |n| n.as_str().map(str::to_owned))
 }
 
+/// What `keep` makes of the items of `list`, in a vector of room for the list's length:
+/// collecting a filtered iterator reserves room for four, so a rule's two subsets took four
+/// subsets' room.
 fn kept<T>(list: &[Node], keep: impl FnMut(&Node) -> Option<T>) -> Vec<T> {
     let mut kept = Vec::with_capacity(list.len());
     kept.extend(list.iter().filter_map(keep));
@@ -1061,20 +1061,89 @@ pub struct VirtualService {
     pub origin: Origin,
 }
 
-/// One route of a [`VirtualService`]: where it sends requests, and from which namespaces.
+/// One route of a [`VirtualService`]: where it sends requests, and for which requests.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct VirtualServiceRoute {
     /// An `http` route (else `tcp` or `tls`).
     pub http: bool,
-    /// The `sourceNamespace` of each of its matches (`http` routes), empty for a match that
-    /// sets none; no match at all, any namespace.
-    pub source_namespaces: Vec<String>,
-    /// Each `destination` (and `mirror`, `mirrors[].destination`): host as written, port.
+    /// Each `destination` of its `route`: host as written, port.
     pub destinations: Vec<(String, Option<u32>)>,
+    /// Its `mirror`.
+    pub mirror: Option<(String, Option<u32>)>,
+    /// The destinations of its `mirrors` (an empty list is none, as Istio's JSON decoding
+    /// leaves it nil).
+    pub mirrors: Vec<(String, Option<u32>)>,
     /// The VirtualService whose `http` routes replace this one (`delegate`): its name, and its
     /// namespace when given (else this VirtualService's).
     pub delegate: Option<(String, Option<String>)>,
+    /// Its `match` list (`http` routes): what decides whether a delegate's route merges with
+    /// it, and for which client namespaces it routes.
+    pub(crate) matches: Vec<HttpMatch>,
+}
+
+/// One `HTTPMatchRequest` of an `http` route: the fields Istio's `hasConflict` compares when it
+/// merges a delegate's routes into their root's; gateways as written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct HttpMatch {
+    pub(crate) uri: Option<StringMatch>,
+    pub(crate) scheme: Option<StringMatch>,
+    pub(crate) method: Option<StringMatch>,
+    pub(crate) authority: Option<StringMatch>,
+    pub(crate) headers: BTreeMap<String, StringMatch>,
+    pub(crate) without_headers: BTreeMap<String, StringMatch>,
+    pub(crate) query_params: BTreeMap<String, StringMatch>,
+    pub(crate) ignore_uri_case: bool,
+    /// 0 for none.
+    pub(crate) port: u32,
+    /// Empty for none.
+    pub(crate) source_namespace: String,
+    pub(crate) source_labels: BTreeMap<String, String>,
+    pub(crate) gateways: Vec<String>,
+}
+
+/// An Istio `StringMatch`, as its Go getters read it: each kind empty when not set, so a match
+/// written `{}` sets none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct StringMatch {
+    pub(crate) exact: String,
+    pub(crate) prefix: String,
+    pub(crate) regex: String,
+}
+
+impl HttpMatch {
+    pub(crate) fn from_node(node: &Node) -> Self {
+        let text = |n: Option<&Node>| n.and_then(Node::as_str).unwrap_or_default().to_owned();
+        let string_match = |n: &Node| {
+            n.as_map().is_some().then(|| StringMatch {
+                exact: text(n.get("exact")),
+                prefix: text(n.get("prefix")),
+                regex: text(n.get("regex")),
+            })
+        };
+        let string_matches = |key: &str| -> BTreeMap<String, StringMatch> {
+            let entries = node.get(key).and_then(Node::as_map).into_iter().flatten();
+            entries
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), string_match(v)?)))
+                .collect()
+        };
+        Self {
+            uri: node.get("uri").and_then(string_match),
+            scheme: node.get("scheme").and_then(string_match),
+            method: node.get("method").and_then(string_match),
+            authority: node.get("authority").and_then(string_match),
+            headers: string_matches("headers"),
+            without_headers: string_matches("withoutHeaders"),
+            query_params: string_matches("queryParams"),
+            ignore_uri_case: boolean(node.get("ignoreUriCase")).is_some_and(|b| b.value),
+            port: int(node.get("port"))
+                .and_then(|p| u32::try_from(p.value).ok())
+                .unwrap_or(0),
+            source_namespace: text(node.get("sourceNamespace")),
+            source_labels: string_map(node.get("sourceLabels")),
+            gateways: texts(node.items("gateways")),
+        }
+    }
 }
 
 impl VirtualService {
@@ -1088,37 +1157,35 @@ impl VirtualService {
                 .and_then(|p| u32::try_from(p.value).ok());
             Some((host, port))
         };
+        let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
         let mut routes = Vec::new();
         for http in spec.items("http") {
-            let mut destinations =
-                kept(http.items("route"), |r| destination(r.get("destination")?));
-            destinations.extend(http.get("mirror").and_then(destination));
-            destinations.extend(kept(http.items("mirrors"), |m| {
-                destination(m.get("destination")?)
-            }));
-            let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
             routes.push(VirtualServiceRoute {
                 http: true,
-                source_namespaces: http
-                    .items("match")
-                    .iter()
-                    .map(|m| text(m.get("sourceNamespace")).unwrap_or_default())
-                    .collect(),
-                destinations,
+                destinations: kept(http.items("route"), |r| destination(r.get("destination")?)),
+                mirror: http.get("mirror").and_then(destination),
+                mirrors: kept(http.items("mirrors"), |m| {
+                    destination(m.get("destination")?)
+                }),
                 delegate: http
                     .get("delegate")
                     .and_then(|d| Some((text(d.get("name"))?, text(d.get("namespace"))))),
+                matches: kept(http.items("match"), |m| {
+                    m.as_map().is_some().then(|| HttpMatch::from_node(m))
+                }),
             });
         }
         for kind in ["tcp", "tls"] {
             for route in spec.items(kind) {
                 routes.push(VirtualServiceRoute {
                     http: false,
-                    source_namespaces: Vec::new(),
                     destinations: kept(route.items("route"), |r| {
                         destination(r.get("destination")?)
                     }),
+                    mirror: None,
+                    mirrors: Vec::new(),
                     delegate: None,
+                    matches: Vec::new(),
                 });
             }
         }

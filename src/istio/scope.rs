@@ -28,14 +28,15 @@
 //! host none of them defines but a wildcard host covers is served by that wildcard's service
 //! ([`service_entry_wildcard`]). Not modelled: MeshConfig's `serviceEntryVisibility`, the pick
 //! among namespaces for a host only a VirtualService imports (`pickBestVisibleNamespace`, which
-//! leaves equal creation times to map order), the conflicts of a delegate's matches other than
-//! `sourceNamespace`, and Gateway API routes.
+//! leaves equal creation times to map order), and Gateway API routes.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::MeshConfig;
 use super::model::{
-    ServiceEntry, Sidecar, SidecarEgress, VirtualService, VirtualServiceRoute, namespace_or,
+    HttpMatch, ServiceEntry, Sidecar, SidecarEgress, StringMatch, VirtualService,
+    VirtualServiceRoute, namespace_or,
 };
 
 /// The namespace part of an egress host that stands for every namespace.
@@ -173,6 +174,7 @@ pub(crate) fn imports(
     service_namespace: Option<&str>,
     port: Option<u32>,
 ) -> bool {
+    let budget = Budget::new();
     sidecar.egress.is_empty()
         || sidecar.egress.iter().any(|listener| {
             let hosts = Imports::of(listener, client_namespace);
@@ -181,104 +183,132 @@ pub(crate) fn imports(
                 _ => true,
             };
             (on_port && hosts.service(fqdn, service_namespace))
-                || routes.import(&hosts, listener, client_namespace, fqdn, port)
+                || routes.import(&hosts, listener, client_namespace, (fqdn, port), &budget)
         })
 }
 
 impl Routes<'_> {
     /// Whether a VirtualService that `hosts` (of `listener`) select routes to `fqdn` on `port`
-    /// for clients of `client_namespace`.
+    /// for clients of `client_namespace`, within `budget`.
     fn import(
         &self,
         hosts: &Imports<'_>,
         listener: &SidecarEgress,
         client_namespace: &str,
-        fqdn: &str,
-        port: Option<u32>,
+        (fqdn, port): (&str, Option<u32>),
+        budget: &Budget,
     ) -> bool {
+        // `virtualServiceDestinationsFilteredBySourceNamespace` gives each destination's port, 0
+        // for one without; then `serviceMatchingListenerPort`: the listener's port, whatever
+        // the routes'; else `serviceMatchingVirtualServicePorts`: the routes' ports, all for 0.
+        let on_port = |route_port: Option<u32>| match (&listener.port, port) {
+            (Some(listener_port), Some(port)) => listener_port.value == port,
+            (None, Some(port)) => route_port.is_none_or(|p| p == 0 || p == port),
+            (_, None) => true,
+        };
         self.virtual_services.iter().any(|vs| {
             let namespace = namespace_or(vs.namespace.as_ref(), self.default_namespace);
-            if !self.visible(vs, namespace, client_namespace) || !hosts.select(vs, namespace) {
-                return false;
+            if !budget.take(1 + vs.export_to.len()) {
+                return true;
             }
-            // `virtualServiceDestinationsFilteredBySourceNamespace`: the routes for the
-            // client's namespace (only the matches that set one count); 0 for a destination
-            // without a port.
-            let ports: Vec<u32> = self
-                .merged_routes(vs, namespace)
-                .into_iter()
-                .filter(|route| {
-                    let namespaces = route.source_namespaces.iter().filter(|n| !n.is_empty());
-                    let mut set = namespaces.peekable();
-                    set.peek().is_none() || set.any(|n| n == client_namespace)
+            self.visible(vs, namespace, client_namespace)
+                && hosts.select(vs, namespace, budget)
+                && self.routes_reach(vs, namespace, client_namespace, budget, |host, port| {
+                    host == fqdn && on_port(port)
                 })
-                .flat_map(|route| route.destinations)
-                .filter(|(host, _)| host == fqdn)
-                .map(|(_, port)| port.unwrap_or(0))
-                .collect();
-            !ports.is_empty()
-                && match (&listener.port, port) {
-                    // `serviceMatchingListenerPort`: the listener's port, whatever the route's.
-                    (Some(listener_port), Some(port)) => listener_port.value == port,
-                    // `serviceMatchingVirtualServicePorts`: the routes' ports, all for a 0.
-                    (None, Some(port)) => ports.contains(&0) || ports.contains(&port),
-                    (_, None) => true,
-                }
         })
     }
 
-    /// The routes of `vs` (of `namespace`) as the sidecars see them, once Istio has merged in
-    /// the `http` routes of the VirtualServices they delegate to (`mergeVirtualServices`,
-    /// `MergeHTTPRoutes`): a delegate is a VirtualService without hosts, of the namespace the
-    /// route names (else `namespace`), exported to `namespace`; a route whose delegate is
-    /// missing or hidden is dropped, and so is a delegate's route whose matches conflict with
-    /// the root route's ([`merge_source_namespaces`]). A merged route keeps the root route's
-    /// mirrors (Istio only when the delegate's route has none). Destinations fully qualified,
-    /// short names in their VirtualService's namespace (`ResolveVirtualServiceShortnames`).
-    fn merged_routes(&self, vs: &VirtualService, namespace: &str) -> Vec<MergedRoute> {
-        let qualified =
-            |route: &VirtualServiceRoute, namespace: &str| -> Vec<(String, Option<u32>)> {
-                let destinations = route.destinations.iter();
-                destinations
-                    .map(|(host, port)| (full_name(host, namespace), *port))
-                    .collect()
-            };
-        let mut out = Vec::new();
+    /// Whether a route of `vs` (of `namespace`) for clients of `client_namespace` has a
+    /// destination `reached` takes (its fully qualified host, its port), the routes as the
+    /// sidecars see them once Istio has merged in the `http` routes of the VirtualServices
+    /// they delegate to (`mergeVirtualServices`, `MergeHTTPRoutes`): a delegate is a
+    /// VirtualService without hosts, of the namespace the route names (else `namespace`),
+    /// exported to `namespace`; a route whose delegate is missing or hidden is dropped, and so
+    /// is a delegate's route whose matches conflict with the root route's ([`merges`]). A
+    /// merged route is the delegate's, with the root route's `mirror` and `mirrors` where it
+    /// has none (`mergeHTTPRoute`). Short names are in their VirtualService's namespace
+    /// (`ResolveVirtualServiceShortnames`). A route is for the client's namespace unless its
+    /// matches set `sourceNamespace`s and none is the client's
+    /// (`virtualServiceDestinationsFilteredBySourceNamespace`); a merged route's matches are
+    /// the delegate's, else the root's.
+    ///
+    /// Each destination read and each pair of matches compared takes one from `budget`; once
+    /// it is spent, the answer is yes. A root route that delegates takes the delegate's routes
+    /// times its own matches, so 100 KB of routes could ask for billions of comparisons (and
+    /// Istio would build as many routes); `true` keeps the check from reporting a host as not
+    /// imported on a guess.
+    fn routes_reach(
+        &self,
+        vs: &VirtualService,
+        namespace: &str,
+        client_namespace: &str,
+        budget: &Budget,
+        mut reached: impl FnMut(&str, Option<u32>) -> bool,
+    ) -> bool {
+        let mut reach = |destinations: &[(String, Option<u32>)], namespace: &str| {
+            destinations
+                .iter()
+                .any(|(host, port)| !budget.take(1) || reached(&full_name(host, namespace), *port))
+        };
         for route in &vs.routes {
             let Some((name, delegate_namespace)) = &route.delegate else {
-                out.push(MergedRoute {
-                    source_namespaces: route.source_namespaces.clone(),
-                    destinations: qualified(route, namespace),
-                });
+                if for_client(route, client_namespace)
+                    && (reach(&route.destinations, namespace)
+                        || reach(route.mirror.as_slice(), namespace)
+                        || reach(&route.mirrors, namespace))
+                {
+                    return true;
+                }
                 continue;
             };
             let delegate_namespace = delegate_namespace.as_deref().unwrap_or(namespace);
             let delegate = self.virtual_services.iter().find(|d| {
-                d.hosts.is_empty()
+                budget.take(1)
+                    && d.hosts.is_empty()
                     && d.name.value == *name
                     && namespace_or(d.namespace.as_ref(), self.default_namespace)
                         == delegate_namespace
             });
+            if budget.spent() {
+                return true;
+            }
             let Some(delegate) =
                 delegate.filter(|d| self.exported(d, delegate_namespace, namespace))
             else {
                 continue;
             };
+            let root = (route, namespace);
             for leaf in delegate.routes.iter().filter(|r| r.http) {
-                let Some(source_namespaces) =
-                    merge_source_namespaces(&route.source_namespaces, &leaf.source_namespaces)
-                else {
+                let leaf = (leaf, delegate_namespace);
+                if !merges(root, leaf, budget) {
+                    if budget.spent() {
+                        return true;
+                    }
                     continue;
+                }
+                let matched = if leaf.0.matches.is_empty() {
+                    root.0
+                } else {
+                    leaf.0
                 };
-                let mut destinations = qualified(leaf, delegate_namespace);
-                destinations.extend(qualified(route, namespace));
-                out.push(MergedRoute {
-                    source_namespaces,
-                    destinations,
-                });
+                if !for_client(matched, client_namespace) {
+                    continue;
+                }
+                // The mirror and the mirrors, each the delegate's else the root's.
+                let mirror = [leaf, root].into_iter().find(|(r, _)| r.mirror.is_some());
+                let mirrors = [leaf, root]
+                    .into_iter()
+                    .find(|(r, _)| !r.mirrors.is_empty());
+                if reach(&leaf.0.destinations, delegate_namespace)
+                    || mirror.is_some_and(|(r, ns)| reach(r.mirror.as_slice(), ns))
+                    || mirrors.is_some_and(|(r, ns)| reach(&r.mirrors, ns))
+                {
+                    return true;
+                }
             }
         }
-        out
+        false
     }
 
     /// `initVirtualServices`: a VirtualService is bound to the sidecars (`gateways` none or
@@ -304,42 +334,165 @@ impl Routes<'_> {
     }
 }
 
-/// A VirtualService route as the sidecars see it ([`Routes::merged_routes`]).
-struct MergedRoute {
-    /// The `sourceNamespace` of each match, empty for one that sets none.
-    source_namespaces: Vec<String>,
-    /// Fully qualified hosts, with their ports.
-    destinations: Vec<(String, Option<u32>)>,
+/// The work one import check may do on VirtualServices: hosts compared with a listener's
+/// entries, delegates looked up, destinations read and pairs of matches compared, 2^20 of them,
+/// tens of milliseconds ([`Routes::routes_reach`]); once it is spent, a host counts as imported.
+struct Budget(Cell<u32>);
+
+impl Budget {
+    fn new() -> Self {
+        Self(Cell::new(1 << 20))
+    }
+
+    /// Takes `work`; `false` once none is left.
+    fn take(&self, work: usize) -> bool {
+        let work = u32::try_from(work).unwrap_or(u32::MAX);
+        let left = self.0.get().saturating_sub(work);
+        self.0.set(left);
+        left > 0
+    }
+
+    fn spent(&self) -> bool {
+        self.0.get() == 0
+    }
 }
 
-/// `mergeHTTPMatchRequests` for the `sourceNamespace` of the matches of a root route (`root`)
-/// and of a route of its delegate (`leaf`): either side without matches takes the other's;
-/// otherwise each leaf match merges with every root match it does not conflict with
-/// (`hasConflict`: the root match sets a namespace and the leaf's is another, or none), and
-/// keeps its own (`mergeHTTPMatchRequest` takes the root's only when the leaf's is empty, which
-/// then the root's is too). `None` when a leaf match conflicts with every root match: Istio
-/// drops the delegate's route. The other match fields' conflicts are not modelled.
-fn merge_source_namespaces(root: &[String], leaf: &[String]) -> Option<Vec<String>> {
-    if root.is_empty() {
-        return Some(leaf.to_vec());
+/// Whether `route`'s matches take requests from clients of `client_namespace`: none sets a
+/// `sourceNamespace`, or one sets theirs.
+fn for_client(route: &VirtualServiceRoute, client_namespace: &str) -> bool {
+    let namespaces = route.matches.iter().map(|m| m.source_namespace.as_str());
+    let mut set = namespaces.filter(|n| !n.is_empty()).peekable();
+    set.peek().is_none() || set.any(|n| n == client_namespace)
+}
+
+/// Whether Istio merges a route of a delegate (`leaf`) into the root route that delegates to it
+/// (`root`), each with its VirtualService's namespace: `mergeHTTPMatchRequests` finds no
+/// conflict when either has no matches, or when each of the delegate's matches has a root
+/// match it does not conflict with ([`has_conflict`]). The merged matches are the delegate's
+/// (`mergeHTTPMatchRequest` keeps the delegate's `sourceNamespace`, and a root match with one
+/// conflicts with a delegate's match without it), else the root's. Each comparison takes one
+/// from `budget`; `false` once it is spent.
+fn merges(
+    (root, root_namespace): (&VirtualServiceRoute, &str),
+    (leaf, leaf_namespace): (&VirtualServiceRoute, &str),
+    budget: &Budget,
+) -> bool {
+    leaf.matches.iter().all(|leaf_match| {
+        root.matches.is_empty()
+            || root.matches.iter().any(|root_match| {
+                budget.take(1)
+                    && !has_conflict((root_match, root_namespace), (leaf_match, leaf_namespace))
+            })
+    })
+}
+
+/// Istio's `hasConflict`: whether a delegate's match (`leaf`) asks for requests its root
+/// route's match does not take, each with its VirtualService's namespace (for the gateway
+/// names). The URI, scheme, method and authority, and the headers, absent headers and query
+/// parameters the leaf names, must not conflict ([`string_match_conflict`]); `ignoreUriCase`
+/// must be equal; ports and a root's `sourceNamespace` must be the leaf's when both are set;
+/// source labels must agree on the keys both set; the root's gateways must include the leaf's.
+fn has_conflict(
+    (root, root_namespace): (&HttpMatch, &str),
+    (leaf, leaf_namespace): (&HttpMatch, &str),
+) -> bool {
+    let strings = [
+        (&root.uri, &leaf.uri),
+        (&root.scheme, &leaf.scheme),
+        (&root.method, &leaf.method),
+        (&root.authority, &leaf.authority),
+    ];
+    if strings
+        .into_iter()
+        .any(|(root, leaf)| string_match_conflict(root.as_ref(), leaf.as_ref()))
+    {
+        return true;
     }
-    if leaf.is_empty() {
-        return Some(root.to_vec());
+    let maps = [
+        (&root.headers, &leaf.headers),
+        (&root.without_headers, &leaf.without_headers),
+        (&root.query_params, &leaf.query_params),
+    ];
+    if maps.into_iter().any(|(root, leaf)| {
+        leaf.iter()
+            .any(|(key, leaf)| string_match_conflict(root.get(key), Some(leaf)))
+    }) {
+        return true;
     }
-    let mut merged = Vec::new();
-    for leaf_namespace in leaf {
-        let before = merged.len();
-        for root_namespace in root {
-            if !root_namespace.is_empty() && leaf_namespace != root_namespace {
-                continue;
+    if root.ignore_uri_case != leaf.ignore_uri_case
+        || (root.port > 0 && leaf.port > 0 && root.port != leaf.port)
+        || (!root.source_namespace.is_empty() && leaf.source_namespace != root.source_namespace)
+    {
+        return true;
+    }
+    if leaf
+        .source_labels
+        .iter()
+        .any(|(key, leaf)| root.source_labels.get(key).is_some_and(|root| root != leaf))
+    {
+        return true;
+    }
+    if !root.gateways.is_empty() && !leaf.gateways.is_empty() {
+        if root.gateways.len() < leaf.gateways.len() {
+            return true;
+        }
+        let roots: Vec<String> = root
+            .gateways
+            .iter()
+            .map(|g| gateway_name(g, root_namespace))
+            .collect();
+        return leaf
+            .gateways
+            .iter()
+            .any(|g| !roots.contains(&gateway_name(g, leaf_namespace)));
+    }
+    false
+}
+
+/// Istio's `stringMatchConflict`: none when either side is absent; a regex on one side
+/// conflicts with any match on the other; an exact root takes only the same exact leaf; a
+/// prefix root takes a leaf prefix or exact value that starts with it; anything else (a root
+/// or leaf that sets no kind) conflicts.
+fn string_match_conflict(root: Option<&StringMatch>, leaf: Option<&StringMatch>) -> bool {
+    let (Some(root), Some(leaf)) = (root, leaf) else {
+        return false;
+    };
+    let any = |m: &StringMatch| !m.regex.is_empty() || !m.prefix.is_empty() || !m.exact.is_empty();
+    if (!root.regex.is_empty() && any(leaf)) || (!leaf.regex.is_empty() && any(root)) {
+        return true;
+    }
+    if !root.exact.is_empty() {
+        return !leaf.prefix.is_empty() || leaf.exact != root.exact;
+    }
+    if !root.prefix.is_empty() {
+        if !leaf.prefix.is_empty() {
+            return !leaf.prefix.starts_with(&root.prefix);
+        }
+        if !leaf.exact.is_empty() {
+            return !leaf.exact.starts_with(&root.prefix);
+        }
+    }
+    true
+}
+
+/// Istio's `resolveGatewayName` for a gateway a VirtualService of `namespace` names:
+/// `namespace/name` as written, `./name` in `namespace`, a short name in `namespace`, and the
+/// legacy `name.ns.svc...` as `ns/name`; `mesh` as it is.
+fn gateway_name(name: &str, namespace: &str) -> String {
+    if name == "mesh" {
+        return name.to_owned();
+    }
+    match name.split_once('/') {
+        Some((".", gateway)) => format!("{namespace}/{gateway}"),
+        Some(_) => name.to_owned(),
+        None => match name.split_once('.') {
+            None => format!("{namespace}/{name}"),
+            Some((gateway, rest)) => {
+                let gateway_namespace = rest.split('.').next().unwrap_or(rest);
+                format!("{gateway_namespace}/{gateway}")
             }
-            merged.push(leaf_namespace.clone());
-        }
-        if merged.len() == before {
-            return None;
-        }
+        },
     }
-    Some(merged)
 }
 
 /// `ResolveShortnameToFQDN`: a name without a dot (not `*`, not an IP address) is a service of
@@ -409,12 +562,19 @@ impl<'a> Imports<'a> {
 
     /// `SelectVirtualServices`: whether the entries of the VirtualService's namespace, or of
     /// `*`, match one of its hosts that no exclusion of either covers.
-    fn select(&self, vs: &VirtualService, namespace: &str) -> bool {
+    fn select(&self, vs: &VirtualService, namespace: &str, budget: &Budget) -> bool {
         let scopes: Vec<&Hosts<'_>> = [namespace, EVERY_NAMESPACE]
             .iter()
             .filter_map(|n| self.by_namespace.get(n))
             .collect();
+        let entries: usize = scopes
+            .iter()
+            .map(|h| h.imported.len() + h.excluded.len())
+            .sum();
         vs.hosts.iter().any(|host| {
+            if !budget.take(entries) {
+                return true;
+            }
             let host = full_name(host, namespace);
             scopes.iter().any(|h| h.matches_vs(&host)) && !scopes.iter().any(|h| h.excludes(&host))
         })
@@ -1032,6 +1192,15 @@ mod tests {
             root("istio-system", in_default, "") + &leaf("match: [{sourceNamespace: jobs}]\n    ");
         assert!(imported(&leaf_only, false, "jobs", page));
         assert!(!imported(&leaf_only, false, "web", page));
+        // The other match fields (`hasConflict`): a delegate's URI outside the root's prefix
+        // drops its route, one under it merges.
+        let reviews = "match: [{uri: {prefix: /reviews}}]\n    ";
+        let outside = root("istio-system", in_default, reviews)
+            + &leaf("match: [{uri: {prefix: /ratings}}]\n    ");
+        assert!(!imported(&outside, false, "web", page));
+        let under = root("istio-system", in_default, reviews)
+            + &leaf("match: [{uri: {exact: /reviews/v1}}]\n    ");
+        assert!(imported(&under, false, "web", page));
     }
 
     fn virtual_service(meta: &str, spec: &str) -> String {
@@ -1194,5 +1363,244 @@ mod tests {
             "  egress:\n  - port: {number: 3128, protocol: HTTP_PROXY, name: proxy}\n    hosts: [bookinfo/*]\n",
         );
         assert!(plain(&proxy, "web", fqdn, Some("bookinfo"), Some(9443)));
+    }
+
+    fn http_match(yaml: &str) -> HttpMatch {
+        let documents = crate::istio::yaml::parse_stream(&format!("{{{yaml}}}"), 1 << 16);
+        HttpMatch::from_node(documents.unwrap()[0].root.as_ref().unwrap())
+    }
+
+    /// virtualservice_test.go `TestHasConflict`, its 21 cases in order (root match, delegate's
+    /// match, conflict), and `gatewayNameTests` through the gateways' conflict: names resolve in
+    /// their VirtualService's namespace (`resolveGatewayName`) before they are compared.
+    #[test]
+    fn a_delegates_match_conflicts_as_istio_finds_it() {
+        let cases = [
+            (
+                "uri: {regex: ^/productpage}",
+                "uri: {prefix: /productpage/v2}",
+                true,
+            ),
+            ("uri: {regex: ^/productpage}", "", false),
+            ("", "uri: {regex: ^/productpage}", false),
+            (
+                "uri: {regex: ^/productpage}",
+                "uri: {prefix: /productpage}",
+                true,
+            ),
+            (
+                "uri: {prefix: /productpage}",
+                "uri: {regex: ^/productpage}",
+                true,
+            ),
+            (
+                "uri: {prefix: /productpage}",
+                "uri: {prefix: /productpage/v2}",
+                false,
+            ),
+            (
+                "uri: {prefix: /productpage/v2}",
+                "uri: {prefix: /productpage}",
+                true,
+            ),
+            (
+                "uri: {prefix: /productpage/v2}",
+                "uri: {exact: /productpage/v2}",
+                false,
+            ),
+            (
+                "headers: {header: {exact: h1}}",
+                "headers: {header: {exact: h2}}",
+                true,
+            ),
+            (
+                "headers: {header: {exact: h1}}",
+                "headers: {header: {exact: h1}}",
+                false,
+            ),
+            (
+                "headers: {header: {prefix: h1}}",
+                "headers: {header: {exact: h1-v1}}",
+                false,
+            ),
+            (
+                "headers: {header: {prefix: h1}}",
+                "headers: {header: {exact: h2}}",
+                true,
+            ),
+            (
+                "headers: {header: {prefix: h1}}",
+                "headers: {header: {prefix: h2}}",
+                true,
+            ),
+            (
+                "headers: {header: {exact: h1}}",
+                "headers: {header-2: {exact: h2}}",
+                false,
+            ),
+            (
+                "withoutHeaders: {header: {prefix: h1}}",
+                "withoutHeaders: {header: {exact: h2}}",
+                true,
+            ),
+            ("port: 0", "port: 8080", false),
+            ("port: 8080", "port: 0", false),
+            ("port: 8080", "port: 8090", true),
+            ("sourceLabels: {a: b}", "sourceLabels: {a: c}", true),
+            ("sourceNamespace: test1", "sourceNamespace: test2", true),
+            (
+                "gateways: [ingress-gateway]",
+                "gateways: [ingress-gateway, mesh]",
+                true,
+            ),
+            // Beyond Istio's table: query parameters, the other string fields, a match that
+            // sets no kind, ignoreUriCase.
+            (
+                "queryParams: {v: {exact: '1'}}",
+                "queryParams: {v: {exact: '2'}}",
+                true,
+            ),
+            ("method: {exact: GET}", "method: {exact: GET}", false),
+            ("authority: {exact: a.com}", "authority: {prefix: a}", true),
+            ("uri: {}", "uri: {exact: /a}", true),
+            ("ignoreUriCase: true", "", true),
+            // The count of gateways is compared as listed, repeats included.
+            ("gateways: [gw]", "gateways: [gw, gw]", true),
+        ];
+        for (root, leaf, conflict) in cases {
+            let (root_match, leaf_match) = (http_match(root), http_match(leaf));
+            assert_eq!(
+                has_conflict((&root_match, "default"), (&leaf_match, "default")),
+                conflict,
+                "root {{{root}}}, delegate {{{leaf}}}"
+            );
+        }
+        // `gatewayNameTests`: (name, namespace, resolved).
+        let names = [
+            ("./gateway", "default", "default/gateway"),
+            ("gateway", "default", "default/gateway"),
+            ("default/gateway", "foo", "default/gateway"),
+            ("gateway.default", "default", "default/gateway"),
+            ("gateway.default", "foo", "default/gateway"),
+            (
+                "private.ingress.svc.cluster.local",
+                "foo",
+                "ingress/private",
+            ),
+        ];
+        for (name, namespace, resolved) in names {
+            assert_eq!(gateway_name(name, namespace), resolved);
+        }
+        assert_eq!(gateway_name("mesh", "foo"), "mesh");
+        let gateways = |list: &str| http_match(&format!("gateways: [{list}]"));
+        let (root, leaf) = (gateways("ingress, mesh"), gateways("istio-system/ingress"));
+        assert!(!has_conflict((&root, "istio-system"), (&leaf, "web")));
+        assert!(has_conflict((&root, "web"), (&leaf, "web")));
+    }
+
+    /// virtualservice_test.go `TestMergeHTTPMatchRequests`, the cases whose merge Istio keeps
+    /// (`true`) or drops (`expected: nil`).
+    #[test]
+    fn a_delegates_route_merges_unless_a_match_conflicts_with_every_root_match() {
+        let route = |matches: &[&str]| VirtualServiceRoute {
+            http: true,
+            destinations: Vec::new(),
+            mirror: None,
+            mirrors: Vec::new(),
+            delegate: None,
+            matches: matches.iter().map(|m| http_match(m)).collect(),
+        };
+        let merged = |root: &[&str], leaf: &[&str]| {
+            let (root, leaf) = (route(root), route(leaf));
+            merges((&root, "default"), (&leaf, "default"), &Budget::new())
+        };
+        let page = "uri: {prefix: /productpage}";
+        let (v1, v2) = (
+            "uri: {exact: /productpage/v1}",
+            "uri: {exact: /productpage/v2}",
+        );
+        // "url match", "url regex noconflict", "url regex conflict".
+        assert!(merged(&[page], &[v1]));
+        assert!(merged(&["uri: {regex: ^/productpage}"], &[""]));
+        assert!(!merged(&["uri: {regex: ^/productpage}"], &[page]));
+        // "multi url match": each delegate's match merges with the root match it falls under.
+        let reviews = "uri: {prefix: /reviews}";
+        assert!(merged(&[page, reviews], &[v1, "uri: {exact: /reviews/v1}"]));
+        // "url mismatch".
+        assert!(!merged(&[page], &["uri: {exact: /reviews}"]));
+        // "complicated merge", "conflicted merge" (a port 9090 under the root's 8080).
+        let root = "uri: {prefix: /productpage}, headers: {header: {exact: h1}}, port: 8080, authority: {exact: productpage.com}";
+        assert!(merged(&[root], &[v1, v2]));
+        assert!(!merged(&[root], &[v1, &format!("{v2}, port: 9090")]));
+        // "gateway merge", "gateway conflicted merge".
+        let gateways = format!("{page}, gateways: [ingress-gateway, mesh]");
+        let (ingress, mesh) = (
+            format!("{v1}, gateways: [ingress-gateway]"),
+            format!("{v2}, gateways: [mesh]"),
+        );
+        assert!(merged(&[&gateways], &[&ingress, &mesh]));
+        let ingress_only = format!("{page}, gateways: [ingress-gateway]");
+        assert!(!merged(&[&ingress_only], &[&ingress, &mesh]));
+        // "source labels merge"; either side without matches takes the other's.
+        assert!(merged(
+            &["sourceLabels: {app: test}"],
+            &["sourceLabels: {version: v1}"]
+        ));
+        assert!(merged(&[], &[v1, v2]));
+        assert!(merged(&[page], &[]));
+    }
+
+    /// virtualservice_test.go `TestMergeHttpRoutes` "delegate with mirrors": a delegate's route
+    /// keeps its own `mirrors` and takes the root route's when it has none; so does `mirror`.
+    /// Destinations short names, each in its VirtualService's namespace.
+    #[test]
+    fn a_merged_route_keeps_the_delegates_mirrors_else_the_roots() {
+        let yaml = virtual_service(
+            "name: root, namespace: istio-system",
+            "  hosts: [productpage.example.com]\n  http:\n  - mirrors: [{destination: {host: mirror-v3}}]\n    mirror: {host: mirror}\n    delegate: {name: delegate, namespace: default}\n",
+        ) + "---\n"
+            + &virtual_service(
+                "name: delegate, namespace: default",
+                "  http:\n  - match: [{uri: {prefix: /productpage/v1}}]\n    mirrors: [{destination: {host: mirror-v1}}]\n    route: [{destination: {host: v1}}]\n  - match: [{uri: {prefix: /productpage/v2}}]\n    mirrors: [{destination: {host: mirror-v2}}]\n    mirror: {host: own-mirror}\n    route: [{destination: {host: v2}}]\n  - route: [{destination: {host: v3}}]\n",
+            );
+        let loaded = load_str(&yaml, &Arc::from("vs.yaml"), &LoadOptions::default());
+        let mesh = MeshConfig::default();
+        let routes = Routes {
+            virtual_services: &loaded.virtual_services,
+            mesh: &mesh,
+            default_namespace: "default",
+        };
+        let root = loaded
+            .virtual_services
+            .iter()
+            .find(|vs| !vs.hosts.is_empty())
+            .unwrap();
+        let mut hosts = Vec::new();
+        routes.routes_reach(root, "istio-system", "web", &Budget::new(), |host, _| {
+            hosts.push(host.to_owned());
+            false
+        });
+        let full = |name: &str, namespace: &str| format!("{name}.{namespace}.svc.cluster.local");
+        assert_eq!(
+            hosts,
+            [
+                vec![
+                    full("v1", "default"),
+                    full("mirror", "istio-system"),
+                    full("mirror-v1", "default")
+                ],
+                vec![
+                    full("v2", "default"),
+                    full("own-mirror", "default"),
+                    full("mirror-v2", "default")
+                ],
+                vec![
+                    full("v3", "default"),
+                    full("mirror", "istio-system"),
+                    full("mirror-v3", "istio-system")
+                ],
+            ]
+            .concat()
+        );
     }
 }
