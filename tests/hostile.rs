@@ -247,6 +247,42 @@ fn hostile_input_through_every_command() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", truncate(&text(&out)));
     assert!(!text(&out).contains("ST215"), "{}", truncate(&text(&out)));
+    // A Sidecar importing 100,000 short names on one line of 1.3 MB (each an error, ST107, as
+    // Istio's webhook refuses them) and a VirtualService of 100,000 hosts: the 100,000 findings
+    // show their location without that line (annotate-snippets read the whole line for each:
+    // minutes), and matching the hosts against the entries stops within the import check's
+    // budget (10 billion comparisons otherwise).
+    let names = |prefix: &str| -> String {
+        let names: Vec<String> = (0..100_000).map(|i| format!("{prefix}{i}")).collect();
+        names.join(", ")
+    };
+    let wide = inputs.write(
+        "wide.yaml",
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: default, namespace: web}}\nspec: {{egress: [{{hosts: [{}]}}]}}\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: many, namespace: web}}\nspec: {{hosts: [{}], http: [{{route: [{{destination: {{host: target}}}}]}}]}}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: r, namespace: web}}\nspec: {{host: target, trafficPolicy: {{connectionPool: {{tcp: {{maxConnections: 3}}}}}}}}\n",
+            names("web/h"),
+            names("g")
+        )
+        .as_bytes(),
+    );
+    let (out, took) = run(&[
+        "check",
+        wide.to_str().unwrap(),
+        "--host",
+        "target",
+        "-n",
+        "web",
+    ]);
+    assert!(
+        took < SECONDS,
+        "check --host of a 100,000-host Sidecar took {took:?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", truncate(&text(&out)));
+    assert!(
+        text(&out).contains("100000 errors"),
+        "{}",
+        truncate(&text(&out))
+    );
     // Standard input has no size to look at first: it is cut off at the cap.
     let over_cap = Command::cargo_bin("sidecar-tuner")
         .unwrap()
