@@ -1603,4 +1603,62 @@ mod tests {
             .concat()
         );
     }
+
+    /// virtualservice_test.go `TestSelectVirtualServicesExclusion` and
+    /// `TestSelectVirtualServicesExclusionWildcard`: a VirtualService is selected when one of
+    /// its hosts is imported and not excluded, by its namespace's entries or those of `*`; a
+    /// wildcard exclusion covers an exact host, an exact one does not cover a wildcard. Istio's
+    /// host classifications written as the Sidecar entries that make them.
+    #[test]
+    fn virtual_services_are_selected_unless_every_host_is_excluded() {
+        let yaml = [("vs-a", "a", "a.com"), ("vs-b", "b", "b.com")]
+            .iter()
+            .chain(&[
+                ("vs-multi", "a", "drop.com, keep.com"),
+                ("vs-exact", "a", "x.com"),
+            ])
+            .chain(&[("vs-wild", "a", "'*.com'")])
+            .map(|(name, namespace, hosts)| {
+                virtual_service(
+                    &format!("name: {name}, namespace: {namespace}"),
+                    &format!("  hosts: [{hosts}]\n  gateways: [mesh]\n"),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("---\n");
+        let loaded = load_str(&yaml, &Arc::from("vs.yaml"), &LoadOptions::default());
+        let selected = |entries: &str, names: &[&str]| -> Vec<String> {
+            let listener = &sidecar(&format!("  egress:\n  - hosts: [{entries}]\n")).egress[0];
+            let imports = Imports::of(listener, "some-ns");
+            let vss = loaded.virtual_services.iter();
+            vss.filter(|vs| names.contains(&vs.name.value.as_str()))
+                .filter(|vs| {
+                    let namespace = vs.namespace.as_ref().unwrap().value.as_str();
+                    imports.select(vs, namespace, &Budget::new())
+                })
+                .map(|vs| vs.name.value.clone())
+                .collect()
+        };
+        let istio = ["vs-a", "vs-b", "vs-multi"];
+        // "no exclusion selects all", "~b/* excludes namespace b", "~/a.com excludes the VS
+        // whose only host is a.com".
+        assert_eq!(selected("'*/*'", &istio), istio);
+        assert_eq!(selected("'*/*', '~b/*'", &istio), ["vs-a", "vs-multi"]);
+        assert_eq!(selected("'*/*', '~/a.com'", &istio), ["vs-b", "vs-multi"]);
+        // "multi-host VS survives when only one host excluded", "... dropped when all hosts
+        // excluded", "exclusion via ns scope while include via wildcard scope", "exclusion with
+        // no include matches nothing".
+        assert_eq!(selected("'*/*', '~/drop.com'", &istio), istio);
+        assert_eq!(
+            selected("'*/*', '~/drop.com', '~/keep.com'", &istio),
+            ["vs-a", "vs-b"]
+        );
+        assert_eq!(selected("'*/*', '~a/a.com'", &istio), ["vs-b", "vs-multi"]);
+        assert!(selected("'~/*'", &istio).is_empty());
+        // ExclusionWildcard: "wildcard exclusion covers exact host", "exact exclusion does not
+        // drop wildcard route".
+        let wildcard = ["vs-exact", "vs-wild"];
+        assert!(selected("'*/*', '~/*.com'", &wildcard).is_empty());
+        assert_eq!(selected("'*/*', '~/x.com'", &wildcard), ["vs-wild"]);
+    }
 }
