@@ -148,6 +148,9 @@ impl fmt::Display for Summary {
     }
 }
 
+/// The longest source line a finding shows, in bytes ([`Sources::line`]).
+const SNIPPET_LINE_MAX: usize = 1024;
+
 /// The text of each input, kept so that reports can show the line a finding points at.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
@@ -176,8 +179,12 @@ impl Sources {
         self.texts.extend(other.texts);
     }
 
-    /// The line `location` points at, without its line break; `None` for a whole-file
-    /// location or an unknown file.
+    /// The line `location` points at, without its line break, for the finding's snippet (text
+    /// and SARIF); `None` for a whole-file location, an unknown file, or a line longer than
+    /// 1 KB. A snippet shows no more than a terminal's width of its line, and a flow list of
+    /// 100,000 hosts on one line of 1.3 MB, each an error, made the text report take minutes
+    /// (annotate-snippets reads the whole line for each finding) and SARIF 19 GB (a copy of
+    /// the line in each result).
     pub fn line(&self, location: &Location) -> Option<&str> {
         let source = self.texts.get(&location.file)?;
         let index = usize::try_from(location.pos.line).ok()?.checked_sub(1)?;
@@ -186,6 +193,7 @@ impl Sources {
             .line_starts
             .get(index + 1)
             .map_or(source.text.len(), |next| next - 1);
-        Some(source.text[start..end].trim_end_matches('\r'))
+        let line = source.text[start..end].trim_end_matches('\r');
+        (line.len() <= SNIPPET_LINE_MAX).then_some(line)
     }
 }

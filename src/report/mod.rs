@@ -145,9 +145,7 @@ pub fn findings_text(
     };
     write_in_parts(out, findings, |part, text| {
         for f in part {
-            let line = sources
-                .line(&f.location)
-                .filter(|l| l.len() <= SNIPPET_LINE_MAX);
+            let line = sources.line(&f.location);
             if color || !render_plain(text, f, line)? {
                 render_finding(text, &renderer, f, line);
             }
@@ -156,12 +154,6 @@ pub fn findings_text(
     })?;
     writeln!(out, "{}", Summary::of(findings))
 }
-
-/// The longest source line a finding shows, in bytes; a longer one (a flow list of thousands
-/// of hosts on one line) is left out and the finding shows its `-->` location alone.
-/// annotate-snippets reads the whole line for each finding on it and shows only what fits the
-/// terminal: 100,000 findings on one line of 2 MB took minutes.
-const SNIPPET_LINE_MAX: usize = 1024;
 
 /// Findings rendered per part.
 const FINDINGS_PER_PART: usize = 1024;
