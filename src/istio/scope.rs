@@ -1249,7 +1249,44 @@ mod tests {
         );
         assert!(routed(&vs3, &configs21, "default", baz, Some(7000)));
         assert!(routed(&vs3, &configs21, "default", foo, Some(7000)));
+        // "virtual-service-destination-port-missing-from-service": services22, baz on 7443
+        // only, which the routes' 7000 does not import.
         assert!(!routed(&vs3, &configs21, "default", baz, Some(7443)));
+        // "virtual-service-2-match-service", "...-and-domain" (configs12 also imports
+        // ns2/foo.svc.cluster.local), "...-all-services" (configs15): virtualServices2, hosts
+        // `virtualbar` and `*`, a mirror to foo and a route to baz: both on the listener's 7443.
+        let vs2 = virtual_service(
+            meta,
+            "  hosts: [virtualbar, '*']\n  http:\n  - mirror: {host: foo.svc.cluster.local}\n    route:\n    - destination: {host: baz.svc.cluster.local}\n",
+        );
+        let configs12 = sidecar(
+            "  egress:\n  - port: {number: 7443, protocol: http_proxy, name: grpc-tls}\n    hosts: [foo/virtualbar.foo.svc.cluster.local, ns2/foo.svc.cluster.local]\n",
+        );
+        for listener in [&configs11, &configs12, &configs15] {
+            assert!(routed(&vs2, listener, "default", foo, Some(7443)));
+            assert!(routed(&vs2, listener, "default", baz, Some(7443)));
+        }
+        // Services18 has them on 7443 only; an HTTP listener on 7443 would not import another
+        // port (an HTTP_PROXY one would: `needsPortMatch`).
+        assert!(!routed(&vs2, &configs15, "default", baz, Some(7000)));
+        assert!(routed(&vs2, &configs11, "default", baz, Some(7000)));
+        // "virtual-service-6-match-source-namespace": configs24 (no port, foo/virtualbar.foo)
+        // for a client of `mynamespace`, virtualServices6: baz for `mynamespace`, foo for `foo`,
+        // bar for any; bar (ns2) and baz imported, foo not.
+        let vs6 = virtual_service(
+            meta,
+            "  hosts: [virtualbar]\n  http:\n  - match: [{sourceNamespace: mynamespace}]\n    route: [{destination: {host: baz.svc.cluster.local}}]\n  - match: [{sourceNamespace: foo}]\n    route: [{destination: {host: foo.svc.cluster.local}}]\n  - route: [{destination: {host: bar.svc.cluster.local}}]\n",
+        );
+        let client = "mynamespace";
+        assert!(routed(&vs6, &configs21, client, baz, None));
+        assert!(routed(
+            &vs6,
+            &configs21,
+            client,
+            "bar.svc.cluster.local",
+            None
+        ));
+        assert!(!routed(&vs6, &configs21, client, foo, None));
         // "...-matching-tcp-virtual-service-ports" and "...-tls-...": virtualServices4 and 5,
         // baz on 7000 only.
         for kind in ["tcp", "tls"] {
