@@ -1698,4 +1698,37 @@ mod tests {
         assert!(selected("'*/*', '~/*.com'", &wildcard).is_empty());
         assert_eq!(selected("'*/*', '~/x.com'", &wildcard), ["vs-wild"]);
     }
+
+    /// sidecar_test.go `TestCreateSidecarScope`, its listener-port cases: "wild-card-egress-
+    /// listener-match" (configs9: a GRPC listener on 7443 importing `*/*`, an HTTP one on
+    /// 7442 importing `ns2/*`; services10) and "http-proxy-protocol-matches-any-port"
+    /// (configs10: an HTTP_PROXY listener on 7443 importing `*/*`; services7, on 8000, 7000
+    /// and 9000): a listener with a port imports services on that port, an HTTP_PROXY one on any.
+    #[test]
+    fn a_listeners_port_limits_its_imports_unless_it_is_an_http_proxy() {
+        let configs9 = sidecar(
+            "  egress:\n  - port: {number: 7443, protocol: GRPC, name: grpc-tls}\n    hosts: ['*/*']\n  - port: {number: 7442, protocol: HTTP, name: http-tls}\n    hosts: [ns2/*]\n",
+        );
+        let imported = |fqdn: &str, namespace: &str, port: u32| {
+            plain(&configs9, "default", fqdn, Some(namespace), Some(port))
+        };
+        assert!(imported("foo.svc.cluster.local", "ns1", 7443));
+        assert!(imported("baz.svc.cluster.local", "ns3", 7443));
+        assert!(imported("bar.svc.cluster.local", "ns2", 7442));
+        assert!(!imported("barprime.svc.cluster.local", "ns3", 7442));
+        let configs10 = sidecar(
+            "  egress:\n  - port: {number: 7443, protocol: http_proxy, name: grpc-tls}\n    hosts: ['*/*']\n",
+        );
+        for (host, port) in [
+            ("bar", 8000),
+            ("bar", 7000),
+            ("barprime", 8000),
+            ("foo", 9000),
+        ] {
+            assert!(
+                plain(&configs10, "default", host, Some("foo"), Some(port)),
+                "{host}:{port}"
+            );
+        }
+    }
 }
