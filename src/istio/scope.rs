@@ -1864,4 +1864,118 @@ mod tests {
         assert!(!routed(&yaml("h1999"), &listener, "web", fqdn, Some(80)));
         assert!(routed(&yaml("target"), &listener, "web", fqdn, Some(80)));
     }
+
+    /// push_context_test.go `TestVirtualServiceWithExportTo` and
+    /// `TestVirtualServiceWithDefaultExportTo`, their cases for the sidecars (`mesh`): which
+    /// VirtualServices a client namespace sees (`initVirtualServices`), by their `exportTo`,
+    /// else MeshConfig's `defaultVirtualServiceExportTo`, and bound to the sidecars.
+    #[test]
+    fn virtual_services_are_visible_as_istio_exports_them() {
+        let visible = |yaml: &[(&str, &str, &str)], mesh: &MeshConfig, client: &str| {
+            let yaml: Vec<String> = yaml
+                .iter()
+                .map(|(name, namespace, spec)| {
+                    virtual_service(&format!("name: {name}, namespace: {namespace}"), spec)
+                })
+                .collect();
+            let loaded = load_str(
+                &yaml.join("---\n"),
+                &Arc::from("vs.yaml"),
+                &LoadOptions::default(),
+            );
+            let routes = Routes {
+                virtual_services: &loaded.virtual_services,
+                mesh,
+                default_namespace: "default",
+            };
+            let vss = loaded.virtual_services.iter();
+            vss.filter(|vs| routes.visible(vs, &vs.namespace.as_ref().unwrap().value, client))
+                .flat_map(|vs| vs.hosts.clone())
+                .collect::<Vec<_>>()
+        };
+        let rules = [
+            (
+                "rule1",
+                "test1",
+                "  hosts: [rule1.com]\n  exportTo: ['.', ns1]\n",
+            ),
+            (
+                "rule2",
+                "test2",
+                "  hosts: [rule2.com]\n  exportTo: [test2, ns1, test1]\n",
+            ),
+            (
+                "rule3",
+                "test3",
+                "  hosts: [rule3.com]\n  gateways: [mesh]\n  exportTo: [test1, test2, '*']\n",
+            ),
+            (
+                "rule2Gw",
+                "test2",
+                "  hosts: [rule2gw.com]\n  gateways: [default/gateway, mesh]\n  exportTo: [test2, ns1, test1]\n",
+            ),
+            (
+                "rule3Gw",
+                "test3",
+                "  hosts: [rule3gw.com]\n  gateways: [default/gateway]\n  exportTo: [test1, test2, '*']\n",
+            ),
+            ("zzz", "zzz", "  hosts: [rootNS.com]\n"),
+        ];
+        let mesh = MeshConfig::default();
+        let cases: [(&str, &[&str]); 4] = [
+            (
+                "test1",
+                &[
+                    "rule1.com",
+                    "rule2.com",
+                    "rule3.com",
+                    "rule2gw.com",
+                    "rootNS.com",
+                ],
+            ),
+            (
+                "test2",
+                &["rule2.com", "rule3.com", "rule2gw.com", "rootNS.com"],
+            ),
+            (
+                "ns1",
+                &[
+                    "rule1.com",
+                    "rule2.com",
+                    "rule3.com",
+                    "rule2gw.com",
+                    "rootNS.com",
+                ],
+            ),
+            ("random", &["rule3.com", "rootNS.com"]),
+        ];
+        for (client, hosts) in cases {
+            assert_eq!(visible(&rules, &mesh, client), hosts, "{client}");
+        }
+        // Default exportTo `[., ns1]`: private to their own namespace and exported to ns1.
+        let mesh = MeshConfig {
+            default_virtual_service_export_to: [".", "ns1"]
+                .map(|e| crate::istio::model::Located::new(e.to_owned(), Default::default()))
+                .to_vec(),
+            ..MeshConfig::default()
+        };
+        let rules = [
+            ("mesh-rule1", "test1", "  hosts: [mesh-rule1.com]\n"),
+            ("mesh-rule2", "test2", "  hosts: [mesh-rule2.com]\n"),
+            (
+                "gw-rule",
+                "test1",
+                "  hosts: [gw-rule.com]\n  gateways: [default/gateway]\n",
+            ),
+        ];
+        let cases: [(&str, &[&str]); 4] = [
+            ("test1", &["mesh-rule1.com"]),
+            ("ns1", &["mesh-rule1.com", "mesh-rule2.com"]),
+            ("test2", &["mesh-rule2.com"]),
+            ("random", &[]),
+        ];
+        for (client, hosts) in cases {
+            assert_eq!(visible(&rules, &mesh, client), hosts, "{client}");
+        }
+    }
 }
