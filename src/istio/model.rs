@@ -1082,25 +1082,49 @@ pub struct VirtualServiceRoute {
     pub(crate) matches: Vec<HttpMatch>,
 }
 
-/// One `HTTPMatchRequest` of an `http` route: the fields Istio's `hasConflict` compares when it
-/// merges a delegate's routes into their root's; gateways as written.
+/// One `HTTPMatchRequest` of an `http` route: its `sourceNamespace`, and the other fields
+/// Istio's `hasConflict` compares when it merges a delegate's routes into their root's, kept
+/// only for the routes a merge reads (a route that delegates, a route of a VirtualService
+/// without hosts) and only when one is set: a match is then the size of a string and a
+/// pointer, however many of them the input lists.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct HttpMatch {
-    pub(crate) uri: Option<StringMatch>,
-    pub(crate) scheme: Option<StringMatch>,
-    pub(crate) method: Option<StringMatch>,
-    pub(crate) authority: Option<StringMatch>,
+    /// Empty for none.
+    pub(crate) source_namespace: String,
+    fields: Option<Box<MatchFields>>,
+}
+
+/// The fields of an [`HttpMatch`] besides its `sourceNamespace`; gateways as written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct MatchFields {
+    pub(crate) uri: Option<Box<StringMatch>>,
+    pub(crate) scheme: Option<Box<StringMatch>>,
+    pub(crate) method: Option<Box<StringMatch>>,
+    pub(crate) authority: Option<Box<StringMatch>>,
     pub(crate) headers: BTreeMap<String, StringMatch>,
     pub(crate) without_headers: BTreeMap<String, StringMatch>,
     pub(crate) query_params: BTreeMap<String, StringMatch>,
     pub(crate) ignore_uri_case: bool,
     /// 0 for none.
     pub(crate) port: u32,
-    /// Empty for none.
-    pub(crate) source_namespace: String,
     pub(crate) source_labels: BTreeMap<String, String>,
     pub(crate) gateways: Vec<String>,
 }
+
+/// A match that sets none of [`MatchFields`].
+static NO_FIELDS: MatchFields = MatchFields {
+    uri: None,
+    scheme: None,
+    method: None,
+    authority: None,
+    headers: BTreeMap::new(),
+    without_headers: BTreeMap::new(),
+    query_params: BTreeMap::new(),
+    ignore_uri_case: false,
+    port: 0,
+    source_labels: BTreeMap::new(),
+    gateways: Vec::new(),
+};
 
 /// An Istio `StringMatch`, as its Go getters read it: each kind empty when not set, so a match
 /// written `{}` sets none.
@@ -1112,8 +1136,16 @@ pub(crate) struct StringMatch {
 }
 
 impl HttpMatch {
-    pub(crate) fn from_node(node: &Node) -> Self {
+    /// A match read from `node`; with `fields` false, its `sourceNamespace` alone.
+    pub(crate) fn from_node(node: &Node, fields: bool) -> Self {
         let text = |n: Option<&Node>| n.and_then(Node::as_str).unwrap_or_default().to_owned();
+        let source_namespace = text(node.get("sourceNamespace"));
+        if !fields {
+            return Self {
+                source_namespace,
+                fields: None,
+            };
+        }
         let string_match = |n: &Node| {
             n.as_map().is_some().then(|| StringMatch {
                 exact: text(n.get("exact")),
@@ -1127,11 +1159,11 @@ impl HttpMatch {
                 .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), string_match(v)?)))
                 .collect()
         };
-        Self {
-            uri: node.get("uri").and_then(string_match),
-            scheme: node.get("scheme").and_then(string_match),
-            method: node.get("method").and_then(string_match),
-            authority: node.get("authority").and_then(string_match),
+        let fields = MatchFields {
+            uri: node.get("uri").and_then(string_match).map(Box::new),
+            scheme: node.get("scheme").and_then(string_match).map(Box::new),
+            method: node.get("method").and_then(string_match).map(Box::new),
+            authority: node.get("authority").and_then(string_match).map(Box::new),
             headers: string_matches("headers"),
             without_headers: string_matches("withoutHeaders"),
             query_params: string_matches("queryParams"),
@@ -1139,10 +1171,18 @@ impl HttpMatch {
             port: int(node.get("port"))
                 .and_then(|p| u32::try_from(p.value).ok())
                 .unwrap_or(0),
-            source_namespace: text(node.get("sourceNamespace")),
             source_labels: string_map(node.get("sourceLabels")),
             gateways: texts(node.items("gateways")),
+        };
+        Self {
+            source_namespace,
+            fields: (fields != NO_FIELDS).then(|| Box::new(fields)),
         }
+    }
+
+    /// Its fields besides `sourceNamespace`.
+    pub(crate) fn fields(&self) -> &MatchFields {
+        self.fields.as_deref().unwrap_or(&NO_FIELDS)
     }
 }
 
@@ -1158,8 +1198,12 @@ impl VirtualService {
             Some((host, port))
         };
         let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
+        // A route's matches are merged with others only when it delegates or its
+        // VirtualService has no hosts (a delegate).
+        let delegate = spec.items("hosts").is_empty();
         let mut routes = Vec::new();
         for http in spec.items("http") {
+            let fields = delegate || http.get("delegate").is_some();
             routes.push(VirtualServiceRoute {
                 http: true,
                 destinations: kept(http.items("route"), |r| destination(r.get("destination")?)),
@@ -1171,7 +1215,9 @@ impl VirtualService {
                     .get("delegate")
                     .and_then(|d| Some((text(d.get("name"))?, text(d.get("namespace"))))),
                 matches: kept(http.items("match"), |m| {
-                    m.as_map().is_some().then(|| HttpMatch::from_node(m))
+                    m.as_map()
+                        .is_some()
+                        .then(|| HttpMatch::from_node(m, fields))
                 }),
             });
         }

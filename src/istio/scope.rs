@@ -423,6 +423,8 @@ fn has_conflict(
     (root, root_namespace): (&HttpMatch, &str),
     (leaf, leaf_namespace): (&HttpMatch, &str),
 ) -> bool {
+    let (root_source, leaf_source) = (&root.source_namespace, &leaf.source_namespace);
+    let (root, leaf) = (root.fields(), leaf.fields());
     let strings = [
         (&root.uri, &leaf.uri),
         (&root.scheme, &leaf.scheme),
@@ -431,7 +433,7 @@ fn has_conflict(
     ];
     if strings
         .into_iter()
-        .any(|(root, leaf)| string_match_conflict(root.as_ref(), leaf.as_ref()))
+        .any(|(root, leaf)| string_match_conflict(root.as_deref(), leaf.as_deref()))
     {
         return true;
     }
@@ -448,7 +450,7 @@ fn has_conflict(
     }
     if root.ignore_uri_case != leaf.ignore_uri_case
         || (root.port > 0 && leaf.port > 0 && root.port != leaf.port)
-        || (!root.source_namespace.is_empty() && leaf.source_namespace != root.source_namespace)
+        || (!root_source.is_empty() && leaf_source != root_source)
     {
         return true;
     }
@@ -1468,7 +1470,7 @@ mod tests {
 
     fn http_match(yaml: &str) -> HttpMatch {
         let documents = crate::istio::yaml::parse_stream(&format!("{{{yaml}}}"), 1 << 16);
-        HttpMatch::from_node(documents.unwrap()[0].root.as_ref().unwrap())
+        HttpMatch::from_node(documents.unwrap()[0].root.as_ref().unwrap(), true)
     }
 
     /// virtualservice_test.go `TestHasConflict`, its 21 cases in order (root match, delegate's
