@@ -213,9 +213,7 @@ impl<'a> Routes<'a> {
         }
         Delegates(by_name)
     }
-}
 
-impl Routes<'_> {
     /// Whether a VirtualService that `hosts` (of `listener`) select routes to `fqdn` on `port`
     /// for clients of `client_namespace`, within `budget`.
     fn import(
