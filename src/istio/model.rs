@@ -514,7 +514,8 @@ fn kept<T>(list: &[Node], keep: impl FnMut(&Node) -> Option<T>) -> Vec<T> {
     kept
 }
 
-/// `port.number` of a port-level entry or a Sidecar's ingress listener, when it is a port.
+/// `port.number` of a port-level entry, a Sidecar's listener or a route's destination, when it
+/// is a port.
 fn port_number(entry: &Node) -> Option<Located<u32>> {
     let number = int(entry.get("port")?.get("number"))?;
     Some(Located::new(u32::try_from(number.value).ok()?, number.pos))
@@ -1193,9 +1194,7 @@ impl VirtualService {
         let spec = object.get("spec").filter(|s| s.as_map().is_some())?;
         let destination = |d: &Node| -> Option<(String, Option<u32>)> {
             let host = d.get("host")?.as_str()?.to_owned();
-            let port = int(d.get("port").and_then(|p| p.get("number")))
-                .and_then(|p| u32::try_from(p.value).ok());
-            Some((host, port))
+            Some((host, port_number(d).map(|p| p.value)))
         };
         let text = |n: Option<&Node>| n.and_then(Node::as_str).map(str::to_owned);
         // A route's matches are merged with others only when it delegates or its

@@ -174,24 +174,26 @@ pub(crate) fn imports(
     service_namespace: Option<&str>,
     port: Option<u32>,
 ) -> bool {
+    if sidecar.egress.is_empty() {
+        return true;
+    }
     let budget = Budget::new();
     let delegates = routes.delegates();
-    sidecar.egress.is_empty()
-        || sidecar.egress.iter().any(|listener| {
-            let hosts = Imports::of(listener, client_namespace);
-            let on_port = match (&listener.port, port) {
-                (Some(listener_port), Some(port)) => listener_port.value == port,
-                _ => true,
-            };
-            (on_port && hosts.service(fqdn, service_namespace))
-                || routes.import(
-                    &hosts,
-                    listener,
-                    client_namespace,
-                    (fqdn, port),
-                    (&delegates, &budget),
-                )
-        })
+    sidecar.egress.iter().any(|listener| {
+        let hosts = Imports::of(listener, client_namespace);
+        let on_port = match (&listener.port, port) {
+            (Some(listener_port), Some(port)) => listener_port.value == port,
+            _ => true,
+        };
+        (on_port && hosts.service(fqdn, service_namespace))
+            || routes.import(
+                &hosts,
+                listener,
+                client_namespace,
+                (fqdn, port),
+                (&delegates, &budget),
+            )
+    })
 }
 
 /// The VirtualServices without hosts, the delegates a route may name, by namespace and name
