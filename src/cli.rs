@@ -956,12 +956,12 @@ fn destinations(destination: &Destination, loaded: &Loaded) -> Vec<Destination> 
         .services
         .iter()
         .filter(|s| s.fqdn(&destination.namespace) == fqdn)
-        .flat_map(|s| s.ports.iter().map(|p| p.value));
+        .flat_map(|s| s.ports.iter().map(|p| p.number.value));
     let entries = loaded
         .service_entries
         .iter()
         .filter(|e| e.hosts.contains(&service_host))
-        .flat_map(|e| e.ports.iter().copied());
+        .flat_map(|e| e.ports.iter().map(|p| p.number.value));
     let mut ports: Vec<u32> = Vec::new();
     for port in services.chain(entries) {
         if !ports.contains(&port) {

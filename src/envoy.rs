@@ -294,17 +294,13 @@ fn apply_connection_pool(cluster: &mut Value, policy: &EffectivePolicy<'_>) {
     if common.as_object().is_some_and(|c| !c.is_empty()) {
         options["common_http_protocol_options"] = common;
     }
-    let upgrade = policy.h2_upgrade();
-    let client_protocol = http
-        .and_then(|h| h.use_client_protocol.as_ref())
-        .is_some_and(|u| u.value);
-    if client_protocol {
+    if policy.uses_client_protocol() {
         options
             .as_object_mut()
             .map(|o| o.remove("explicit_http_config"));
         options["use_downstream_protocol_config"] =
             json!({"http_protocol_options": {}, "http2_protocol_options": {}});
-    } else if upgrade {
+    } else if policy.h2_upgrade() {
         let mut h2 = json!({});
         if let Some(n) = positive(http.and_then(|h| h.max_concurrent_streams.as_ref())) {
             h2["max_concurrent_streams"] = json!(n);

@@ -309,6 +309,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     let duration_src = tcp.and_then(|t| t.max_connection_duration.as_ref());
     let (connect_timeout, connect_src) = policy.connect_timeout();
     let keepalive = policy.tcp_keepalive();
+    let (h2, upstream) = policy.upstream();
     let sidecar = SidecarLimits {
         max_connections: n,
         max_pending_requests: p,
@@ -321,7 +322,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         idle_timeout: idle_src.map_or(DEFAULT_IDLE_TIMEOUT, |l| l.value),
         connect_timeout,
         max_connection_duration: duration_src.map(|l| l.value),
-        h2_upgrade: policy.h2_upgrade(),
+        h2_upgrade: h2,
     };
 
     let mut derivations = Vec::new();
@@ -353,12 +354,19 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     } else {
         format!("{} + {}", show(n), show(p))
     };
+    let upstream = upstream.map_or_else(String::new, |why| {
+        let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
+        format!(", toward an {version} upstream ({why})")
+    });
     derivations.push(Derivation {
         setting: "max_in_flight",
         explanation: match max_in_flight {
-            Some(m) => format!("{m} = {}", share.formula(&format!("min({admitted}, {})", show(r)))),
+            Some(m) => format!(
+                "{m} = {}{upstream}",
+                share.formula(&format!("min({admitted}, {})", show(r)))
+            ),
             None => format!(
-                "unbounded: min({admitted}, {}) is unlimited, so the sidecar never overflows on concurrency",
+                "unbounded: min({admitted}, {}) is unlimited{upstream}, so the sidecar never overflows on concurrency",
                 show(r)
             ),
         },

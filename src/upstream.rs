@@ -1,6 +1,7 @@
 //! A local upstream HTTP/1.1 server for tests, examples and the bench: answers every request
 //! after a configurable latency and counts what it sees; optionally with a keep-alive limit
-//! that closes an idle connection exactly when its next request arrives.
+//! that closes an idle connection exactly when its next request arrives, or speaking HTTP/2,
+//! as the upstream of a cluster the sidecar upgrades.
 
 use std::convert::Infallible;
 use std::io;
@@ -13,7 +14,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -32,6 +33,8 @@ pub struct UpstreamOptions {
     /// closed, unanswered, when its next request arrives. `None` (the default) keeps
     /// connections open.
     pub keep_alive: Option<Duration>,
+    /// Speak HTTP/2 with prior knowledge instead of HTTP/1.1. Default is `false`.
+    pub http2: bool,
 }
 
 impl UpstreamOptions {
@@ -57,6 +60,16 @@ impl UpstreamOptions {
     /// answers `200 ok` with `Content-Length`).
     pub fn keep_alive(mut self, keep_alive: impl Into<Option<Duration>>) -> Self {
         self.keep_alive = keep_alive.into();
+        self
+    }
+
+    /// Speak HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1, as the upstream of a
+    /// cluster the sidecar speaks HTTP/2 to ([`EffectivePolicy::h2_upgrade`]). Default is
+    /// `false`; the keep-alive limit applies to HTTP/1.1 only.
+    ///
+    /// [`EffectivePolicy::h2_upgrade`]: crate::istio::resolve::EffectivePolicy::h2_upgrade
+    pub fn http2(mut self, http2: bool) -> Self {
+        self.http2 = http2;
         self
     }
 }
@@ -169,10 +182,22 @@ async fn serve(listener: TcpListener, options: UpstreamOptions, counters: Arc<Co
                 counters.open_connections.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
-            let service = service_fn(|request| answer(request, &options, &counters));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            if options.http2 {
+                // Each stream is a task of its own, so its answer owns what it reads.
+                let shared = Arc::new((options, Arc::clone(&counters)));
+                let service = service_fn(move |request| {
+                    let shared = Arc::clone(&shared);
+                    async move { answer(request, &shared.0, &shared.1).await }
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            } else {
+                let service = service_fn(|request| answer(request, &options, &counters));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            }
             counters.open_connections.fetch_sub(1, Ordering::SeqCst);
         });
     }

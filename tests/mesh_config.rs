@@ -209,6 +209,136 @@ fn the_mesh_upgrade_policy_yields_to_the_rule() {
     );
 }
 
+/// What the sidecar speaks to the upstream depends on the port's protocol, which a Service port
+/// declares by its name or `appProtocol` (pkg/config/kube `ConvertProtocol`), and is decided
+/// in the order Istio builds the cluster: `buildCluster`'s `setUpstreamProtocol` first (HTTP/2
+/// for an HTTP2 or gRPC port, the client's protocol for a sniffed one), then `applyH2Upgrade`,
+/// whose `setH2Options` leaves options already set, then `applyConnectionPool`'s
+/// `useClientProtocol`. cluster_builder_test.go `TestShouldH2Upgrade`'s seven cases (port,
+/// MeshConfig, the rule's pool) with the cluster Istio then builds: its case "mesh default - dr
+/// upgrade non http port", where `shouldH2Upgrade` says true for a sniffed port, builds a cluster
+/// that speaks the client's protocol, since `setUpstreamProtocol` set that first.
+#[test]
+fn the_ports_protocol_decides_the_upstream_as_istio_builds_the_cluster() {
+    let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: default}\nspec:\n  ports:\n  - {name: http-web, port: 80}\n  - {name: web, port: 81}\n  - {name: grpc, port: 82}\n  - {name: tcp-db, port: 83}\n  - {port: 84, appProtocol: kubernetes.io/h2c}\n";
+    let pool = |h2: &str| format!("  trafficPolicy:\n    connectionPool: {{http: {{{h2}}}}}\n");
+    // The cluster's upstream protocol options, as rendered: `h2`, `client` or `h1`.
+    let upstream = |mesh_yaml: &str, port: u32, policy: &str| {
+        let mesh = if mesh_yaml.is_empty() {
+            MeshConfig::default()
+        } else {
+            mesh(mesh_yaml)
+        };
+        let loaded = rules(&format!("{}{service}", rule("svc", policy)));
+        let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+        let destination = loaded.complete(&Destination::new("svc").port(port), &mesh);
+        let r = index.resolve(&destination).unwrap();
+        let options = &cluster(&r)["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+        let rendered = if options["use_downstream_protocol_config"].is_object() {
+            "client"
+        } else if options["explicit_http_config"]["http2_protocol_options"].is_object() {
+            "h2"
+        } else {
+            "h1"
+        };
+        assert_eq!(r.policy.h2_upgrade(), rendered == "h2", "{port} {policy}");
+        assert_eq!(plan(&r).sidecar.h2_upgrade, rendered == "h2");
+        rendered
+    };
+    let upgrade = "h2UpgradePolicy: UPGRADE\n";
+    let (default, up, no) = (
+        pool("h2UpgradePolicy: DEFAULT"),
+        pool("h2UpgradePolicy: UPGRADE"),
+        pool("h2UpgradePolicy: DO_NOT_UPGRADE"),
+    );
+    let client_protocol = pool("useClientProtocol: true");
+    // TestShouldH2Upgrade, in its order: (case, MeshConfig, port, pool, cluster).
+    let cases = [
+        ("mesh upgrade - dr default", upgrade, 80, &default, "h2"),
+        (
+            "mesh default - dr upgrade non http port",
+            "",
+            81,
+            &up,
+            "client",
+        ),
+        (
+            "mesh no_upgrade - dr default",
+            "h2UpgradePolicy: DO_NOT_UPGRADE\n",
+            80,
+            &default,
+            "h1",
+        ),
+        (
+            "mesh no_upgrade - dr upgrade",
+            "h2UpgradePolicy: DO_NOT_UPGRADE\n",
+            80,
+            &up,
+            "h2",
+        ),
+        ("mesh upgrade - dr no_upgrade", upgrade, 80, &no, "h1"),
+        (
+            "mesh upgrade - dr useClientProtocol",
+            upgrade,
+            80,
+            &client_protocol,
+            "client",
+        ),
+        ("non-http", upgrade, 81, &default, "client"),
+    ];
+    for (case, mesh_yaml, port, policy, want) in cases {
+        assert_eq!(upstream(mesh_yaml, port, policy), want, "{case}");
+    }
+    // setUpstreamProtocol: a gRPC port, or one whose appProtocol is `kubernetes.io/h2c`, is
+    // HTTP/2 whatever the policies say, but `useClientProtocol` (applied last) takes the
+    // client's protocol.
+    assert_eq!(upstream("", 82, ""), "h2");
+    assert_eq!(upstream("", 84, ""), "h2");
+    assert_eq!(upstream(upgrade, 82, &no), "h2");
+    assert_eq!(upstream("", 82, &client_protocol), "client");
+    // A TCP port: MeshConfig's UPGRADE does not apply (`shouldH2Upgrade`: not an HTTP port).
+    assert_eq!(upstream(upgrade, 83, ""), "h1");
+    // A port the input does not define is taken to be HTTP, as before protocols were read.
+    assert_eq!(upstream(upgrade, 8080, ""), "h2");
+    assert_eq!(upstream("", 8080, ""), "h1");
+}
+
+/// cluster_builder_test.go `TestApplyDestinationRule`, its cases on the HTTP2 port without any
+/// upgrade asked for: "destination rule with maxConcurrentStreams" and "destination rule with
+/// http2 keepalive" set `http2_protocol_options` on the cluster, because the port made it
+/// HTTP/2 (`setUpstreamProtocol`); on its HTTP port, "destination rule with http2UpgradePolicy
+/// and maxConcurrentStreams" does with the rule's `UPGRADE`. A ServiceEntry port's `protocol`
+/// counts as a Service port's name (serviceentry `convertPort`).
+#[test]
+fn an_http2_port_gets_the_pools_http2_options() {
+    let policy = "  trafficPolicy:\n    connectionPool:\n      http:\n        maxConcurrentStreams: 10\n        http2KeepAlive: {interval: 15s, timeout: 5s}\n";
+    let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: foo, namespace: default}\nspec:\n  ports: [{name: default, port: 8080, appProtocol: http2}, {name: http, port: 9090}]\n";
+    let entry = "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: api, namespace: default}\nspec:\n  hosts: [api.example.com]\n  ports: [{number: 443, name: grpc-api, protocol: GRPC}, {number: 80, name: web, protocol: HTTP}]\n";
+    let plain = MeshConfig::default();
+    let h2_options = |host: &str, port: u32| {
+        let loaded = rules(&format!("{}{service}{entry}", rule(host, policy)));
+        let index = MeshIndex::new(&loaded.rules, &plain, "default");
+        let destination = loaded.complete(&Destination::new(host).port(port), &plain);
+        let r = index.resolve(&destination).unwrap();
+        cluster(&r)["typed_extension_protocol_options"]
+            ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["explicit_http_config"]
+            ["http2_protocol_options"]
+            .clone()
+    };
+    let want = serde_json::json!({
+        "max_concurrent_streams": 10,
+        "connection_keepalive": {"interval": "15s", "timeout": "5s"}
+    });
+    assert_eq!(h2_options("foo", 8080), want);
+    assert_eq!(
+        h2_options("foo", 9090),
+        Value::Null,
+        "an HTTP port, no upgrade"
+    );
+    assert_eq!(h2_options("api.example.com", 443), want);
+    assert_eq!(h2_options("api.example.com", 80), Value::Null);
+}
+
 /// validation.go `validateConnectionPool` skips `tcp.idleTimeout: 0s`, which Envoy reads as no
 /// idle timeout: the client keeps its 90s, it does not turn pooling off.
 #[test]

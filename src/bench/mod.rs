@@ -477,6 +477,7 @@ pub async fn run(
             };
             let upstream = Upstream::start(UpstreamOptions {
                 latency: options.upstream_latency,
+                http2: resolution.policy.h2_upgrade(),
                 ..UpstreamOptions::default()
             })
             .await

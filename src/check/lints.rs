@@ -7,7 +7,7 @@ use crate::istio::load::Loaded;
 use crate::istio::model::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, PolicyGroups, Sidecar, TrafficPolicy,
 };
-use crate::istio::model::{Located, Origin, namespace_or};
+use crate::istio::model::{Located, Origin, ServicePort, namespace_or};
 use crate::istio::resolve::{
     CLUSTER_DOMAIN, Destination, EffectivePolicy, MergedRule, MeshIndex, PolicySource, Resolution,
 };
@@ -444,7 +444,7 @@ struct Definition<'a> {
     namespace: &'a str,
     name: &'a str,
     /// Its ports; none when the input gives none.
-    ports: Vec<u32>,
+    ports: &'a [ServicePort],
     /// Where its ports are written, else where it is.
     ports_at: Pos,
     export_to: Option<&'a Located<Vec<String>>>,
@@ -469,8 +469,8 @@ fn definitions<'a>(
             kind: "Service",
             namespace: s.namespace_or(default_namespace),
             name: &s.name.value,
-            ports: s.ports.iter().map(|p| p.value).collect(),
-            ports_at: s.ports.first().map_or(s.origin.pos, |p| p.pos),
+            ports: &s.ports,
+            ports_at: s.ports.first().map_or(s.origin.pos, |p| p.number.pos),
             export_to: s.export_to.as_ref(),
             origin: &s.origin,
             setting: "the Service's annotation `networking.istio.io/exportTo`",
@@ -483,7 +483,7 @@ fn definitions<'a>(
             kind: "ServiceEntry",
             namespace: namespace_or(e.namespace.as_ref(), default_namespace),
             name: &e.name.value,
-            ports: e.ports.clone(),
+            ports: &e.ports,
             ports_at: e.origin.pos,
             export_to: e.export_to.as_ref(),
             origin: &e.origin,
@@ -516,11 +516,15 @@ fn missing_port(visible: &[&Definition<'_>], destination: &Destination) -> Optio
     let first = visible.first()?;
     if visible
         .iter()
-        .any(|d| scope::serves_on(&d.ports, Some(port)))
+        .any(|d| scope::serves_on(d.ports, Some(port)))
     {
         return None;
     }
-    let ports: Vec<String> = first.ports.iter().map(u32::to_string).collect();
+    let ports: Vec<String> = first
+        .ports
+        .iter()
+        .map(|p| p.number.value.to_string())
+        .collect();
     let finding = Finding::new(
         Code::HostNotImported,
         Location::new(&first.origin.file, first.ports_at),

@@ -10,6 +10,7 @@ use super::mesh::{self, MeshConfig};
 use super::model::{
     Deployment, DestinationRule, Origin, Service, ServiceEntry, Sidecar, VirtualService,
 };
+use super::protocol::Protocol;
 use super::resolve::Destination;
 use super::scope;
 use super::validate::Validator;
@@ -145,7 +146,7 @@ impl Loaded {
             out.service_host = Some(host.to_owned());
         }
         if out.effective_service_namespace().is_none()
-            && let Some(namespace) = scope::service_entry_namespace(
+            && let Some((_, namespace)) = scope::service_entry(
                 &self.service_entries,
                 &out.service_fqdn(),
                 destination.port,
@@ -156,7 +157,38 @@ impl Loaded {
         {
             out.service_namespace = Some(namespace.to_owned());
         }
+        if out.protocol.is_none()
+            && let Some(port) = out.port
+        {
+            out.protocol = self.port_protocol(&out, port, mesh);
+        }
         out
+    }
+
+    /// The protocol Istio derives for `port` of the service behind `destination`'s host: from
+    /// the Kubernetes Service that defines the host, else from the ServiceEntry the client's
+    /// sidecar picks for it ([`scope::service_entry`]); `None` when neither is in the input or
+    /// has the port.
+    fn port_protocol(
+        &self,
+        destination: &Destination,
+        port: u32,
+        mesh: &MeshConfig,
+    ) -> Option<Protocol> {
+        let (client, fqdn) = (destination.namespace.as_str(), destination.service_fqdn());
+        let ports = match self.services.iter().find(|s| s.fqdn(client) == fqdn) {
+            Some(service) => &service.ports,
+            None => {
+                let entries = &self.service_entries;
+                &scope::service_entry(entries, &fqdn, Some(port), client, mesh, client)?
+                    .0
+                    .ports
+            }
+        };
+        ports
+            .iter()
+            .find(|p| p.number.value == port)
+            .map(|p| p.protocol)
     }
 
     /// Whether some input could not be read at all (a finding of code ST100).
@@ -780,7 +812,7 @@ mod tests {
             (service.name.value.as_str(), service.ports.len()),
             ("reviews", 1)
         );
-        assert_eq!(service.ports[0].value, 9080);
+        assert_eq!(service.ports[0].number.value, 9080);
         assert_eq!(loaded.rules[0].host.pos, Pos::new(8, 11));
         assert_eq!(loaded.rules[0].id(), "prod/r");
         let codes: Vec<_> = loaded.findings.iter().map(|f| f.code.as_str()).collect();

@@ -8,6 +8,7 @@ pub mod inbound;
 pub mod load;
 pub mod mesh;
 pub mod model;
+pub mod protocol;
 pub mod resolve;
 pub(crate) mod schema;
 pub(crate) mod scope;

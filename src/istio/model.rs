@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::duration;
+use super::protocol::Protocol;
 use super::yaml::{Node, Pos, Value};
 
 /// A value with the position it was read from.
@@ -780,6 +781,18 @@ impl DestinationRule {
     }
 }
 
+/// A port of a Kubernetes [`Service`] or a [`ServiceEntry`], with the protocol Istio derives
+/// for it, which decides what the sidecar speaks to the upstream.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ServicePort {
+    /// The Service's `port`, the ServiceEntry's `number`.
+    pub number: Located<u32>,
+    /// From the Service port's `appProtocol`, else its name (`kube.ConvertProtocol`), or the
+    /// ServiceEntry port's `protocol` (`protocol.Parse`).
+    pub protocol: Protocol,
+}
+
 /// A Kubernetes Service (`kind: Service`): Istio builds one outbound cluster per port, so the
 /// ports say which `portLevelSettings` a client meets.
 #[derive(Clone, Debug, PartialEq)]
@@ -789,8 +802,8 @@ pub struct Service {
     pub name: Located<String>,
     /// `metadata.namespace`, when the object names one.
     pub namespace: Option<Located<String>>,
-    /// `spec.ports[].port`.
-    pub ports: Vec<Located<u32>>,
+    /// `spec.ports[]`, those whose `port` is a number from 1 to 65535.
+    pub ports: Vec<ServicePort>,
     /// The namespaces of the annotation `networking.istio.io/exportTo` (comma-separated, as
     /// Istio's `kube.ConvertService` splits it), when it is set and not empty.
     pub export_to: Option<Located<Vec<String>>>,
@@ -834,7 +847,15 @@ impl Service {
                 continue;
             };
             match valid_port(port) {
-                Some(number) => ports.push(Located::new(number, port.pos)),
+                Some(number) => ports.push(ServicePort {
+                    number: Located::new(number, port.pos),
+                    protocol: Protocol::of_kube_port(
+                        number,
+                        entry.get("name").and_then(Node::as_str),
+                        entry.get("appProtocol").and_then(Node::as_str),
+                        entry.get("protocol").and_then(Node::as_str) == Some("UDP"),
+                    ),
+                }),
                 None => findings.push(
                     Finding::new(
                         Code::OutOfRange,
@@ -1005,9 +1026,9 @@ pub struct ServiceEntry {
     pub namespace: Option<Located<String>>,
     /// `spec.hosts`, as written.
     pub hosts: Vec<String>,
-    /// `spec.ports[].number`, those that are numbers from 1 to 65535 (ServiceEntries are read,
-    /// not validated).
-    pub ports: Vec<u32>,
+    /// `spec.ports[]`, those whose `number` is a number from 1 to 65535 (ServiceEntries are
+    /// read, not validated).
+    pub ports: Vec<ServicePort>,
     /// `spec.exportTo`, when set.
     pub export_to: Option<Located<Vec<String>>>,
     /// `metadata.creationTimestamp`: of several namespaces defining a host, Istio keeps the
@@ -1029,7 +1050,15 @@ impl ServiceEntry {
             ports: spec
                 .items("ports")
                 .iter()
-                .filter_map(|p| valid_port(p.get("number")?))
+                .filter_map(|p| {
+                    let number = p.get("number")?;
+                    Some(ServicePort {
+                        number: Located::new(valid_port(number)?, number.pos),
+                        protocol: Protocol::parse(
+                            p.get("protocol").and_then(Node::as_str).unwrap_or_default(),
+                        ),
+                    })
+                })
                 .collect(),
             export_to: spec
                 .get("exportTo")

@@ -37,6 +37,7 @@ use super::model::{
     ClientTls, ConnectionPool, DestinationRule, H2UpgradePolicy, LoadBalancer, Located,
     OutlierDetection, PolicyGroups, RetryBudget, Subset, TcpKeepalive, TrafficPolicy, namespace_or,
 };
+use super::protocol::Protocol;
 use super::validate::{
     is_label_key, is_label_value, is_lowercase_dns1123_label, validate_fqdn,
     validate_wildcard_domain,
@@ -102,6 +103,11 @@ pub struct Destination {
     pub port: Option<u32>,
     /// The subset, as a VirtualService route would name it.
     pub subset: Option<String>,
+    /// The protocol of the port, as Istio derives it from the Service or ServiceEntry that
+    /// defines it; it decides what the sidecar speaks to the upstream
+    /// ([`EffectivePolicy::h2_upgrade`]). [`Loaded::complete`](crate::istio::load::Loaded::complete)
+    /// sets it from the input; unknown, the port is taken to be HTTP.
+    pub protocol: Option<Protocol>,
 }
 
 impl Destination {
@@ -115,6 +121,7 @@ impl Destination {
             service_host: None,
             port: None,
             subset: None,
+            protocol: None,
         }
     }
 
@@ -165,6 +172,20 @@ impl Destination {
     /// The subset, as a VirtualService route names it.
     pub fn subset(mut self, subset: impl Into<String>) -> Self {
         self.subset = Some(subset.into());
+        self
+    }
+
+    /// The protocol of the port, when the input does not define it.
+    ///
+    /// ```
+    /// use sidecar_tuner::istio::protocol::Protocol;
+    /// use sidecar_tuner::istio::resolve::Destination;
+    ///
+    /// let to = Destination::new("orders").port(50051).protocol(Protocol::Grpc);
+    /// assert_eq!(to.protocol, Some(Protocol::Grpc));
+    /// ```
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
         self
     }
 
@@ -690,8 +711,9 @@ impl<'a> MeshIndex<'a> {
                 rule: rule.clone(),
             })
         });
-        let policy =
+        let mut policy =
             EffectivePolicy::resolve(found.as_ref().map(|f| &f.rule), self.mesh, destination)?;
+        policy.protocol = destination.protocol;
         let passed_over = matching
             .into_iter()
             .filter(|r| {
@@ -1060,6 +1082,8 @@ pub struct EffectivePolicy<'a> {
     /// Whether this is the policy of an inbound cluster, which Istio never upgrades to HTTP/2
     /// (`applyTrafficPolicy` calls `applyH2Upgrade` for outbound only).
     pub(crate) inbound: bool,
+    /// The protocol of the destination's port, when known ([`Destination::protocol`]).
+    pub(crate) protocol: Option<Protocol>,
 }
 
 /// The MeshConfig settings a cluster starts from, with the file they were read from.
@@ -1306,28 +1330,65 @@ impl<'a> EffectivePolicy<'a> {
         out
     }
 
-    /// Whether Envoy speaks HTTP/2 to the upstream (`shouldH2Upgrade`, for an HTTP port): never
-    /// for an inbound cluster; not with `useClientProtocol`; yes with the pool's `UPGRADE`, no with `DO_NOT_UPGRADE`;
-    /// else as MeshConfig's `h2UpgradePolicy` says.
+    /// Whether the sidecar speaks HTTP/2 to the upstream of an HTTP/1.1 client, as Istio builds
+    /// an outbound cluster (`buildCluster`'s `setUpstreamProtocol`, then `applyTrafficPolicy`'s
+    /// `applyH2Upgrade` and `applyConnectionPool`): never for an inbound cluster; not with
+    /// `useClientProtocol` (the client's protocol); on an HTTP/2 or gRPC port always; on a port
+    /// whose protocol is sniffed (no name Istio knows) not, since the cluster takes the
+    /// client's protocol before the policy is applied, and `setH2Options` keeps it; on a port
+    /// proxied as TCP not (the client's bytes pass as they are); on an HTTP port, or one whose
+    /// protocol is unknown, as `shouldH2Upgrade` says: yes with the pool's `UPGRADE`, no with
+    /// `DO_NOT_UPGRADE`, else as MeshConfig's `h2UpgradePolicy` says.
     pub fn h2_upgrade(&self) -> bool {
+        self.upstream().0
+    }
+
+    /// Whether the sidecar speaks HTTP/2 to the upstream ([`h2_upgrade`](Self::h2_upgrade)),
+    /// and why, in words: always when it does; when it does not, only where an `UPGRADE` that
+    /// was asked for does not apply.
+    pub(crate) fn upstream(&self) -> (bool, Option<String>) {
         if self.inbound {
-            return false;
+            return (false, None);
         }
         let http = self
             .connection_pool
             .as_ref()
             .and_then(|p| p.value.http.as_ref());
-        if let Some(http) = http {
-            if http.use_client_protocol.as_ref().is_some_and(|u| u.value) {
-                return false;
-            }
-            match http.h2_upgrade_policy.as_ref().map(|p| p.value) {
-                Some(H2UpgradePolicy::Upgrade) => return true,
-                Some(H2UpgradePolicy::DoNotUpgrade) => return false,
-                _ => {}
-            }
+        let policy = http.and_then(|h| h.h2_upgrade_policy.as_ref());
+        let asked = match policy.map(|p| p.value) {
+            Some(H2UpgradePolicy::Upgrade) => Some("the rule's h2UpgradePolicy is UPGRADE"),
+            Some(H2UpgradePolicy::DoNotUpgrade) => None,
+            _ => (self.mesh.h2_upgrade.is_some_and(|u| u.value))
+                .then_some("MeshConfig's h2UpgradePolicy is UPGRADE"),
+        };
+        let but = |why: String| (false, asked.map(|asked| format!("{asked}, but {why}")));
+        if http.is_some_and(|h| h.use_client_protocol.as_ref().is_some_and(|u| u.value)) {
+            return but("`useClientProtocol` keeps the client's protocol".into());
         }
-        self.mesh.h2_upgrade.is_some_and(|u| u.value)
+        match self.protocol {
+            Some(p) if p.is_http2() => (true, Some(format!("the port's protocol is {p}"))),
+            Some(Protocol::Unsupported) => but(
+                "the port declares no protocol, so the sidecar sniffs it and speaks the client's"
+                    .into(),
+            ),
+            Some(p) if !p.is_http() => but(format!(
+                "the port's protocol is {p}, which the sidecar proxies as TCP"
+            )),
+            _ => (asked.is_some(), asked.map(str::to_owned)),
+        }
+    }
+
+    /// Whether the cluster speaks to the upstream in the client's protocol
+    /// (`use_downstream_protocol_config`): with the pool's `useClientProtocol`, or on a port
+    /// whose protocol the sidecar sniffs (`setUpstreamProtocol`).
+    pub(crate) fn uses_client_protocol(&self) -> bool {
+        self.protocol == Some(Protocol::Unsupported)
+            || self
+                .connection_pool
+                .as_ref()
+                .and_then(|p| p.value.http.as_ref())
+                .and_then(|h| h.use_client_protocol.as_ref())
+                .is_some_and(|u| u.value)
     }
 }
 

@@ -24,7 +24,7 @@
 //! stands for the `http` routes of its delegate, merged as `mergeVirtualServices` merges them.
 //!
 //! ServiceEntries: a host's namespace is that of the entries visible to the client that define
-//! it exactly on the port, the client's own or else the oldest ([`service_entry_namespace`]); a
+//! it exactly on the port, the client's own or else the oldest ([`service_entry`]); a
 //! host none of them defines but a wildcard host covers is served by that wildcard's service
 //! ([`service_entry_wildcard`]). Not modelled: MeshConfig's `serviceEntryVisibility`, the pick
 //! among namespaces for a host only a VirtualService imports (`pickBestVisibleNamespace`, which
@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::MeshConfig;
 use super::model::{
-    HttpMatch, ServiceEntry, Sidecar, SidecarEgress, StringMatch, VirtualService,
+    HttpMatch, ServiceEntry, ServicePort, Sidecar, SidecarEgress, StringMatch, VirtualService,
     VirtualServiceRoute, namespace_or,
 };
 
@@ -67,34 +67,33 @@ pub(crate) fn exported_to(
     })
 }
 
-/// The namespace of the ServiceEntries among `entries` that define the host `fqdn` on `port`
+/// The ServiceEntry, with its namespace, among `entries` that define the host `fqdn` on `port`
 /// ([`serves_on`]) for a client of `client_namespace`, as its sidecar picks the service of a
 /// hostname that several namespaces define (`selectServices`, `PILOT_UNIFIED_SIDECAR_SCOPE`
 /// on by default): of those visible to it, one of the client's namespace, else the first in
 /// Istio's order of services (`SortServicesByCreationTime`: the oldest, a missing
 /// `creationTimestamp` first as Go's zero time, then by namespace). `None` when none defines
 /// it. An entry without a namespace lives in `default_namespace`.
-pub(crate) fn service_entry_namespace<'a>(
+pub(crate) fn service_entry<'a>(
     entries: &'a [ServiceEntry],
     fqdn: &str,
     port: Option<u32>,
     client_namespace: &str,
     mesh: &MeshConfig,
     default_namespace: &'a str,
-) -> Option<&'a str> {
+) -> Option<(&'a ServiceEntry, &'a str)> {
     let defining: Vec<(&ServiceEntry, &str)> = entries
         .iter()
         .filter(|e| e.hosts.iter().any(|h| h == fqdn) && serves_on(&e.ports, port))
         .map(|e| (e, namespace_or(e.namespace.as_ref(), default_namespace)))
         .filter(|(e, namespace)| visible(e, namespace, mesh, client_namespace))
         .collect();
-    if let Some((_, own)) = defining.iter().find(|(_, n)| *n == client_namespace) {
-        return Some(own);
+    if let Some(own) = defining.iter().find(|(_, n)| *n == client_namespace) {
+        return Some(*own);
     }
     defining
-        .iter()
+        .into_iter()
         .min_by_key(|(e, namespace)| (e.creation_timestamp.as_ref().map(|t| t.value), *namespace))
-        .map(|(_, namespace)| *namespace)
 }
 
 /// The wildcard host of the ServiceEntries among `entries` that serves `fqdn` on `port` for a
@@ -138,8 +137,8 @@ pub(crate) fn service_entry_wildcard<'a>(
 
 /// Whether a service with `ports` has a cluster on `port`: when one is named, the ports must
 /// hold it, unless none is known (ports not in the input, or not read).
-pub(crate) fn serves_on(ports: &[u32], port: Option<u32>) -> bool {
-    port.is_none_or(|port| ports.is_empty() || ports.contains(&port))
+pub(crate) fn serves_on(ports: &[ServicePort], port: Option<u32>) -> bool {
+    port.is_none_or(|port| ports.is_empty() || ports.iter().any(|p| p.number.value == port))
 }
 
 /// Whether the ServiceEntry `entry` of `namespace` is visible to clients of `client_namespace`.
@@ -993,7 +992,7 @@ mod tests {
         let namespace_of = |yaml: &str| {
             let loaded = load_str(yaml, &Arc::from("se.yaml"), &LoadOptions::default());
             let mesh = MeshConfig::default();
-            service_entry_namespace(
+            service_entry(
                 &loaded.service_entries,
                 "api.example.com",
                 None,
@@ -1001,7 +1000,7 @@ mod tests {
                 &mesh,
                 "web",
             )
-            .map(str::to_owned)
+            .map(|(_, namespace)| namespace.to_owned())
         };
         let api = "api.example.com";
         assert_eq!(
