@@ -134,9 +134,48 @@ pub struct SidecarLimits {
     /// Whether the sidecar upgrades the upstream to HTTP/2.
     #[serde(skip)]
     pub h2_upgrade: bool,
+    /// Streams per upstream connection toward HTTP/2 (S, `maxConcurrentStreams`); 4294967295
+    /// when unlimited.
+    #[serde(skip)]
+    pub max_concurrent_streams: u32,
 }
 
 impl SidecarLimits {
+    /// The most requests the sidecar takes at once, `None` when unbounded, and its formula.
+    /// Toward an HTTP/1.1 upstream each request in flight holds a connection or waits in the
+    /// pending queue: `min(N + P, R)`. Toward an HTTP/2 upstream (measured with Envoy 1.40
+    /// and an h2c upstream, tests/sidecar_h2.rs) a connection carries up to S streams, so N
+    /// bounds connections, not requests: `min(N x S + P, R)`, R alone without S.
+    pub(crate) fn admission(&self) -> (Option<u64>, String) {
+        let (n, p, r) = (
+            self.max_connections,
+            self.max_pending_requests,
+            self.max_requests,
+        );
+        let streams = self.max_concurrent_streams;
+        let queue = if n == UNLIMITED || p == UNLIMITED {
+            None
+        } else if !self.h2_upgrade {
+            Some(u64::from(n) + u64::from(p))
+        } else if streams == UNLIMITED {
+            None
+        } else {
+            Some(u64::from(n) * u64::from(streams) + u64::from(p))
+        };
+        let bound = match (queue, r) {
+            (None, UNLIMITED) => None,
+            (None, r) => Some(u64::from(r)),
+            (Some(a), UNLIMITED) => Some(a),
+            (Some(a), r) => Some(a.min(u64::from(r))),
+        };
+        let queue = if self.h2_upgrade {
+            format!("{} x {} + {}", show(n), show(streams), show(p))
+        } else {
+            format!("{} + {}", show(n), show(p))
+        };
+        (bound, format!("min({queue}, {})", show(r)))
+    }
+
     /// How long the sidecar keeps a connection open at most when idle: the idle timeout
     /// (none when zero), cut by the longest connection duration; `None` when neither is set.
     pub fn idle_limit(&self) -> Option<Duration> {
@@ -297,6 +336,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     let n_src = tcp.and_then(|t| t.max_connections.as_ref());
     let p_src = http.and_then(|h| h.http1_max_pending_requests.as_ref());
     let r_src = http.and_then(|h| h.http2_max_requests.as_ref());
+    let s_src = http.and_then(|h| h.max_concurrent_streams.as_ref());
     let thresholds = policy.thresholds();
     let (n, p, r) = (
         thresholds.max_connections,
@@ -323,37 +363,12 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         connect_timeout,
         max_connection_duration: duration_src.map(|l| l.value),
         h2_upgrade: h2,
+        max_concurrent_streams: threshold(s_src),
     };
 
     let mut derivations = Vec::new();
-    // Toward an HTTP/1.1 upstream each request in flight holds a connection or waits in the
-    // pending queue: N + P. Toward an HTTP/2 upstream (measured with Envoy 1.40 and an h2c
-    // upstream, tests/sidecar_h2.rs) a connection carries up to S streams
-    // (`maxConcurrentStreams`, unlimited by default), so N bounds connections, not requests:
-    // N x S + P, unlimited without S.
-    let s_src = http.and_then(|h| h.max_concurrent_streams.as_ref());
-    let streams = threshold(s_src);
-    let admission = if n == UNLIMITED || p == UNLIMITED {
-        None
-    } else if !sidecar.h2_upgrade {
-        Some(u64::from(n) + u64::from(p))
-    } else if streams == UNLIMITED {
-        None
-    } else {
-        Some(u64::from(n) * u64::from(streams) + u64::from(p))
-    };
-    let bound = match (admission, r) {
-        (None, UNLIMITED) => None,
-        (None, r) => Some(u64::from(r)),
-        (Some(a), UNLIMITED) => Some(a),
-        (Some(a), r) => Some(a.min(u64::from(r))),
-    };
+    let (bound, admitted) = sidecar.admission();
     let max_in_flight = bound.map(|b| share.of(b as f64));
-    let admitted = if sidecar.h2_upgrade {
-        format!("{} x {} + {}", show(n), show(streams), show(p))
-    } else {
-        format!("{} + {}", show(n), show(p))
-    };
     let upstream = upstream.map_or_else(String::new, |why| {
         let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
         format!(", toward an {version} upstream ({why})")
@@ -361,13 +376,9 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
     derivations.push(Derivation {
         setting: "max_in_flight",
         explanation: match max_in_flight {
-            Some(m) => format!(
-                "{m} = {}{upstream}",
-                share.formula(&format!("min({admitted}, {})", show(r)))
-            ),
+            Some(m) => format!("{m} = {}{upstream}", share.formula(&admitted)),
             None => format!(
-                "unbounded: min({admitted}, {}) is unlimited{upstream}, so the sidecar never overflows on concurrency",
-                show(r)
+                "unbounded: {admitted} is unlimited{upstream}, so the sidecar never overflows on concurrency"
             ),
         },
         sources: [pos(n_src), pos(p_src), pos(r_src), pos(s_src)].into_iter().flatten().collect(),

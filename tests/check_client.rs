@@ -397,3 +397,67 @@ fn go_defaults_against_the_task_rule() {
     );
     assert_eq!(message("ST302"), None);
 }
+
+/// Toward an HTTP/2 upstream (a Service port named `grpc-api`: Istio's cluster for it is
+/// HTTP/2, cluster_builder.go `setUpstreamProtocol`) the plan is sized in streams: the ceiling
+/// is floor(0.95 x min(10 x unlimited + 5, 40)) = 38, the idle pool the same, and a client that
+/// speaks HTTP/2 to the sidecar changes nothing (no ST302). The same client against the same
+/// rule on a port named `http-api`: HTTP/1.1, min(10 + 5, 40) = 15, ceiling 14, and ST302.
+#[test]
+fn a_grpc_ports_admission_is_checked_in_streams() {
+    let dir = std::env::temp_dir().join(format!("st-check-grpc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("mesh.yaml");
+    std::fs::write(
+        &input,
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: orders, namespace: shop}\nspec:\n  host: orders\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 10}\n      http: {http1MaxPendingRequests: 5, http2MaxRequests: 40}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: orders, namespace: shop}\nspec:\n  ports: [{name: grpc-api, port: 50051}, {name: http-api, port: 8080}]\n",
+    )
+    .unwrap();
+    let messages = |port: &str| {
+        let out = run(&[
+            "check",
+            input.to_str().unwrap(),
+            "--host",
+            "orders",
+            "-n",
+            "shop",
+            "--port",
+            port,
+            "--client",
+            "fixtures/clients/ST302.reqwest.yaml",
+            "--format",
+            "json",
+        ]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let findings = doc["findings"].as_array().unwrap().clone();
+        move |code: &str| {
+            findings
+                .iter()
+                .find(|f| f["code"] == code)
+                .map(|f| f["message"].as_str().unwrap().to_owned())
+        }
+    };
+    let grpc = messages("50051");
+    assert_eq!(grpc("ST302"), None);
+    assert_eq!(
+        grpc("ST303").as_deref(),
+        Some(
+            "up to 104 requests in flight, above the plan's 38: the sidecar admits min(10 x unlimited + 5, 40) = 40 toward its HTTP/2 upstream"
+        )
+    );
+    assert_eq!(
+        grpc("ST301").as_deref(),
+        Some(
+            "the client keeps up to 95 idle connections per host; toward its HTTP/2 upstream the sidecar admits min(10 x unlimited + 5, 40) requests at once"
+        )
+    );
+    let http = messages("8080");
+    assert!(http("ST302").is_some());
+    assert_eq!(
+        http("ST303").as_deref(),
+        Some(
+            "up to 104 requests in flight, above the plan's 14: the sidecar admits min(10 + 5, 40) = 15"
+        )
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

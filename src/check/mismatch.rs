@@ -54,6 +54,14 @@ pub fn client_findings(
                     plan.processes, sidecar.max_connections
                 ),
             ),
+            _ if sidecar.h2_upgrade => (
+                Code::IdlePoolTooLarge,
+                format!(
+                    "the client keeps {shown} idle connections per host; toward its HTTP/2 upstream the sidecar admits {} requests at once{}",
+                    sidecar.admission().1,
+                    shared_by(plan)
+                ),
+            ),
             _ => (
                 Code::IdlePoolTooLarge,
                 format!(
@@ -78,7 +86,10 @@ pub fn client_findings(
         ));
     }
 
+    // Toward an HTTP/2 upstream the plan is sized in streams, which a client multiplexing its
+    // requests over HTTP/2 to the sidecar does not change.
     if client.http2.value
+        && !sidecar.h2_upgrade
         && let Some((field, value)) = client.vocabulary.http1_setting()
     {
         findings.extend(check.finding(
@@ -93,12 +104,15 @@ pub fn client_findings(
     }
 
     if let Some(ceiling) = wanted.max_in_flight {
+        let (bound, formula) = sidecar.admission();
         let admission = format!(
-            "the sidecar admits min({} + {}, {}) = {}",
-            show(sidecar.max_connections),
-            show(sidecar.max_pending_requests),
-            show(sidecar.max_requests),
-            admission(plan)
+            "the sidecar admits {formula} = {}{}",
+            bound.map_or_else(|| "unlimited".to_owned(), |b| b.to_string()),
+            if sidecar.h2_upgrade {
+                " toward its HTTP/2 upstream"
+            } else {
+                ""
+            }
         );
         let alone = plan.alone.as_ref().and_then(|a| a.max_in_flight);
         let message = match client.max_in_flight.value {
@@ -246,26 +260,7 @@ pub fn client_findings(
     findings
 }
 
-fn show(n: u32) -> String {
-    if n == UNLIMITED {
-        "unlimited".into()
-    } else {
-        n.to_string()
-    }
-}
-
 /// `min(N + P, R)`, the requests the sidecar admits at once.
-fn admission(plan: &Plan) -> String {
-    let s = &plan.sidecar;
-    let sum = u64::from(s.max_connections) + u64::from(s.max_pending_requests);
-    let min = sum.min(u64::from(s.max_requests));
-    if s.max_connections == UNLIMITED || s.max_pending_requests == UNLIMITED {
-        show(s.max_requests)
-    } else {
-        min.to_string()
-    }
-}
-
 /// `, shared by N processes` when the plan is one process's share.
 fn shared_by(plan: &Plan) -> String {
     match plan.processes {
