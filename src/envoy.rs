@@ -107,7 +107,11 @@ pub fn render(resolution: &Resolution<'_>, options: &RenderOptions) -> Value {
         "node": {"id": "sidecar-tuner", "cluster": "sidecar-tuner"},
         "admin": {"address": socket(options.admin)},
         "static_resources": {
-            "listeners": [listener(&name, options.listen, hash_key)],
+            "listeners": [if policy.proxies_tcp() {
+                tcp_listener(&name, options.listen, policy)
+            } else {
+                listener(&name, options.listen, hash_key)
+            }],
             "clusters": [cluster],
         },
     })
@@ -533,6 +537,36 @@ fn listener(cluster: &str, listen: SocketAddr, hash_key: Option<&HashKey>) -> Va
     }
     route["retry_policy"] = retry_policy;
     http_listener("outbound", "outbound", listen, "outbound", route)
+}
+
+/// The outbound listener of a port the sidecar proxies as TCP, as networkfilter.go
+/// `buildOutboundNetworkFiltersWithSingleDestination` builds it: a `tcp_proxy` to the cluster,
+/// with the pool's `tcp.idleTimeout` (else the `tcp_proxy`'s 1h) and `tcp.maxConnectionDuration`
+/// as its downstream connection's longest life.
+fn tcp_listener(cluster: &str, listen: SocketAddr, policy: &EffectivePolicy<'_>) -> Value {
+    let tcp = policy
+        .connection_pool
+        .as_ref()
+        .and_then(|p| p.value.tcp.as_ref());
+    let mut proxy = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+        "stat_prefix": "outbound",
+        "cluster": cluster,
+    });
+    if let Some(idle) = tcp.and_then(|t| t.idle_timeout.as_ref()) {
+        proxy["idle_timeout"] = json!(duration(idle.value));
+    }
+    if let Some(d) = tcp.and_then(|t| t.max_connection_duration.as_ref()) {
+        proxy["max_downstream_connection_duration"] = json!(duration(d.value));
+    }
+    json!({
+        "name": "outbound",
+        "address": socket(listen),
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.tcp_proxy",
+            "typed_config": proxy,
+        }]}],
+    })
 }
 
 /// An HTTP listener whose one route, for every host and path, is `route`.

@@ -134,6 +134,10 @@ pub struct SidecarLimits {
     /// Whether the sidecar upgrades the upstream to HTTP/2.
     #[serde(skip)]
     pub h2_upgrade: bool,
+    /// Whether the sidecar proxies the port as TCP: a connection per client connection, up to
+    /// `max_connections`, and none of the HTTP limits.
+    #[serde(skip)]
+    pub tcp_proxy: bool,
     /// Streams per upstream connection toward HTTP/2 (S, `maxConcurrentStreams`); 4294967295
     /// when unlimited.
     #[serde(skip)]
@@ -145,13 +149,18 @@ impl SidecarLimits {
     /// Toward an HTTP/1.1 upstream each request in flight holds a connection or waits in the
     /// pending queue: `min(N + P, R)`. Toward an HTTP/2 upstream (measured with Envoy 1.40
     /// and an h2c upstream, tests/sidecar_h2.rs) a connection carries up to S streams, so N
-    /// bounds connections, not requests: `min(N x S + P, R)`, R alone without S.
+    /// bounds connections, not requests: `min(N x S + P, R)`, R alone without S. On a port
+    /// proxied as TCP, N: each request in flight needs a connection of its own, and one beyond
+    /// N is reset at once, with no queue (measured with Envoy 1.40, tests/sidecar.rs).
     pub(crate) fn admission(&self) -> (Option<u64>, String) {
         let (n, p, r) = (
             self.max_connections,
             self.max_pending_requests,
             self.max_requests,
         );
+        if self.tcp_proxy {
+            return ((n != UNLIMITED).then_some(u64::from(n)), show(n));
+        }
         let streams = self.max_concurrent_streams;
         let queue = if n == UNLIMITED || p == UNLIMITED {
             None
@@ -343,8 +352,11 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         thresholds.max_pending_requests,
         thresholds.max_requests,
     );
+    // A port proxied as TCP has the `tcp_proxy`'s idle timeout, `tcp.idleTimeout` alone.
+    let tcp_proxy = policy.proxies_tcp();
     let idle_src = http
         .and_then(|h| h.idle_timeout.as_ref())
+        .filter(|_| !tcp_proxy)
         .or_else(|| tcp.and_then(|t| t.idle_timeout.as_ref()));
     let duration_src = tcp.and_then(|t| t.max_connection_duration.as_ref());
     let (connect_timeout, connect_src) = policy.connect_timeout();
@@ -363,16 +375,24 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         connect_timeout,
         max_connection_duration: duration_src.map(|l| l.value),
         h2_upgrade: h2,
+        tcp_proxy,
         max_concurrent_streams: threshold(s_src),
     };
 
     let mut derivations = Vec::new();
     let (bound, admitted) = sidecar.admission();
     let max_in_flight = bound.map(|b| share.of(b as f64));
-    let upstream = upstream.map_or_else(String::new, |why| {
-        let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
-        format!(", toward an {version} upstream ({why})")
-    });
+    let upstream = match (tcp_proxy, upstream) {
+        (true, _) => format!(
+            ", the sidecar's connections (the port's protocol is {}, so the sidecar proxies it as TCP: each client connection, idle or not, holds one, and one beyond them is reset)",
+            policy.protocol.map_or_else(String::new, |p| p.to_string())
+        ),
+        (false, None) => String::new(),
+        (false, Some(why)) => {
+            let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
+            format!(", toward an {version} upstream ({why})")
+        }
+    };
     derivations.push(Derivation {
         setting: "max_in_flight",
         explanation: match max_in_flight {
@@ -381,7 +401,11 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
                 "unbounded: {admitted} is unlimited{upstream}, so the sidecar never overflows on concurrency"
             ),
         },
-        sources: [pos(n_src), pos(p_src), pos(r_src), pos(s_src)].into_iter().flatten().collect(),
+        sources: if tcp_proxy {
+            pos(n_src).into_iter().collect()
+        } else {
+            [pos(n_src), pos(p_src), pos(r_src), pos(s_src)].into_iter().flatten().collect()
+        },
     });
     // The idle pool keeps app-to-sidecar connections: one per upstream connection toward
     // HTTP/1.1; toward HTTP/2 the sidecar multiplexes them, so one per request in flight.
@@ -407,6 +431,9 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
             sources: pos(n_src).into_iter().collect(),
         },
     );
+    // A TCP proxy queues a client connection as pending while its upstream connection opens
+    // (measured with Envoy 1.40: the sixth of nine connections opened at once to a cold
+    // sidecar with 5 pending was reset), so a TCP port starts the same way.
     let initial_in_flight = max_in_flight.map(|ceiling| match p {
         UNLIMITED => ceiling,
         p => share.of(f64::from(p)).min(ceiling),

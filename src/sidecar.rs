@@ -175,7 +175,12 @@ impl EnvoyStats {
                 }
                 Some("upstream_cx_idle_timeout") => &mut out.upstream_cx_idle_timeout,
                 Some("upstream_rq_503") => &mut out.upstream_rq_503,
-                _ if name == "http.outbound.downstream_cx_total" => &mut out.downstream_cx_total,
+                // The HTTP listener's, or the `tcp_proxy`'s of a port proxied as TCP.
+                _ if name == "http.outbound.downstream_cx_total"
+                    || name == "tcp.outbound.downstream_cx_total" =>
+                {
+                    &mut out.downstream_cx_total
+                }
                 _ => continue,
             };
             *field = value;

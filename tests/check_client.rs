@@ -402,15 +402,17 @@ fn go_defaults_against_the_task_rule() {
 /// HTTP/2, cluster_builder.go `setUpstreamProtocol`) the plan is sized in streams: the ceiling
 /// is floor(0.95 x min(10 x unlimited + 5, 40)) = 38, the idle pool the same, and a client that
 /// speaks HTTP/2 to the sidecar changes nothing (no ST302). The same client against the same
-/// rule on a port named `http-api`: HTTP/1.1, min(10 + 5, 40) = 15, ceiling 14, and ST302.
+/// rule on a port named `http-api`: HTTP/1.1, min(10 + 5, 40) = 15, ceiling 14, and ST302; on
+/// one named `tcp-db`, proxied as TCP, the sidecar's 10 connections, ceiling 9, and no ST302
+/// (an HTTP/2 client needs fewer connections).
 #[test]
-fn a_grpc_ports_admission_is_checked_in_streams() {
+fn a_ports_protocol_decides_what_the_client_is_checked_against() {
     let dir = std::env::temp_dir().join(format!("st-check-grpc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("mesh.yaml");
     std::fs::write(
         &input,
-        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: orders, namespace: shop}\nspec:\n  host: orders\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 10}\n      http: {http1MaxPendingRequests: 5, http2MaxRequests: 40}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: orders, namespace: shop}\nspec:\n  ports: [{name: grpc-api, port: 50051}, {name: http-api, port: 8080}]\n",
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: orders, namespace: shop}\nspec:\n  host: orders\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 10}\n      http: {http1MaxPendingRequests: 5, http2MaxRequests: 40}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: orders, namespace: shop}\nspec:\n  ports: [{name: grpc-api, port: 50051}, {name: http-api, port: 8080}, {name: tcp-db, port: 5432}]\n",
     )
     .unwrap();
     let messages = |port: &str| {
@@ -457,6 +459,14 @@ fn a_grpc_ports_admission_is_checked_in_streams() {
         http("ST303").as_deref(),
         Some(
             "up to 104 requests in flight, above the plan's 14: the sidecar admits min(10 + 5, 40) = 15"
+        )
+    );
+    let tcp = messages("5432");
+    assert_eq!(tcp("ST302"), None);
+    assert_eq!(
+        tcp("ST303").as_deref(),
+        Some(
+            "up to 104 requests in flight, above the plan's 9: the sidecar proxies the port as TCP and admits 10 connections, one per request in flight"
         )
     );
     std::fs::remove_dir_all(dir).ok();

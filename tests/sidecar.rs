@@ -12,12 +12,17 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{destinations_of_every_fixture, envoy_alone, envoy_children, runtime, upstream};
+use common::{
+    destinations_of_every_fixture, envoy_alone, envoy_children, runtime, statuses_of_callers,
+    upstream,
+};
 use serde_json::Value;
+use sidecar_tuner::Tuner;
 use sidecar_tuner::bench::{self, BenchOptions, BenchReport, ClientKind, RunResult, SidecarChoice};
 use sidecar_tuner::envoy::{RenderOptions, render};
-use sidecar_tuner::istio::load::{LoadOptions, load_file};
-use sidecar_tuner::istio::resolve::{Destination, resolve};
+use sidecar_tuner::istio::MeshConfig;
+use sidecar_tuner::istio::load::{LoadOptions, load_file, load_str};
+use sidecar_tuner::istio::resolve::{Destination, MeshIndex, resolve};
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::sidecar::Envoy;
 
@@ -613,4 +618,66 @@ fn generic_limiters_send_each_request_once_through_the_sidecar() {
         let counted = run.envoy_pending_overflow.unwrap() + run.envoy_active_overflow.unwrap();
         assert_eq!(counted, run.overflow_503 as u64, "{run:?}");
     }
+}
+
+/// A Service port named `tcp-api` is TCP (pkg/config/kube `ConvertProtocol`): Istio's listener
+/// for it is a `tcp_proxy` (networkfilter.go `buildOutboundNetworkFiltersWithSingleDestination`),
+/// where each client connection, idle or not, holds one upstream connection. Measured with
+/// Envoy 1.40 before the plan was derived: with `maxConnections: 2`, a third connection was
+/// reset at once (`upstream_cx_overflow`), whatever the pending queue, also while the first
+/// two sat idle; opened together on a cold sidecar, connections wait as pending while their
+/// upstream connections open. So the ceiling is floor(0.95 x 4) = 3 connections (not
+/// floor(0.95 x min(4 + 2, 6)) = 5), the start floor(0.95 x 2) = 1, and the tuned client sends
+/// 16 callers' requests through the real Envoy with nothing reset or refused.
+#[test]
+fn a_tcp_port_is_admitted_by_connections_and_the_plan_follows() {
+    let Some((binary, _serial)) =
+        envoy_alone("a_tcp_port_is_admitted_by_connections_and_the_plan_follows")
+    else {
+        return;
+    };
+    let input = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: svc, namespace: default}\nspec:\n  host: svc\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 4, idleTimeout: 30s}\n      http: {http1MaxPendingRequests: 2, http2MaxRequests: 6, idleTimeout: 5s}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: default}\nspec:\n  ports: [{name: tcp-api, port: 80}]\n";
+    let tuner = Tuner::from_yaml_str(input)
+        .unwrap()
+        .host("svc")
+        .port(80)
+        .queue_timeout(Duration::from_secs(20));
+    let plan = tuner.plan().unwrap();
+    assert_eq!(plan.max_in_flight, Some(3));
+    assert_eq!(plan.pool_max_idle_per_host, Some(3));
+    assert_eq!(plan.initial_in_flight, Some(1));
+    // The tcp_proxy's idle timeout is `tcp.idleTimeout` (0.9 x 30s); `http.idleTimeout` (5s)
+    // does not apply.
+    assert_eq!(plan.pool_idle_timeout, Duration::from_secs(27));
+    runtime().block_on(async {
+        let upstream = upstream(Duration::from_millis(5)).await;
+        let loaded = load_str(input, &"svc.yaml".into(), &LoadOptions::default());
+        let mesh = MeshConfig::default();
+        let destination = loaded.complete(&Destination::new("svc").port(80), &mesh);
+        let index = MeshIndex::new(&loaded.rules, &mesh, "default");
+        let resolution = index.resolve(&destination).unwrap();
+        let bootstrap = render(&resolution, &RenderOptions::new(upstream.addr()));
+        let filter =
+            &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0];
+        assert_eq!(
+            filter["name"], "envoy.filters.network.tcp_proxy",
+            "{filter}"
+        );
+        assert_eq!(filter["typed_config"]["idle_timeout"], "30s");
+        let envoy = Envoy::start(&binary, &bootstrap).await.unwrap();
+        let client = tuner.build().unwrap().client;
+        let url = envoy.url();
+        let statuses = statuses_of_callers(&client, &url, 16, 10).await;
+        assert_eq!(statuses.len(), 160);
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        let stats = envoy
+            .admin()
+            .stats("outbound|80||svc.default.svc.cluster.local")
+            .await
+            .unwrap();
+        assert_eq!(stats.upstream_cx_overflow, 0, "{stats:?}");
+        assert_eq!(stats.upstream_rq_pending_overflow, 0, "{stats:?}");
+        assert!(stats.upstream_cx_total >= 1, "{stats:?}");
+    });
+    assert!(envoy_children().is_empty());
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{envoy_alone, envoy_children, runtime};
+use common::{envoy_alone, envoy_children, runtime, statuses_of_callers};
 use sidecar_tuner::Tuner;
 use sidecar_tuner::envoy::{RenderOptions, render};
 use sidecar_tuner::istio::MeshConfig;
@@ -92,23 +92,7 @@ fn sixteen_callers_are_admitted(binary: &Path, input: &str, mesh_file: Option<&P
         let envoy = Envoy::start(binary, &bootstrap).await.unwrap();
         let client = tuner.build().unwrap().client;
         let url = envoy.url();
-        let mut callers = tokio::task::JoinSet::new();
-        for _ in 0..16 {
-            let (client, url) = (client.clone(), url.clone());
-            callers.spawn(async move {
-                let mut statuses = Vec::new();
-                for _ in 0..15 {
-                    let response = client.get(&url).send().await.unwrap();
-                    statuses.push(response.status().as_u16());
-                    response.bytes().await.unwrap();
-                }
-                statuses
-            });
-        }
-        let mut statuses = Vec::new();
-        while let Some(done) = callers.join_next().await {
-            statuses.extend(done.unwrap());
-        }
+        let statuses = statuses_of_callers(&client, &url, 16, 15).await;
         assert_eq!(statuses.len(), 240);
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
         assert_eq!(client.overloaded_responses(), 0);

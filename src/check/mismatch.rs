@@ -87,9 +87,11 @@ pub fn client_findings(
     }
 
     // Toward an HTTP/2 upstream the plan is sized in streams, which a client multiplexing its
-    // requests over HTTP/2 to the sidecar does not change.
+    // requests over HTTP/2 to the sidecar does not change; through a TCP proxy in connections,
+    // of which it then needs fewer.
     if client.http2.value
         && !sidecar.h2_upgrade
+        && !sidecar.tcp_proxy
         && let Some((field, value)) = client.vocabulary.http1_setting()
     {
         findings.extend(check.finding(
@@ -105,15 +107,16 @@ pub fn client_findings(
 
     if let Some(ceiling) = wanted.max_in_flight {
         let (bound, formula) = sidecar.admission();
-        let admission = format!(
-            "the sidecar admits {formula} = {}{}",
-            bound.map_or_else(|| "unlimited".to_owned(), |b| b.to_string()),
-            if sidecar.h2_upgrade {
-                " toward its HTTP/2 upstream"
-            } else {
-                ""
-            }
-        );
+        let bound = bound.map_or_else(|| "unlimited".to_owned(), |b| b.to_string());
+        let admission = if sidecar.tcp_proxy {
+            format!(
+                "the sidecar proxies the port as TCP and admits {formula} connections, one per request in flight"
+            )
+        } else if sidecar.h2_upgrade {
+            format!("the sidecar admits {formula} = {bound} toward its HTTP/2 upstream")
+        } else {
+            format!("the sidecar admits {formula} = {bound}")
+        };
         let alone = plan.alone.as_ref().and_then(|a| a.max_in_flight);
         let message = match client.max_in_flight.value {
             None => Some((

@@ -157,3 +157,31 @@ pub const REVIEWS: [&str; 6] = [
     "bookinfo",
     "--port=9080",
 ];
+
+/// The statuses `callers` tasks get, each sending `each` GETs to `url` in turn with a clone of
+/// `client` and reading every body.
+pub async fn statuses_of_callers(
+    client: &sidecar_tuner::AlignedClient,
+    url: &str,
+    callers: usize,
+    each: usize,
+) -> Vec<u16> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..callers {
+        let (client, url) = (client.clone(), url.to_owned());
+        tasks.spawn(async move {
+            let mut statuses = Vec::with_capacity(each);
+            for _ in 0..each {
+                let response = client.get(&url).send().await.unwrap();
+                statuses.push(response.status().as_u16());
+                response.bytes().await.unwrap();
+            }
+            statuses
+        });
+    }
+    let mut statuses = Vec::with_capacity(callers * each);
+    while let Some(done) = tasks.join_next().await {
+        statuses.extend(done.unwrap());
+    }
+    statuses
+}
