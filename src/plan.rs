@@ -5,8 +5,9 @@
 //! | `tcp.maxConnections` = N                | `pool_max_idle_per_host = max(1, floor(h·N))`; unbounded when N is unlimited |
 //! | N, `http1MaxPendingRequests` = P, `http2MaxRequests` = R | `max_in_flight = max(1, floor(h·min(N+P, R)))` when finite, else unbounded |
 //! | the same toward an HTTP/2 upstream, S = `maxConcurrentStreams` | `max_in_flight = max(1, floor(h·min(N·S+P, R)))` (R alone without S); the idle pool follows it |
+//! | N on a port proxied as TCP (TCP, TLS, HTTPS, ...) | `max_in_flight = max(1, floor(h·N))`: a connection per request |
 //! | —                                       | `http1_only = true`                                     |
-//! | idle timeout (http, else tcp, else 1h; `tcp.idleTimeout: 0s` is none) | `pool_idle_timeout = min(90s, 0.9·idle, 0.9·maxConnectionDuration)` |
+//! | idle timeout (http, else tcp, else 1h; tcp alone on a TCP port; `tcp.idleTimeout: 0s` is none) | `pool_idle_timeout = min(90s, 0.9·idle, 0.9·maxConnectionDuration)` |
 //! | `tcp.connectTimeout` (else MeshConfig's, else 10s) | `connect_timeout`, the same                  |
 //! | `tcp.tcpKeepalive` over MeshConfig's    | `tcp_keepalive` and its interval and probes             |
 //!
@@ -151,7 +152,8 @@ impl SidecarLimits {
     /// and an h2c upstream, tests/sidecar_h2.rs) a connection carries up to S streams, so N
     /// bounds connections, not requests: `min(N x S + P, R)`, R alone without S. On a port
     /// proxied as TCP, N: each request in flight needs a connection of its own, and one beyond
-    /// N is reset at once, with no queue (measured with Envoy 1.40, tests/sidecar.rs).
+    /// N is reset at once instead of waiting for one to free (measured with Envoy 1.40,
+    /// tests/sidecar.rs).
     pub(crate) fn admission(&self) -> (Option<u64>, String) {
         let (n, p, r) = (
             self.max_connections,

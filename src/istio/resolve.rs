@@ -1380,15 +1380,15 @@ impl<'a> EffectivePolicy<'a> {
 
     /// Whether the sidecar proxies the destination's port as TCP, not HTTP: an outbound port
     /// whose protocol is known and neither HTTP nor sniffed (TCP, TLS, HTTPS, Mongo, Redis,
-    /// MySQL, UDP). Its listener is a `tcp_proxy` (networkfilter.go
+    /// MySQL; not UDP, which the sidecar does not proxy at all). Its listener is a `tcp_proxy` (networkfilter.go
     /// `buildOutboundNetworkFiltersWithSingleDestination`), which takes a connection only while
     /// the cluster's connections are below `maxConnections` and resets it otherwise; each
     /// client connection, idle or not, holds one upstream connection until it closes.
     pub(crate) fn proxies_tcp(&self) -> bool {
         !self.inbound
-            && self
-                .protocol
-                .is_some_and(|p| !p.is_http() && p != Protocol::Unsupported)
+            && self.protocol.is_some_and(|p| {
+                !p.is_http() && !matches!(p, Protocol::Unsupported | Protocol::Udp)
+            })
     }
 
     /// Whether the cluster speaks to the upstream in the client's protocol
