@@ -541,13 +541,10 @@ fn listener(cluster: &str, listen: SocketAddr, hash_key: Option<&HashKey>) -> Va
 
 /// The outbound listener of a port the sidecar proxies as TCP, as networkfilter.go
 /// `buildOutboundNetworkFiltersWithSingleDestination` builds it: a `tcp_proxy` to the cluster,
-/// with the pool's `tcp.idleTimeout` (else the `tcp_proxy`'s 1h) and `tcp.maxConnectionDuration`
-/// as its downstream connection's longest life.
+/// with the top-level pool's `tcp.idleTimeout` (else the `tcp_proxy`'s 1h) and
+/// `tcp.maxConnectionDuration` as its downstream connection's longest life.
 fn tcp_listener(cluster: &str, listen: SocketAddr, policy: &EffectivePolicy<'_>) -> Value {
-    let tcp = policy
-        .connection_pool
-        .as_ref()
-        .and_then(|p| p.value.tcp.as_ref());
+    let tcp = policy.tcp_proxy_pool().and_then(|p| p.value.tcp.as_ref());
     let mut proxy = json!({
         "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
         "stat_prefix": "outbound",

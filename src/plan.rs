@@ -354,13 +354,19 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         thresholds.max_pending_requests,
         thresholds.max_requests,
     );
-    // A port proxied as TCP has the `tcp_proxy`'s idle timeout, `tcp.idleTimeout` alone.
+    // A port proxied as TCP has the `tcp_proxy`'s timeouts: the top-level pool's `tcp` ones.
     let tcp_proxy = policy.proxies_tcp();
+    let timeouts_pool = if tcp_proxy {
+        policy.tcp_proxy_pool()
+    } else {
+        sourced_pool
+    };
+    let timeouts_tcp = timeouts_pool.and_then(|p| p.value.tcp.as_ref());
     let idle_src = http
         .and_then(|h| h.idle_timeout.as_ref())
         .filter(|_| !tcp_proxy)
-        .or_else(|| tcp.and_then(|t| t.idle_timeout.as_ref()));
-    let duration_src = tcp.and_then(|t| t.max_connection_duration.as_ref());
+        .or_else(|| timeouts_tcp.and_then(|t| t.idle_timeout.as_ref()));
+    let duration_src = timeouts_tcp.and_then(|t| t.max_connection_duration.as_ref());
     let (connect_timeout, connect_src) = policy.connect_timeout();
     let keepalive = policy.tcp_keepalive();
     let (h2, upstream) = policy.upstream();
@@ -479,7 +485,7 @@ pub fn derive(policy: &EffectivePolicy<'_>, options: &PlanOptions) -> Result<Pla
         sources: [idle_src, duration_src]
             .into_iter()
             .flatten()
-            .filter_map(|l| at(l.pos))
+            .filter_map(|l| timeouts_pool.map(|p| p.at(l.pos)))
             .collect(),
     });
     derivations.push(Derivation {

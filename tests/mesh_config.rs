@@ -339,6 +339,50 @@ fn an_http2_port_gets_the_pools_http2_options() {
     assert_eq!(h2_options("api.example.com", 80), Value::Null);
 }
 
+/// A port proxied as TCP gets its `tcp_proxy`'s idle timeout from the rule's top-level pool
+/// (networkfilter.go `buildOutboundNetworkFiltersWithSingleDestination` reads
+/// `destinationRule.GetTrafficPolicy().GetConnectionPool().GetTcp().GetIdleTimeout()`), while
+/// its cluster, and so its connection limit, takes the port-level pool (`applyDestinationRule`)
+/// and a subset's: on the TCP port 80 the ceiling is floor(0.95 x 4) = 3 and the idle timeout
+/// 0.9 x 30s = 27s, also for subset v1; on the HTTP port 81, with the same port-level pool, the
+/// idle timeout is the port-level 5s (4.5s).
+#[test]
+fn a_tcp_ports_idle_timeout_is_the_top_level_pools() {
+    let policy = "  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 100, idleTimeout: 30s}\n    portLevelSettings:\n    - port: {number: 80}\n      connectionPool: {tcp: {maxConnections: 4, idleTimeout: 5s}}\n    - port: {number: 81}\n      connectionPool: {tcp: {maxConnections: 4, idleTimeout: 5s}}\n  subsets:\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy:\n      connectionPool: {tcp: {maxConnections: 6, idleTimeout: 2s}}\n";
+    let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: default}\nspec:\n  ports: [{name: tcp-api, port: 80}, {name: http-api, port: 81}]\n";
+    let loaded = rules(&format!("{}{service}", rule("svc", policy)));
+    let plain = MeshConfig::default();
+    let index = MeshIndex::new(&loaded.rules, &plain, "default");
+    let planned = |destination: Destination| {
+        let destination = loaded.complete(&destination, &plain);
+        let r = index.resolve(&destination).unwrap();
+        let filter = cluster_listener_filter(&r);
+        let p = plan(&r);
+        (p.client.max_in_flight, p.client.pool_idle_timeout, filter)
+    };
+    let (ceiling, idle, filter) = planned(Destination::new("svc").port(80));
+    assert_eq!((ceiling, idle), (Some(3), Duration::from_secs(27)));
+    assert_eq!(filter["name"], "envoy.filters.network.tcp_proxy");
+    assert_eq!(filter["typed_config"]["idle_timeout"], "30s");
+    let (ceiling, idle, _) = planned(Destination::new("svc").port(80).subset("v1"));
+    assert_eq!((ceiling, idle), (Some(5), Duration::from_secs(27)));
+    let (ceiling, idle, filter) = planned(Destination::new("svc").port(81));
+    assert_eq!(idle, Duration::from_millis(4500));
+    assert_eq!(ceiling, None, "HTTP: min(4 + unlimited, unlimited)");
+    assert_eq!(
+        filter["name"],
+        "envoy.filters.network.http_connection_manager"
+    );
+}
+
+/// The first filter of the rendered outbound listener.
+fn cluster_listener_filter(resolution: &Resolution<'_>) -> Value {
+    let options = RenderOptions::new("127.0.0.1:1".parse().unwrap());
+    render(resolution, &options)["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+        [0]
+    .clone()
+}
+
 /// validation.go `validateConnectionPool` skips `tcp.idleTimeout: 0s`, which Envoy reads as no
 /// idle timeout: the client keeps its 90s, it does not turn pooling off.
 #[test]

@@ -1084,6 +1084,10 @@ pub struct EffectivePolicy<'a> {
     pub(crate) inbound: bool,
     /// The protocol of the destination's port, when known ([`Destination::protocol`]).
     pub(crate) protocol: Option<Protocol>,
+    /// The `connectionPool` of the rule's top-level `trafficPolicy`, whatever the port-level
+    /// settings, the subset or MeshConfig's default say: a port proxied as TCP takes its
+    /// `tcp_proxy`'s idle timeout and longest connection from it ([`Self::tcp_proxy_pool`]).
+    pub(crate) top_level_pool: Option<Sourced<'a, ConnectionPool>>,
 }
 
 /// The MeshConfig settings a cluster starts from, with the file they were read from.
@@ -1222,9 +1226,10 @@ impl<'a> EffectivePolicy<'a> {
         destination: &Destination,
     ) -> Result<Self, Error> {
         let port = destination.port;
-        let top = rule
+        let top_rule = rule
             .and_then(|r| r.policy_rule())
-            .and_then(|r| Some((r.traffic_policy.as_ref()?, r)))
+            .and_then(|r| Some((r.traffic_policy.as_ref()?, r)));
+        let mut top = top_rule
             .map(|(p, r)| {
                 EffectivePolicy::of_policy(
                     p,
@@ -1237,6 +1242,10 @@ impl<'a> EffectivePolicy<'a> {
             })
             .unwrap_or_default()
             .with_mesh_defaults(mesh);
+        top.top_level_pool = top_rule.and_then(|(p, r)| {
+            let pool = p.groups.connection_pool.as_deref();
+            sourced(pool, &PolicySource::TopLevel, &r.origin.file)
+        });
         let Some(subset_name) = &destination.subset else {
             return Ok(top);
         };
@@ -1389,6 +1398,15 @@ impl<'a> EffectivePolicy<'a> {
             && self.protocol.is_some_and(|p| {
                 !p.is_http() && !matches!(p, Protocol::Unsupported | Protocol::Udp)
             })
+    }
+
+    /// The pool whose `tcp.idleTimeout` and `tcp.maxConnectionDuration` a port proxied as TCP
+    /// gets on its `tcp_proxy` ([`Self::proxies_tcp`]): the rule's top-level one, as
+    /// networkfilter.go `buildOutboundNetworkFiltersWithSingleDestination` reads
+    /// `destinationRule.GetTrafficPolicy().GetConnectionPool().GetTcp()`, not the port-level
+    /// or subset pool the cluster gets, nor MeshConfig's default.
+    pub(crate) fn tcp_proxy_pool(&self) -> Option<&Sourced<'a, ConnectionPool>> {
+        self.top_level_pool.as_ref()
     }
 
     /// Whether the cluster speaks to the upstream in the client's protocol
