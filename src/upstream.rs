@@ -65,7 +65,8 @@ impl UpstreamOptions {
 
     /// Speak HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1, as the upstream of a
     /// cluster the sidecar speaks HTTP/2 to ([`EffectivePolicy::h2_upgrade`]). Default is
-    /// `false`; the keep-alive limit applies to HTTP/1.1 only.
+    /// `false`. With a [keep-alive limit](Self::keep_alive) the upstream speaks its own
+    /// HTTP/1.1 whatever this says.
     ///
     /// [`EffectivePolicy::h2_upgrade`]: crate::istio::resolve::EffectivePolicy::h2_upgrade
     pub fn http2(mut self, http2: bool) -> Self {
