@@ -15,6 +15,7 @@ use sidecar_tuner::diag::{Code, Finding, Severity};
 use sidecar_tuner::istio::MeshConfig;
 use sidecar_tuner::istio::inbound::resolve_inbound;
 use sidecar_tuner::istio::load::{LoadOptions, Loaded, load_mesh_file, load_paths};
+use sidecar_tuner::istio::protocol::Protocol;
 use sidecar_tuner::istio::resolve::{Destination, MeshIndex, Resolution};
 use sidecar_tuner::plan::{PlanOptions, derive};
 use sidecar_tuner::report::{self, Emit};
@@ -346,6 +347,12 @@ struct DestinationArgs {
     /// The subset, as a VirtualService route names it.
     #[arg(long)]
     subset: Option<String>,
+    /// The port's protocol, as Istio names it (`HTTP`, `HTTP2`, `GRPC`, `TCP`, `TLS`, `HTTPS`,
+    /// ...), over what the input's Service or ServiceEntry says: an HTTP/2 or gRPC port makes
+    /// the sidecar speak HTTP/2 upstream, a TCP, TLS or HTTPS port is proxied as TCP. Default:
+    /// from the input, else HTTP.
+    #[arg(long, value_name = "NAME", requires = "port")]
+    protocol: Option<Protocol>,
 }
 
 impl DestinationArgs {
@@ -364,6 +371,9 @@ impl DestinationArgs {
         }
         if let Some(subset) = &self.subset {
             destination = destination.subset(subset);
+        }
+        if let Some(protocol) = self.protocol {
+            destination = destination.protocol(protocol);
         }
         destination
     }

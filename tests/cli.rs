@@ -185,6 +185,20 @@ fn plan_numbers_for_port_and_subset() {
         "the port-level pool has no connectTimeout"
     );
     assert_eq!(port["client"]["tcp_keepalive_ms"], serde_json::Value::Null);
+    // `--protocol` says what no Service in the input says: TLS is proxied as TCP (the
+    // sidecar's 20 connections, floor(0.95 x 20) = 19); gRPC is HTTP/2 upstream, where
+    // min(20 x unlimited + 5, unlimited) leaves requests in flight unbounded.
+    let tls = json(&[&base[..], &["--port", "9443", "--protocol", "TLS"]].concat());
+    assert_eq!(tls["client"]["max_in_flight"], 19);
+    let grpc = json(&[&base[..], &["--port", "9443", "--protocol", "grpc"]].concat());
+    assert_eq!(grpc["client"]["max_in_flight"], serde_json::Value::Null);
+    let unknown = run(&[&base[..], &["--port", "9443", "--protocol", "h2c"]].concat());
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("`h2c` is no protocol Istio knows"),
+        "{stderr}"
+    );
     let v2 = json(&[&base[..], &["--subset", "v2"]].concat());
     assert_eq!(
         v2["client"]["max_in_flight"], 28,

@@ -6,6 +6,7 @@
 //! [`EffectivePolicy::h2_upgrade`]: crate::istio::resolve::EffectivePolicy::h2_upgrade
 
 use std::fmt;
+use std::str::FromStr;
 
 /// A port's protocol, one of Istio's `protocol.Instance` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,6 +113,32 @@ impl Protocol {
     /// Istio's `IsHTTP`: the sidecar proxies the port as HTTP, with its HTTP limits.
     pub fn is_http(self) -> bool {
         self.is_http2() || matches!(self, Protocol::Http | Protocol::HttpProxy)
+    }
+}
+
+/// Istio's name of a protocol, case ignored (`GRPC`, `http2`, `TLS`, ...), as a ServiceEntry
+/// port's `protocol` says it.
+///
+/// ```
+/// use sidecar_tuner::istio::protocol::Protocol;
+///
+/// assert_eq!("grpc".parse::<Protocol>(), Ok(Protocol::Grpc));
+/// assert!("h2c".parse::<Protocol>().is_err());
+/// ```
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match Protocol::parse(name) {
+            Protocol::Unsupported if !name.eq_ignore_ascii_case("UnsupportedProtocol") => {
+                let names: Vec<String> = NAMES.iter().map(|(_, p)| p.to_string()).collect();
+                Err(format!(
+                    "`{name}` is no protocol Istio knows; expected one of {}",
+                    names.join(", ")
+                ))
+            }
+            protocol => Ok(protocol),
+        }
     }
 }
 
