@@ -220,7 +220,7 @@ fn the_mesh_upgrade_policy_yields_to_the_rule() {
 /// that speaks the client's protocol, since `setUpstreamProtocol` set that first.
 #[test]
 fn the_ports_protocol_decides_the_upstream_as_istio_builds_the_cluster() {
-    let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: default}\nspec:\n  ports:\n  - {name: http-web, port: 80}\n  - {name: web, port: 81}\n  - {name: grpc, port: 82}\n  - {name: tcp-db, port: 83}\n  - {port: 84, appProtocol: kubernetes.io/h2c}\n";
+    let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: default}\nspec:\n  ports:\n  - {name: http-web, port: 80}\n  - {name: web, port: 81}\n  - {name: grpc, port: 82}\n  - {name: tcp-db, port: 83}\n  - {port: 84, appProtocol: kubernetes.io/h2c}\n  - {name: dns, port: 85, protocol: UDP}\n";
     let pool = |h2: &str| format!("  trafficPolicy:\n    connectionPool: {{http: {{{h2}}}}}\n");
     // The cluster's upstream protocol options, as rendered: `h2`, `client` or `h1`.
     let upstream = |mesh_yaml: &str, port: u32, policy: &str| {
@@ -298,6 +298,22 @@ fn the_ports_protocol_decides_the_upstream_as_istio_builds_the_cluster() {
     assert_eq!(upstream("", 82, &client_protocol), "client");
     // A TCP port: MeshConfig's UPGRADE does not apply (`shouldH2Upgrade`: not an HTTP port).
     assert_eq!(upstream(upgrade, 83, ""), "h1");
+    // A UDP port neither (the sidecar does not proxy it, as TCP or otherwise); the plan says why.
+    assert_eq!(upstream(upgrade, 85, ""), "h1");
+    let mesh_upgrade = mesh(upgrade);
+    let loaded = rules(&format!("{}{service}", rule("svc", "")));
+    let index = MeshIndex::new(&loaded.rules, &mesh_upgrade, "default");
+    let udp = loaded.complete(&Destination::new("svc").port(85), &mesh_upgrade);
+    let planned = plan(&index.resolve(&udp).unwrap());
+    let why = planned
+        .derivations
+        .iter()
+        .find(|d| d.setting == "max_in_flight");
+    let why = &why.unwrap().explanation;
+    assert!(
+        why.contains("toward an HTTP/1.1 upstream (MeshConfig's h2UpgradePolicy is UPGRADE, but the port's protocol is UDP, which is not HTTP)"),
+        "{why}"
+    );
     // A port the input does not define is taken to be HTTP, as before protocols were read.
     assert_eq!(upstream(upgrade, 8080, ""), "h2");
     assert_eq!(upstream("", 8080, ""), "h1");

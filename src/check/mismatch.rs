@@ -263,7 +263,6 @@ pub fn client_findings(
     findings
 }
 
-/// `min(N + P, R)`, the requests the sidecar admits at once.
 /// `, shared by N processes` when the plan is one process's share.
 fn shared_by(plan: &Plan) -> String {
     match plan.processes {

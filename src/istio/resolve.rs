@@ -1371,7 +1371,7 @@ impl<'a> EffectivePolicy<'a> {
                 .then_some("MeshConfig's h2UpgradePolicy is UPGRADE"),
         };
         let but = |why: String| (false, asked.map(|asked| format!("{asked}, but {why}")));
-        if http.is_some_and(|h| h.use_client_protocol.as_ref().is_some_and(|u| u.value)) {
+        if self.pool_uses_client_protocol() {
             return but("`useClientProtocol` keeps the client's protocol".into());
         }
         match self.protocol {
@@ -1380,17 +1380,18 @@ impl<'a> EffectivePolicy<'a> {
                 "the port declares no protocol, so the sidecar sniffs it and speaks the client's"
                     .into(),
             ),
-            Some(p) if !p.is_http() => but(format!(
-                "the port's protocol is {p}, which the sidecar proxies as TCP"
-            )),
+            // `shouldH2Upgrade`: not an HTTP port (a TCP one's plan says more, a UDP one's not).
+            Some(p) if !p.is_http() => {
+                but(format!("the port's protocol is {p}, which is not HTTP"))
+            }
             _ => (asked.is_some(), asked.map(str::to_owned)),
         }
     }
 
     /// Whether the sidecar proxies the destination's port as TCP, not HTTP: an outbound port
     /// whose protocol is known and neither HTTP nor sniffed (TCP, TLS, HTTPS, Mongo, Redis,
-    /// MySQL; not UDP, which the sidecar does not proxy at all). Its listener is a `tcp_proxy` (networkfilter.go
-    /// `buildOutboundNetworkFiltersWithSingleDestination`), which takes a connection only while
+    /// MySQL; not UDP, which the sidecar does not proxy at all). Its listener is a `tcp_proxy`
+    /// (networkfilter.go `buildOutboundNetworkFiltersWithSingleDestination`), which takes a connection only while
     /// the cluster's connections are below `maxConnections` and resets it otherwise; each
     /// client connection, idle or not, holds one upstream connection until it closes.
     pub(crate) fn proxies_tcp(&self) -> bool {
@@ -1413,13 +1414,15 @@ impl<'a> EffectivePolicy<'a> {
     /// (`use_downstream_protocol_config`): with the pool's `useClientProtocol`, or on a port
     /// whose protocol the sidecar sniffs (`setUpstreamProtocol`).
     pub(crate) fn uses_client_protocol(&self) -> bool {
-        self.protocol == Some(Protocol::Unsupported)
-            || self
-                .connection_pool
-                .as_ref()
-                .and_then(|p| p.value.http.as_ref())
-                .and_then(|h| h.use_client_protocol.as_ref())
-                .is_some_and(|u| u.value)
+        self.protocol == Some(Protocol::Unsupported) || self.pool_uses_client_protocol()
+    }
+
+    /// Whether the pool says `useClientProtocol: true`.
+    fn pool_uses_client_protocol(&self) -> bool {
+        let pool = self.connection_pool.as_ref();
+        let http = pool.and_then(|p| p.value.http.as_ref());
+        http.and_then(|h| h.use_client_protocol.as_ref())
+            .is_some_and(|u| u.value)
     }
 }
 
